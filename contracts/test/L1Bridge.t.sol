@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {L1Bridge} from "../src/L1Bridge.sol";
+import {L1MessageQueue} from "../src/L1MessageQueue.sol";
+import {DevToken} from "../src/dev/DevToken.sol";
+
+/// @dev The few forge cheatcodes these tests use (forge-std is not available here).
+interface Vm {
+    function deal(address account, uint256 newBalance) external;
+    function prank(address msgSender) external;
+    function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
+    function assume(bool condition) external pure;
+    function expectRevert(bytes calldata revertData) external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+}
+
+/// @dev Token that burns `feeBps` basis points of every transfer (a fee-on-transfer token).
+contract FeeOnTransferToken is ERC20 {
+    uint256 public immutable feeBps;
+
+    constructor(uint256 feeBps_) ERC20("Fee", "FEE") {
+        feeBps = feeBps_;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 fee = value * feeBps / 10_000;
+            super._update(from, address(0), fee);
+            value -= fee;
+        }
+        super._update(from, to, value);
+    }
+}
+
+/// @dev Token whose transferFrom returns nothing (like USDT) or `false` instead of reverting.
+contract OddToken {
+    bool public immutable returnsFalse;
+    mapping(address => uint256) public balanceOf;
+
+    constructor(bool returnsFalse_) {
+        returnsFalse = returnsFalse_;
+    }
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external {
+        if (returnsFalse) {
+            assembly {
+                mstore(0, 0)
+                return(0, 32)
+            }
+        }
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+    }
+}
+
+/// @dev Token that calls back into the bridge from transferFrom.
+contract ReentrantToken is ERC20 {
+    L1Bridge private immutable bridge;
+
+    constructor(L1Bridge bridge_) ERC20("Re", "RE") {
+        bridge = bridge_;
+    }
+
+    function transferFrom(address, address, uint256) public override returns (bool) {
+        bridge.depositERC20(address(this), address(0xB0B), 1);
+        return true;
+    }
+}
+
+contract L1BridgeTest {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    uint8 private constant KIND_DEPOSIT = 0;
+    address private constant ALICE = address(0xA11CE);
+    address private constant BOB = address(0xB0B);
+    address private constant CAROL = address(0xCA401);
+
+    L1Bridge private bridge;
+    DevToken private token;
+
+    /// @dev Heads recomputed independently of the contract, one per message.
+    bytes32[] private expectedHeads;
+
+    function setUp() public {
+        // Distinct block number and timestamp, so a chain that mixed them up would not match.
+        vm.roll(19_000_000);
+        vm.warp(1_700_000_000);
+        bridge = new L1Bridge();
+        token = new DevToken("Dev", "DEV", 18);
+        vm.deal(ALICE, 1_000 ether);
+        vm.deal(BOB, 1_000 ether);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function assertEq(uint256 a, uint256 b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": uint mismatch"));
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": bytes32 mismatch"));
+    }
+
+    function assertEq(address a, address b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": address mismatch"));
+    }
+
+    function depositPayload(address l1Token, address from, address to, uint256 amount)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encode(l1Token, from, to, amount);
+    }
+
+    /// @dev Appends the head the contract must produce for the next message (sent in this block).
+    function pushExpected(address sender, bytes memory payload) internal returns (bytes32 head) {
+        uint256 index = expectedHeads.length;
+        bytes32 previous = index == 0 ? bytes32(0) : expectedHeads[index - 1];
+        head = keccak256(
+            abi.encode(
+                previous,
+                index,
+                KIND_DEPOSIT,
+                sender,
+                uint64(block.number),
+                uint64(block.timestamp),
+                keccak256(payload)
+            )
+        );
+        expectedHeads.push(head);
+    }
+
+    function checkChain() internal view {
+        uint256 n = expectedHeads.length;
+        assertEq(bridge.queueLength(), n, "queueLength");
+        assertEq(bridge.queueHeadAt(0), bytes32(0), "queueHeadAt(0)");
+        for (uint256 i = 0; i < n; i++) {
+            assertEq(bridge.queueHeadAt(i + 1), expectedHeads[i], "queueHeadAt");
+        }
+        assertEq(bridge.queueHead(), n == 0 ? bytes32(0) : expectedHeads[n - 1], "queueHead");
+    }
+
+    function expectQueued(address sender, bytes memory payload) internal {
+        uint256 index = expectedHeads.length;
+        bytes32 head = pushExpected(sender, payload);
+        vm.expectEmit(true, true, true, true, address(bridge));
+        emit L1MessageQueue.MessageQueued(
+            index, KIND_DEPOSIT, sender, head, uint64(block.number), uint64(block.timestamp), payload
+        );
+    }
+
+    function depositEthAs(address from, address to, uint256 amount) internal {
+        uint256 expectedIndex = expectedHeads.length;
+        expectQueued(from, depositPayload(address(0), from, to, amount));
+        vm.prank(from);
+        uint256 index = bridge.depositETH{value: amount}(to);
+        assertEq(index, expectedIndex, "index");
+    }
+
+    function depositTokenAs(address from, address to, uint256 amount) internal {
+        token.mint(from, amount);
+        vm.prank(from);
+        token.approve(address(bridge), amount);
+        uint256 expectedIndex = expectedHeads.length;
+        expectQueued(from, depositPayload(address(token), from, to, amount));
+        vm.prank(from);
+        uint256 index = bridge.depositERC20(address(token), to, amount);
+        assertEq(index, expectedIndex, "index");
+    }
+
+    // ---------------------------------------------------------------- queue
+
+    function test_EmptyQueue() public view {
+        assertEq(bridge.queueLength(), 0, "length");
+        assertEq(bridge.queueHead(), bytes32(0), "head");
+        assertEq(bridge.queueHeadAt(0), bytes32(0), "headAt(0)");
+        assertEq(uint256(bridge.KIND_DEPOSIT()), 0, "KIND_DEPOSIT");
+    }
+
+    function test_RevertWhen_QueueHeadAtOutOfRange() public {
+        vm.expectRevert(abi.encodeWithSelector(L1MessageQueue.QueueIndexOutOfRange.selector, 1, 0));
+        bridge.queueHeadAt(1);
+
+        depositEthAs(ALICE, BOB, 1 ether);
+        depositEthAs(ALICE, BOB, 2 ether);
+        assertEq(bridge.queueHeadAt(2), expectedHeads[1], "headAt(2)");
+        vm.expectRevert(abi.encodeWithSelector(L1MessageQueue.QueueIndexOutOfRange.selector, 3, 2));
+        bridge.queueHeadAt(3);
+        vm.expectRevert(abi.encodeWithSelector(L1MessageQueue.QueueIndexOutOfRange.selector, type(uint256).max, 2));
+        bridge.queueHeadAt(type(uint256).max);
+    }
+
+    // ---------------------------------------------------------------- ETH
+
+    function test_DepositETH() public {
+        depositEthAs(ALICE, BOB, 1.5 ether);
+        assertEq(address(bridge).balance, 1.5 ether, "bridge balance");
+        assertEq(ALICE.balance, 998.5 ether, "alice balance");
+        checkChain();
+    }
+
+    function test_ReceiveDepositsToSender() public {
+        expectQueued(ALICE, depositPayload(address(0), ALICE, ALICE, 2 ether));
+        vm.prank(ALICE);
+        (bool ok,) = address(bridge).call{value: 2 ether}("");
+        require(ok, "plain transfer failed");
+        assertEq(address(bridge).balance, 2 ether, "bridge balance");
+        checkChain();
+    }
+
+    function test_RevertWhen_DepositETHZeroAmount() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroAmount.selector));
+        vm.prank(ALICE);
+        bridge.depositETH{value: 0}(BOB);
+    }
+
+    function test_RevertWhen_DepositETHZeroRecipient() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroRecipient.selector));
+        vm.prank(ALICE);
+        bridge.depositETH{value: 1 ether}(address(0));
+    }
+
+    function test_RevertWhen_ReceiveZeroAmount() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroAmount.selector));
+        vm.prank(ALICE);
+        (bool ok,) = address(bridge).call{value: 0}("");
+        ok; // expectRevert makes the call report success when it reverted as expected
+    }
+
+    // ---------------------------------------------------------------- ERC-20
+
+    function test_DepositERC20() public {
+        depositTokenAs(ALICE, CAROL, 1_000e18);
+        assertEq(token.balanceOf(address(bridge)), 1_000e18, "bridge balance");
+        assertEq(token.balanceOf(ALICE), 0, "alice balance");
+        assertEq(token.allowance(ALICE, address(bridge)), 0, "allowance used");
+        checkChain();
+    }
+
+    function test_DepositERC20FeeOnTransferCreditsReceivedAmount() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken(100); // 1 %
+        fee.mint(ALICE, 1_000);
+        vm.prank(ALICE);
+        fee.approve(address(bridge), 1_000);
+
+        expectQueued(ALICE, depositPayload(address(fee), ALICE, BOB, 990));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(fee), BOB, 1_000);
+
+        assertEq(fee.balanceOf(address(bridge)), 990, "bridge balance");
+        assertEq(fee.balanceOf(ALICE), 0, "alice balance");
+        checkChain();
+    }
+
+    function test_RevertWhen_DepositERC20NothingArrives() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken(10_000); // everything is burnt
+        fee.mint(ALICE, 1_000);
+        vm.prank(ALICE);
+        fee.approve(address(bridge), 1_000);
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroAmount.selector));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(fee), BOB, 1_000);
+    }
+
+    function test_DepositERC20TokenWithoutReturnValue() public {
+        OddToken odd = new OddToken(false);
+        odd.mint(ALICE, 500);
+        expectQueued(ALICE, depositPayload(address(odd), ALICE, BOB, 500));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(odd), BOB, 500);
+        assertEq(odd.balanceOf(address(bridge)), 500, "bridge balance");
+        checkChain();
+    }
+
+    function test_RevertWhen_DepositERC20TransferFromReturnsFalse() public {
+        OddToken odd = new OddToken(true);
+        vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(odd)));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(odd), BOB, 500);
+    }
+
+    function test_RevertWhen_DepositERC20ZeroAmount() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroAmount.selector));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(token), BOB, 0);
+    }
+
+    function test_RevertWhen_DepositERC20ZeroRecipient() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroRecipient.selector));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(token), address(0), 1);
+    }
+
+    function test_RevertWhen_DepositERC20NotAContract() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.NotAContract.selector, address(0xDEAD)));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(0xDEAD), BOB, 1);
+
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.NotAContract.selector, address(0)));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(0), BOB, 1);
+    }
+
+    function test_RevertWhen_DepositERC20WithoutAllowance() public {
+        token.mint(ALICE, 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(bridge), 0, 100)
+        );
+        vm.prank(ALICE);
+        bridge.depositERC20(address(token), BOB, 100);
+    }
+
+    function test_RevertWhen_DepositERC20WithoutBalance() public {
+        token.mint(ALICE, 99);
+        vm.prank(ALICE);
+        token.approve(address(bridge), 100);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, ALICE, 99, 100));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(token), BOB, 100);
+    }
+
+    function test_RevertWhen_DepositERC20Reentered() public {
+        ReentrantToken re = new ReentrantToken(bridge);
+        vm.expectRevert(abi.encodeWithSelector(ReentrancyGuard.ReentrancyGuardReentrantCall.selector));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(re), BOB, 1);
+    }
+
+    // ---------------------------------------------------------------- hash chain
+
+    function test_HashChainAcrossBlocks() public {
+        depositEthAs(ALICE, BOB, 1 ether);
+        depositTokenAs(BOB, ALICE, 7);
+        vm.roll(block.number + 1);
+        depositEthAs(BOB, CAROL, 3 wei);
+        vm.warp(block.timestamp + 12);
+        depositTokenAs(CAROL, CAROL, 1e30);
+        vm.roll(1_000_000);
+        vm.warp(2_000_000_000);
+        depositEthAs(ALICE, ALICE, 999 ether);
+        checkChain();
+        assertEq(bridge.queueLength(), 5, "length");
+        assertEq(address(bridge).balance, 1 ether + 3 wei + 999 ether, "bridge ETH");
+        assertEq(token.balanceOf(address(bridge)), 7 + 1e30, "bridge tokens");
+    }
+
+    function testFuzz_HashChain(
+        uint96[4] memory amounts,
+        uint32[4] memory blockSteps,
+        uint32[4] memory timeSteps,
+        address recipient
+    ) public {
+        vm.assume(recipient != address(0));
+        for (uint256 i = 0; i < amounts.length; i++) {
+            vm.roll(block.number + blockSteps[i]);
+            vm.warp(block.timestamp + timeSteps[i]);
+            uint256 amount = uint256(amounts[i]) % 100 ether + 1;
+            // casting to 'uint160' is safe because i < 4
+            // forge-lint: disable-next-line(unsafe-typecast)
+            address from = address(uint160(0x1000 + i));
+            if (i % 2 == 0) {
+                vm.deal(from, amount);
+                depositEthAs(from, recipient, amount);
+            } else {
+                depositTokenAs(from, recipient, amount);
+            }
+        }
+        checkChain();
+    }
+
+    function testFuzz_FeeOnTransfer(uint128 amount, uint16 feeBps) public {
+        feeBps = uint16(feeBps % 10_000); // below 100 %
+        amount = amount % type(uint96).max + 1;
+        FeeOnTransferToken fee = new FeeOnTransferToken(feeBps);
+        fee.mint(ALICE, amount);
+        vm.prank(ALICE);
+        fee.approve(address(bridge), amount);
+        uint256 received = uint256(amount) - uint256(amount) * feeBps / 10_000;
+        vm.assume(received > 0);
+
+        expectQueued(ALICE, depositPayload(address(fee), ALICE, BOB, received));
+        vm.prank(ALICE);
+        bridge.depositERC20(address(fee), BOB, amount);
+        assertEq(fee.balanceOf(address(bridge)), received, "bridge balance");
+        checkChain();
+    }
+
+    // ---------------------------------------------------------------- DevToken
+
+    function test_DevToken() public {
+        DevToken six = new DevToken("Six", "SIX", 6);
+        assertEq(uint256(six.decimals()), 6, "decimals");
+        assertEq(keccak256(bytes(six.name())), keccak256("Six"), "name");
+        assertEq(keccak256(bytes(six.symbol())), keccak256("SIX"), "symbol");
+        vm.prank(CAROL); // anyone may mint
+        six.mint(BOB, 42);
+        assertEq(six.balanceOf(BOB), 42, "minted");
+        assertEq(six.totalSupply(), 42, "supply");
+    }
+}
