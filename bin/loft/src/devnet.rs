@@ -1,0 +1,306 @@
+//! `loft devnet`: an L1 with loft's contracts deployed, for development and demos.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256, utils::format_ether};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use clap::Args;
+use eyre::{Result, WrapErr, eyre};
+use loft_config::ChainConfig;
+use loft_contracts::{DeployOptions, Deployment, DevToken, L1Bridge, deploy};
+use loft_l1::{L1Client, send_and_confirm};
+use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
+use loft_l1_rpc::{RpcL1, RpcL1Config, load_signer};
+use serde::Serialize;
+
+use crate::args::{ChainArgs, L1Args};
+
+/// The embedded L1.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Embedded L1")]
+pub(crate) struct EmbeddedArgs {
+    /// Loopback port of the embedded L1's JSON-RPC server (0 picks a free one). Default: the
+    /// config's `devnet.rpc_port`.
+    #[arg(long, env = "LOFT_L1_PORT")]
+    l1_port: Option<u16>,
+    /// Seconds between L1 blocks; 0 mines one block per transaction. Default: the config's
+    /// `devnet.block_time_secs`.
+    #[arg(long)]
+    block_time: Option<u64>,
+    /// Keep the chain in this directory so the devnet survives a restart. Without it, everything
+    /// is in memory.
+    #[arg(long, env = "LOFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `loft devnet`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DevnetArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    l1: L1Args,
+    #[command(flatten)]
+    embedded: EmbeddedArgs,
+    /// Also write the deployment (L1 RPC URL, chain id, contract addresses) as JSON to this file.
+    #[arg(long)]
+    deployment_out: Option<PathBuf>,
+    /// Skip the demo deposits on a fresh chain.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+/// What `--deployment-out` and `<data-dir>/deployment.json` hold.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct DeploymentFile {
+    l1_rpc_url: String,
+    backend: String,
+    #[serde(flatten)]
+    deployment: Deployment,
+}
+
+const DEPLOYMENT_FILE: &str = "deployment.json";
+
+pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
+    let started = Instant::now();
+    let config = args
+        .chain
+        .load()
+        .wrap_err("loading the chain configuration")?;
+    match args.l1.l1_rpc.clone() {
+        Some(url) => run_external(&args, &config, url, started).await,
+        None => run_embedded(&args, &config, started).await,
+    }
+}
+
+async fn run_external(
+    args: &DevnetArgs,
+    config: &ChainConfig,
+    url: String,
+    started: Instant,
+) -> Result<()> {
+    let source = args.l1.key_source().ok_or_else(|| {
+        eyre!("--l1-rpc needs a key that pays for the deployment: --l1-key or --l1-keystore")
+    })?;
+    let signer = load_signer(&source)?;
+    let mut rpc_config = RpcL1Config::new(url.clone());
+    rpc_config.expected_chain_id = Some(config.l1.chain_id);
+    rpc_config.confirmations = config.l1.confirmations;
+    rpc_config.tx_timeout = Duration::from_secs(config.l1.tx_timeout_secs);
+    let l1 = RpcL1::connect(rpc_config, signer)
+        .await
+        .wrap_err_with(|| format!("connecting to the L1 at {url}"))?;
+    let deployment = deploy(&l1, DeployOptions { dev_token: true })
+        .await
+        .wrap_err_with(|| format!("deploying loft's contracts on {url} from {}", l1.sender()))?;
+    let file = DeploymentFile {
+        l1_rpc_url: url,
+        backend: "json-rpc".into(),
+        deployment,
+    };
+    write_deployment(args.deployment_out.as_deref(), &file)?;
+    print_summary(&file, config, &[], started);
+    wait_for_shutdown().await;
+    Ok(())
+}
+
+async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant) -> Result<()> {
+    let mut chain_config =
+        DevChainConfig::from_chain_config(config, args.embedded.data_dir.clone())?;
+    if let Some(secs) = args.embedded.block_time {
+        chain_config.block_time = (secs > 0).then(|| Duration::from_secs(secs));
+    }
+    let dev_keys = chain_config.dev_keys.clone();
+    let chain = DevChain::open(chain_config).wrap_err("opening the embedded L1")?;
+    let port = args.embedded.l1_port.unwrap_or(config.devnet.rpc_port);
+    let (addr, server) = loft_l1_embedded::rpc::serve(
+        chain.clone(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+    )
+    .await
+    .wrap_err_with(|| {
+        format!(
+            "starting the L1 JSON-RPC server on 127.0.0.1:{port} (use --l1-port 0 for a free port)"
+        )
+    })?;
+    let url = format!("http://{addr}");
+    let deployer = EmbeddedL1::new(chain.clone(), dev_keys[0].clone())
+        .with_timeout(Duration::from_secs(config.l1.tx_timeout_secs));
+
+    // A restarted devnet keeps its contracts.
+    let previous = args.embedded.data_dir.as_ref().and_then(|dir| {
+        let text = std::fs::read_to_string(dir.join(DEPLOYMENT_FILE)).ok()?;
+        serde_json::from_str::<DeploymentFile>(&text).ok()
+    });
+    let reused = match previous {
+        Some(p) if !deployer.code(p.deployment.bridge).await?.is_empty() => Some(p.deployment),
+        _ => None,
+    };
+    let fresh = reused.is_none();
+    let deployment = match reused {
+        Some(d) => d,
+        None => deploy(&deployer, DeployOptions { dev_token: true })
+            .await
+            .wrap_err("deploying loft's contracts")?,
+    };
+    let file = DeploymentFile {
+        l1_rpc_url: url,
+        backend: "embedded".into(),
+        deployment,
+    };
+    if let Some(dir) = &args.embedded.data_dir {
+        write_deployment(Some(&dir.join(DEPLOYMENT_FILE)), &file)?;
+    }
+    write_deployment(args.deployment_out.as_deref(), &file)?;
+
+    let mut demo = Vec::new();
+    if fresh && !args.no_demo {
+        let user = EmbeddedL1::new(
+            chain.clone(),
+            dev_keys.get(1).unwrap_or(&dev_keys[0]).clone(),
+        );
+        demo = demo_deposits(&user, &file.deployment)
+            .await
+            .wrap_err("running the demo deposits")?;
+    }
+    print_summary(&file, config, &demo, started);
+    wait_for_shutdown().await;
+    server.stop().ok();
+    server.stopped().await;
+    Ok(())
+}
+
+/// Deposits 1 ETH and 100 dev tokens from a dev account, as a user would.
+async fn demo_deposits(user: &EmbeddedL1, deployment: &Deployment) -> Result<Vec<String>> {
+    let bridge = deployment.bridge;
+    let me = user.sender();
+    let one_eth = U256::from(10u64).pow(U256::from(18u64));
+    let call =
+        |to: Address, data: Vec<u8>| TransactionRequest::default().with_to(to).with_input(data);
+    let mut lines = Vec::new();
+    let r = send_and_confirm(
+        user,
+        call(
+            bridge,
+            L1Bridge::depositETHCall { l2Recipient: me }.abi_encode(),
+        )
+        .with_value(one_eth),
+    )
+    .await?;
+    lines.push(format!(
+        "deposit 1 ETH from {me}: tx {} ({} gas)",
+        r.transaction_hash, r.gas_used
+    ));
+    if let Some(token) = deployment.dev_token {
+        let amount = one_eth * U256::from(100u64);
+        send_and_confirm(
+            user,
+            call(token, DevToken::mintCall { to: me, amount }.abi_encode()),
+        )
+        .await?;
+        send_and_confirm(
+            user,
+            call(
+                token,
+                DevToken::approveCall {
+                    spender: bridge,
+                    value: amount,
+                }
+                .abi_encode(),
+            ),
+        )
+        .await?;
+        let r = send_and_confirm(
+            user,
+            call(
+                bridge,
+                L1Bridge::depositERC20Call {
+                    token,
+                    l2Recipient: me,
+                    amount,
+                }
+                .abi_encode(),
+            ),
+        )
+        .await?;
+        lines.push(format!(
+            "deposit 100 LDT from {me}: tx {} ({} gas)",
+            r.transaction_hash, r.gas_used
+        ));
+    }
+    let length = loft_contracts::bridge_call(user, bridge, L1Bridge::queueLengthCall {}).await?;
+    let head = loft_contracts::bridge_call(user, bridge, L1Bridge::queueHeadCall {}).await?;
+    lines.push(format!("L1->L2 queue: {length} messages, head {head}"));
+    Ok(lines)
+}
+
+fn write_deployment(path: Option<&std::path::Path>, file: &DeploymentFile) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(file)?;
+    // Write then rename, so a reader never sees half a file.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text + "\n").wrap_err_with(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn print_summary(file: &DeploymentFile, config: &ChainConfig, demo: &[String], started: Instant) {
+    let d = &file.deployment;
+    println!("loft devnet ready in {} ms", started.elapsed().as_millis());
+    println!(
+        "  L1 JSON-RPC   {}  (chain id {}, {} L1)",
+        file.l1_rpc_url, d.l1_chain_id, file.backend
+    );
+    println!(
+        "  L1Bridge      {}  (deployed in block {})",
+        d.bridge, d.bridge_block
+    );
+    if let Some(token) = d.dev_token {
+        println!("  DevToken      {token}  (LDT, anyone may mint)");
+    }
+    if file.backend == "embedded" {
+        let keys = loft_l1_embedded::dev_keys(&config.devnet.mnemonic, config.devnet.accounts)
+            .unwrap_or_default();
+        println!(
+            "  Dev accounts  ({} ETH each, mnemonic \"{}\")",
+            format_ether(config.dev_balance_wei()),
+            config.devnet.mnemonic
+        );
+        for (i, key) in keys.iter().enumerate() {
+            println!(
+                "    ({i}) {}  key 0x{}",
+                key.address(),
+                alloy::hex::encode(key.to_bytes())
+            );
+        }
+    }
+    for line in demo {
+        println!("  demo: {line}");
+    }
+    println!("Press Ctrl-C to stop.");
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!(target: "loft::devnet", "shutting down");
+}

@@ -1,0 +1,281 @@
+//! loft's chain configuration: every protocol and network parameter in one TOML file.
+//!
+//! A configuration starts from a preset ([`ChainConfig::devnet`]) and a TOML file overrides any
+//! field. Unknown keys are errors (a typo must not silently fall back to a default), and
+//! [`ChainConfig::validate`] checks the values together. `docs/configuration.md` documents every
+//! field.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The mnemonic of the well-known development accounts (the same as anvil's and hardhat's), so
+/// that tools and keys people already have work against the devnet.
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// Errors reading or checking a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("malformed config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Parser message, with line and column.
+        message: String,
+    },
+    /// A value is out of range or contradicts another one.
+    #[error("invalid config value `{field}`: {reason}")]
+    Invalid {
+        /// Dotted path of the field.
+        field: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// The named preset does not exist.
+    #[error("unknown preset `{0}` (known: devnet)")]
+    UnknownPreset(String),
+}
+
+/// The whole chain configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// A name for humans and logs.
+    pub name: String,
+    /// Layer 1 parameters.
+    pub l1: L1Config,
+    /// Layer 2 parameters.
+    pub l2: L2Config,
+    /// The embedded development L1 (used when no `--l1-rpc` is given).
+    pub devnet: DevnetConfig,
+}
+
+/// Layer 1 parameters, for any backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1Config {
+    /// The L1 chain id. A node that reports another one is refused.
+    pub chain_id: u64,
+    /// Blocks on top of a transaction's block before it counts as confirmed (1 = included).
+    pub confirmations: u64,
+    /// How long to wait for a transaction to be included, in seconds.
+    pub tx_timeout_secs: u64,
+}
+
+/// Layer 2 parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L2Config {
+    /// The L2 chain id (what wallets sign L2 transactions for). Must differ from the L1's.
+    pub chain_id: u64,
+}
+
+/// The embedded development L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevnetConfig {
+    /// Seconds between blocks; 0 mines a block for every transaction as it arrives.
+    pub block_time_secs: u64,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Base fee of the first block, in wei (EIP-1559 adjusts it from there).
+    pub initial_base_fee: u64,
+    /// BIP-39 mnemonic of the prefunded development accounts.
+    pub mnemonic: String,
+    /// How many accounts (derivation path m/44'/60'/0'/0/i) to prefund.
+    pub accounts: u32,
+    /// Balance of each development account, in ether.
+    pub balance_eth: u64,
+    /// Loopback port of the L1 JSON-RPC server (0 picks a free port).
+    pub rpc_port: u16,
+}
+
+impl ChainConfig {
+    /// The devnet preset: short times, the well-known dev accounts, a local L1 with anvil's chain id.
+    pub fn devnet() -> Self {
+        Self {
+            name: "loft-devnet".into(),
+            l1: L1Config {
+                chain_id: 31337,
+                confirmations: 1,
+                tx_timeout_secs: 60,
+            },
+            l2: L2Config { chain_id: 42069 },
+            devnet: DevnetConfig {
+                block_time_secs: 0,
+                gas_limit: 36_000_000,
+                initial_base_fee: 1_000_000_000,
+                mnemonic: DEV_MNEMONIC.into(),
+                accounts: 10,
+                balance_eth: 10_000,
+                rpc_port: 8545,
+            },
+        }
+    }
+
+    /// A preset by name.
+    pub fn preset(name: &str) -> Result<Self, ConfigError> {
+        match name {
+            "devnet" => Ok(Self::devnet()),
+            other => Err(ConfigError::UnknownPreset(other.into())),
+        }
+    }
+
+    /// Parses a complete configuration from TOML text and validates it.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The configuration as TOML, as [`ChainConfig::from_toml`] reads it.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a ChainConfig always serializes")
+    }
+
+    /// Checks the values, alone and together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                field,
+                reason: reason.into(),
+            }
+        }
+        if self.l1.chain_id == 0 {
+            return Err(invalid("l1.chain_id", "must not be 0"));
+        }
+        if self.l2.chain_id == 0 {
+            return Err(invalid("l2.chain_id", "must not be 0"));
+        }
+        if self.l1.chain_id == self.l2.chain_id {
+            return Err(invalid(
+                "l2.chain_id",
+                format!(
+                    "must differ from l1.chain_id ({}) so signatures cannot be replayed across layers",
+                    self.l1.chain_id
+                ),
+            ));
+        }
+        if self.l1.confirmations == 0 {
+            return Err(invalid(
+                "l1.confirmations",
+                "must be at least 1 (1 = included in a block)",
+            ));
+        }
+        if self.l1.tx_timeout_secs == 0 {
+            return Err(invalid("l1.tx_timeout_secs", "must be at least 1"));
+        }
+        let d = &self.devnet;
+        if d.gas_limit < 1_000_000 {
+            return Err(invalid(
+                "devnet.gas_limit",
+                format!("{} is below the minimum of 1000000", d.gas_limit),
+            ));
+        }
+        if d.initial_base_fee == 0 {
+            return Err(invalid("devnet.initial_base_fee", "must be at least 1 wei"));
+        }
+        if d.accounts == 0 || d.accounts > 1000 {
+            return Err(invalid(
+                "devnet.accounts",
+                format!("{} is not in 1..=1000", d.accounts),
+            ));
+        }
+        if d.mnemonic.split_whitespace().count() % 3 != 0
+            || d.mnemonic.split_whitespace().count() < 12
+        {
+            return Err(invalid(
+                "devnet.mnemonic",
+                "must be a BIP-39 phrase of 12, 15, 18, 21 or 24 words",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Balance of each development account, in wei.
+    pub fn dev_balance_wei(&self) -> alloy::primitives::U256 {
+        alloy::primitives::U256::from(self.devnet.balance_eth)
+            * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devnet_preset_round_trips_through_toml() {
+        let c = ChainConfig::devnet();
+        c.validate().unwrap();
+        let back = ChainConfig::from_toml(&c.to_toml(), "test").unwrap();
+        assert_eq!(c, back);
+    }
+
+    #[test]
+    fn malformed_toml_names_file_and_position() {
+        let err =
+            ChainConfig::from_toml("name = \"x\"\n[l1\nchain_id = 1", "bad.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{msg}");
+        assert!(msg.contains("bad.toml") && msg.contains("line"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let text = ChainConfig::devnet()
+            .to_toml()
+            .replace("[l2]", "[l2]\nchian_id = 5");
+        let err = ChainConfig::from_toml(&text, "typo.toml").unwrap_err();
+        assert!(err.to_string().contains("chian_id"), "{err}");
+    }
+
+    #[test]
+    fn same_chain_id_on_both_layers_is_rejected() {
+        let mut c = ChainConfig::devnet();
+        c.l2.chain_id = c.l1.chain_id;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "l2.chain_id",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn load_reports_missing_file() {
+        let err = ChainConfig::load(Path::new("/nonexistent/loft.toml")).unwrap_err();
+        assert!(matches!(err, ConfigError::Io { .. }));
+    }
+
+    #[test]
+    fn dev_balance_is_in_wei() {
+        let c = ChainConfig::devnet();
+        assert_eq!(
+            c.dev_balance_wei(),
+            alloy::primitives::U256::from(10_000u64)
+                * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18u64))
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! Test harness for loft's end-to-end tests: real processes (the `loft` binary, anvil, cast) on
+//! free loopback ports, each stopped by its pid when the guard drops, each with its own temporary
+//! folders. Scenarios live beside this file in `tests/*.rs`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use loft_contracts::Deployment;
+
+pub mod suite;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A pinned Foundry tool (`anvil`, `cast`, `forge`): `$ANVIL` / `$CAST` / `$FORGE`, else the copy
+/// `scripts/install-tools.sh` put under `contracts/node_modules`.
+pub fn foundry_tool(name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(name.to_uppercase()) {
+        return PathBuf::from(path);
+    }
+    let path = repo_root()
+        .join("contracts/node_modules/@foundry-rs")
+        .join(format!("{name}-linux-amd64"))
+        .join("bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/install-tools.sh first",
+        path.display()
+    );
+    path
+}
+
+/// The `loft` binary of this build (`$LOFT_BIN` overrides).
+pub fn loft_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("LOFT_BIN") {
+        return PathBuf::from(path);
+    }
+    // Test executables live in target/<profile>/deps; the binary one level up.
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = dir.join("loft");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build -p loft)",
+        bin.display()
+    );
+    bin
+}
+
+/// A free loopback TCP port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The development keys (anvil's and the embedded L1's): m/44'/60'/0'/0/i of the test mnemonic.
+pub fn dev_key(i: u32) -> PrivateKeySigner {
+    loft_l1_embedded::dev_keys(loft_config::DEV_MNEMONIC, i + 1)
+        .expect("dev keys")
+        .pop()
+        .expect("one key")
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, at most `timeout`.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+fn rpc_answers(url: &str) -> bool {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
+    http_post(url, body)
+        .map(|r| r.contains("result"))
+        .unwrap_or(false)
+}
+
+/// A minimal HTTP/1.1 POST over a plain socket; returns the whole response (headers and body).
+pub fn http_post(url: &str, body: &str) -> std::io::Result<String> {
+    raw_request(url, format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ).as_bytes())
+}
+
+/// Sends raw bytes to the host:port of `url` and reads until the peer closes.
+pub fn raw_request(url: &str, bytes: &[u8]) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let hostport = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(hostport)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(bytes)?;
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A running anvil on a free port with its own HOME (anvil writes state snapshots there), killed
+/// by pid on drop.
+pub struct Anvil {
+    child: Child,
+    /// JSON-RPC URL.
+    pub url: String,
+    _home: tempfile::TempDir,
+}
+
+impl Anvil {
+    /// Starts anvil with the Osaka hardfork and `chain_id`, and waits until it answers.
+    pub fn start(chain_id: u64) -> Self {
+        let home = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let child = Command::new(foundry_tool("anvil"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--chain-id",
+                &chain_id.to_string(),
+                "--hardfork",
+                "osaka",
+            ])
+            .args(["--host", "127.0.0.1"])
+            .env("HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut anvil = Self {
+            child,
+            url,
+            _home: home,
+        };
+        wait_until(
+            Duration::from_secs(20),
+            "anvil to answer eth_chainId",
+            || {
+                if let Ok(Some(status)) = anvil.child.try_wait() {
+                    panic!("anvil exited early: {status}");
+                }
+                rpc_answers(&anvil.url).then_some(())
+            },
+        );
+        anvil
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `loft devnet` running as a real process, killed by pid on drop.
+pub struct Devnet {
+    child: Child,
+    /// The L1 JSON-RPC URL it serves.
+    pub url: String,
+    /// What it deployed.
+    pub deployment: Deployment,
+    /// Its temporary folder (deployment file, logs).
+    pub dir: tempfile::TempDir,
+    /// Time from spawn until the deployment file appeared.
+    pub ready_after: Duration,
+}
+
+impl Devnet {
+    /// Starts `loft devnet` on the embedded L1 with `extra` arguments and waits until it has
+    /// deployed.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("deployment.json");
+        let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
+        let started = Instant::now();
+        let mut child = Command::new(loft_bin())
+            .args(["devnet", "--l1-port", "0", "--deployment-out"])
+            .arg(&out)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn loft devnet");
+        let value: serde_json::Value =
+            wait_until(Duration::from_secs(60), "loft devnet to deploy", || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log =
+                        std::fs::read_to_string(dir.path().join("devnet.log")).unwrap_or_default();
+                    panic!("loft devnet exited early ({status}):\n{log}");
+                }
+                let text = std::fs::read_to_string(&out).ok()?;
+                serde_json::from_str(&text).ok()
+            });
+        let ready_after = started.elapsed();
+        let url = value["l1_rpc_url"]
+            .as_str()
+            .expect("l1_rpc_url")
+            .to_string();
+        let deployment: Deployment = serde_json::from_value(value).expect("deployment");
+        Self {
+            child,
+            url,
+            deployment,
+            dir,
+            ready_after,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `loft` with arguments to completion (bounded by `timeout`) and returns its output.
+pub fn run_loft(args: &[&str], timeout: Duration) -> Output {
+    let mut child = Command::new(loft_bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn loft");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "loft {args:?} did not finish within {timeout:?}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+/// Runs `cast` with arguments and returns stdout, failing the test with stderr on error.
+pub fn cast(args: &[&str]) -> String {
+    let out = Command::new(foundry_tool("cast"))
+        .args(args)
+        .output()
+        .expect("run cast");
+    assert!(
+        out.status.success(),
+        "cast {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Address of a dev account.
+pub fn dev_address(i: u32) -> Address {
+    dev_key(i).address()
+}
