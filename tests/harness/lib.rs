@@ -40,24 +40,15 @@ pub fn foundry_tool(name: &str) -> PathBuf {
     path
 }
 
-/// The `loft` binary of this build (`$LOFT_BIN` overrides).
-pub fn loft_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("LOFT_BIN") {
-        return PathBuf::from(path);
-    }
-    // Test executables live in target/<profile>/deps; the binary one level up.
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let bin = dir.join("loft");
-    assert!(
-        bin.exists(),
-        "{} not found: build it first (cargo build -p loft)",
-        bin.display()
-    );
-    bin
+/// The `loft` binary under test: cargo builds it for the scenarios and passes its path at compile
+/// time; `$LOFT_BIN` overrides (to test an installed binary).
+#[macro_export]
+macro_rules! loft_bin {
+    () => {
+        std::env::var_os("LOFT_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_loft").into())
+    };
 }
 
 /// A free loopback TCP port.
@@ -191,12 +182,12 @@ pub struct Devnet {
 impl Devnet {
     /// Starts `loft devnet` on the embedded L1 with `extra` arguments and waits until it has
     /// deployed.
-    pub fn start(extra: &[&str]) -> Self {
+    pub fn start(loft: &Path, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("deployment.json");
         let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
         let started = Instant::now();
-        let mut child = Command::new(loft_bin())
+        let mut child = Command::new(loft)
             .args(["devnet", "--l1-port", "0", "--deployment-out"])
             .arg(&out)
             .args(extra)
@@ -243,8 +234,8 @@ impl Drop for Devnet {
 }
 
 /// Runs `loft` with arguments to completion (bounded by `timeout`) and returns its output.
-pub fn run_loft(args: &[&str], timeout: Duration) -> Output {
-    let mut child = Command::new(loft_bin())
+pub fn run_loft(loft: &Path, args: &[&str], timeout: Duration) -> Output {
+    let mut child = Command::new(loft)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -850,13 +850,17 @@ impl Chain {
         result
     }
 
+    /// Most gas one transaction may use: the block gas limit, and Osaka's EIP-7825 cap.
+    fn max_tx_gas(&self) -> u64 {
+        self.genesis
+            .gas_limit
+            .min(alloy::eips::eip7825::MAX_TX_GAS_LIMIT_OSAKA)
+    }
+
     /// `eth_call`: the output of a call, or [`ChainError::Reverted`].
     pub fn call(&mut self, req: &TransactionRequest, at: StateAt) -> Result<Bytes, ChainError> {
         self.resolve(at)?;
-        let gas = req
-            .gas
-            .unwrap_or(self.genesis.gas_limit)
-            .min(self.genesis.gas_limit);
+        let gas = req.gas.unwrap_or(self.max_tx_gas()).min(self.max_tx_gas());
         match self.simulate(req, gas)? {
             ExecutionResult::Success { output, .. } => Ok(output.into_data()),
             ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted(output)),
@@ -872,10 +876,7 @@ impl Chain {
         at: StateAt,
     ) -> Result<u64, ChainError> {
         self.resolve(at)?;
-        let cap = req
-            .gas
-            .unwrap_or(self.genesis.gas_limit)
-            .min(self.genesis.gas_limit);
+        let cap = req.gas.unwrap_or(self.max_tx_gas()).min(self.max_tx_gas());
         let used = match self.simulate(req, cap)? {
             ExecutionResult::Success { gas, .. } => gas.tx_gas_used(),
             ExecutionResult::Revert { output, .. } => return Err(ChainError::Reverted(output)),
