@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod bench;
 mod devnet;
 
 /// loft: a layer-2 scaling stack for Ethereum.
@@ -26,6 +27,8 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Print a chain configuration as TOML (a preset, or a file after validation).
     Config(args::ConfigArgs),
+    /// Measure loft against its alternative, side by side in one run.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Devnet(args) => devnet::run(args).await,
             Command::Config(args) => args::print_config(&args),
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {

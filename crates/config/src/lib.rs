@@ -202,9 +202,8 @@ impl ChainConfig {
                 format!("{} is not in 1..=1000", d.accounts),
             ));
         }
-        if d.mnemonic.split_whitespace().count() % 3 != 0
-            || d.mnemonic.split_whitespace().count() < 12
-        {
+        let words = d.mnemonic.split_whitespace().count();
+        if !words.is_multiple_of(3) || words < 12 {
             return Err(invalid(
                 "devnet.mnemonic",
                 "must be a BIP-39 phrase of 12, 15, 18, 21 or 24 words",

@@ -29,7 +29,7 @@ use revm::database::{CacheDB, EmptyDB};
 use revm::handler::{MainnetContext, MainnetEvm};
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode};
-use revm::{Context, DatabaseRef, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+use revm::{Context, DatabaseCommit, DatabaseRef, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
 use crate::ChainError;
@@ -200,10 +200,10 @@ impl Chain {
     /// Creates a chain at genesis, or reopens the one stored in `store`.
     pub(crate) fn open(mut genesis: GenesisSpec, store: Option<Store>) -> Result<Self, ChainError> {
         // A stored chain keeps its own genesis time; everything else must match the configuration.
-        if let Some(stored) = store.as_ref().map(Store::genesis).transpose()?.flatten() {
-            if stored.same_chain(&genesis) {
-                genesis.timestamp = stored.timestamp;
-            }
+        if let Some(stored) = store.as_ref().map(Store::genesis).transpose()?.flatten()
+            && stored.same_chain(&genesis)
+        {
+            genesis.timestamp = stored.timestamp;
         }
         let mut db = CacheDB::new(EmptyDB::default());
         for (address, balance) in &genesis.alloc {
@@ -412,8 +412,9 @@ impl Chain {
             .map(|b| b.blob_gasprice)
             .unwrap_or(1);
         let max_blob_gas = BlobParams::osaka().max_blob_gas_per_block();
-        // In strict mode a failure must leave no trace: keep a copy of the state.
-        let snapshot = strict.then(|| self.db.clone());
+        // Transactions run in revm's journal: each sees the ones before it, and nothing reaches the
+        // state until the block is sealed and stored, so a refused block or a failed write leaves
+        // no trace (and costs no copy of the state).
         let mut evm = self.evm(env.clone(), self.cfg.clone());
 
         let mut included: Vec<(Recovered<TxEnvelope>, ExecutionResult)> =
@@ -440,7 +441,7 @@ impl Chain {
             {
                 Err(ChainError::AlreadyKnown(hash))
             } else {
-                evm.transact_commit(tx_env(&tx)).map_err(evm_error)
+                evm.transact_one(tx_env(&tx)).map_err(evm_error)
             };
             match check {
                 Ok(result) => {
@@ -449,14 +450,13 @@ impl Chain {
                     included.push((tx, result));
                 }
                 Err(e) if strict => {
-                    if let Some(db) = snapshot {
-                        self.db = db;
-                    }
+                    self.restore(evm);
                     return Err(e);
                 }
                 Err(e) => rejected.push((hash, e)),
             }
         }
+        let changes = evm.finalize();
         self.restore(evm);
 
         // Consensus receipts, roots and the header.
@@ -564,14 +564,10 @@ impl Chain {
                     .map(|t| Bytes::from(t.encoded_2718()))
                     .collect(),
             };
-            if let Err(e) = store.append(&stored, self.time_offset) {
-                // Not durable means not done: undo the block.
-                if let Some(db) = snapshot {
-                    self.db = db;
-                }
-                return Err(e);
-            }
+            // Not durable means not done: on failure the changes are dropped.
+            store.append(&stored, self.time_offset)?;
         }
+        self.db.commit(changes);
         for (index, (tx, _)) in included.into_iter().enumerate() {
             self.txs.insert(
                 *tx.tx_hash(),

@@ -423,5 +423,3 @@ pub async fn serve(
     Ok((local, handle))
 }
 
-#[allow(unused_imports)]
-use SignableTransaction as _;

@@ -157,7 +157,7 @@ pub fn map_rpc_error(url: &str, err: RpcError<TransportErrorKind>) -> L1Error {
 impl RpcL1 {
     /// Connects, checks that the node answers and serves the expected chain.
     pub async fn connect(config: RpcL1Config, signer: PrivateKeySigner) -> L1Result<Self> {
-        let url: reqwest_url::Url = config
+        let url: alloy::transports::http::reqwest::Url = config
             .url
             .parse()
             .map_err(|e| L1Error::Backend(format!("invalid L1 RPC URL {:?}: {e}", config.url)))?;
@@ -177,10 +177,10 @@ impl RpcL1 {
             next_nonce: Default::default(),
         };
         let actual = this.chain_id().await?;
-        if let Some(expected) = this.config.expected_chain_id {
-            if expected != actual {
-                return Err(L1Error::ChainIdMismatch { expected, actual });
-            }
+        if let Some(expected) = this.config.expected_chain_id
+            && expected != actual
+        {
+            return Err(L1Error::ChainIdMismatch { expected, actual });
         }
         tracing::info!(target: "loft::l1::rpc", url = %this.config.url, chain_id = actual, sender = %this.sender, "connected to L1");
         Ok(this)
@@ -231,10 +231,6 @@ impl RpcL1 {
     }
 }
 
-/// `reqwest::Url` without depending on reqwest directly.
-mod reqwest_url {
-    pub(crate) use alloy::transports::http::reqwest::Url;
-}
 
 #[async_trait]
 impl L1Client for RpcL1 {

@@ -1,0 +1,53 @@
+//! `loft bench`: loft's own benchmarks, each side by side with its alternative in one run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use eyre::{Result, WrapErr};
+use loft_bench::{L1ThroughputOptions, l1_throughput};
+
+/// `loft bench`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum BenchCommand {
+    /// L1 throughput: the same pre-signed deposits on the embedded L1 and on a fresh anvil.
+    L1(L1BenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct L1BenchArgs {
+    /// Number of deposits.
+    #[arg(long, default_value_t = 2000)]
+    txs: usize,
+    /// Number of sending accounts.
+    #[arg(long, default_value_t = 8)]
+    senders: u32,
+    /// The anvil binary to compare against (default: $ANVIL, else the one scripts/install-tools.sh
+    /// installs).
+    #[arg(long, env = "ANVIL", default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")]
+    anvil: PathBuf,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+pub(crate) async fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        BenchCommand::L1(a) => {
+            let report = l1_throughput(&L1ThroughputOptions { txs: a.txs, senders: a.senders, anvil: a.anvil })
+                .await
+                .wrap_err("running the L1 throughput benchmark")?;
+            print!("{}", report.table());
+            if let Some(path) = a.json_out {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .wrap_err_with(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! loft's own benchmarks. Every figure is measured next to its alternative in the same run.
+//!
+//! [`l1_throughput`]: the same pre-signed L1 deposits sent over JSON-RPC to the embedded L1 and to
+//! a fresh anvil, plus the embedded L1 without the HTTP layer.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use loft_config::ChainConfig;
+use loft_contracts::{DeployOptions, L1Bridge, deploy};
+use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
+use loft_l1_rpc::{RpcL1, RpcL1Config};
+use serde::Serialize;
+
+/// Errors of a benchmark run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Setting up a backend failed.
+    #[error("setting up {backend}: {reason}")]
+    Setup {
+        /// Which backend.
+        backend: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// A transaction of the workload failed: the figures would be meaningless.
+    #[error("{backend}: transaction {index} failed: {reason}")]
+    Workload {
+        /// Which backend.
+        backend: &'static str,
+        /// Position in the workload.
+        index: usize,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Options of [`l1_throughput`].
+#[derive(Debug, Clone)]
+pub struct L1ThroughputOptions {
+    /// Number of deposits.
+    pub txs: usize,
+    /// Number of sending accounts (dev accounts 1..=senders), each sending its deposits in order.
+    pub senders: u32,
+    /// The anvil binary to compare against.
+    pub anvil: PathBuf,
+}
+
+/// One backend's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendResult {
+    /// Backend name.
+    pub backend: String,
+    /// Deposits sent.
+    pub txs: usize,
+    /// Seconds from the first send to the last receipt.
+    pub seconds: f64,
+    /// Deposits per second.
+    pub tx_per_sec: f64,
+    /// Total gas of all deposits.
+    pub total_gas: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct L1ThroughputReport {
+    /// What was measured.
+    pub workload: String,
+    /// Results, embedded first.
+    pub results: Vec<BackendResult>,
+    /// Embedded L1 over JSON-RPC throughput divided by anvil's.
+    pub embedded_over_anvil: f64,
+}
+
+const CHAIN_ID: u64 = 31337;
+
+/// Signs the workload: `txs` deposits of 1 gwei to the bridge, round-robin over the senders.
+fn sign_workload(bridge: Address, keys: &[PrivateKeySigner], txs: usize) -> Vec<(usize, Bytes, B256)> {
+    let mut nonces = vec![0u64; keys.len()];
+    (0..txs)
+        .map(|i| {
+            let s = i % keys.len();
+            let key = &keys[s];
+            let mut tx = TxEip1559 {
+                chain_id: CHAIN_ID,
+                nonce: nonces[s],
+                gas_limit: 150_000,
+                max_fee_per_gas: 200_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to: TxKind::Call(bridge),
+                value: U256::from(1_000_000_000u64),
+                input: L1Bridge::depositETHCall { l2Recipient: key.address() }.abi_encode().into(),
+                ..Default::default()
+            };
+            nonces[s] += 1;
+            let sig = key.sign_transaction_sync(&mut tx).expect("local signing cannot fail");
+            let envelope = TxEnvelope::from(tx.into_signed(sig));
+            (s, envelope.encoded_2718().into(), *envelope.tx_hash())
+        })
+        .collect()
+}
+
+/// Sends the workload over JSON-RPC (one task per sender, each in nonce order), then collects every
+/// receipt.
+async fn run_over_rpc(
+    backend: &'static str,
+    url: &str,
+    workload: &[(usize, Bytes, B256)],
+    senders: usize,
+) -> Result<BackendResult, BenchError> {
+    let setup = |reason: String| BenchError::Setup { backend, reason };
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect(url)
+        .await
+        .map_err(|e| setup(e.to_string()))?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let mine: Vec<(usize, Bytes)> =
+            workload.iter().enumerate().filter(|(_, w)| w.0 == s).map(|(i, w)| (i, w.1.clone())).collect();
+        let provider = provider.clone();
+        tasks.push(tokio::spawn(async move {
+            for (index, raw) in mine {
+                // Receipts are collected after all sends; the pending handle is not needed. A
+                // dropped connection is retried: resending the same signed bytes is idempotent.
+                let mut attempts = 0;
+                loop {
+                    match provider.send_raw_transaction(&raw).await {
+                        Ok(_pending) => break,
+                        Err(e) if e.to_string().contains("already known") => break,
+                        Err(e) if e.is_transport_error() && attempts < 5 => {
+                            attempts += 1;
+                            tracing::warn!(target: "loft::bench", backend, index, error = %e, "send failed, retrying");
+                        }
+                        Err(e) => return Err(BenchError::Workload { backend, index, reason: e.to_string() }),
+                    }
+                }
+            }
+            Ok::<_, BenchError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| setup(e.to_string()))??;
+    }
+    let mut total_gas = 0;
+    for (index, (_, _, hash)) in workload.iter().enumerate() {
+        let receipt = loop {
+            match provider.get_transaction_receipt(*hash).await {
+                Ok(Some(r)) => break r,
+                Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
+                Err(e) => return Err(BenchError::Workload { backend, index, reason: e.to_string() }),
+            }
+        };
+        if !receipt.status() {
+            return Err(BenchError::Workload { backend, index, reason: "reverted".into() });
+        }
+        total_gas += receipt.gas_used;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(BackendResult { backend: backend.into(), txs: workload.len(), seconds, tx_per_sec: workload.len() as f64 / seconds, total_gas })
+}
+
+struct AnvilProcess {
+    child: Child,
+    url: String,
+    _home: tempfile::TempDir,
+}
+
+impl Drop for AnvilProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
+    let setup = |reason: String| BenchError::Setup { backend: "anvil", reason };
+    let home = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| setup(e.to_string()))?
+        .port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--chain-id", &CHAIN_ID.to_string(), "--hardfork", "osaka", "--silent"])
+        // anvil's fastest setting: past states stay in memory instead of being written to disk.
+        .args(["--prune-history", "64"])
+        .env("HOME", home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| setup(format!("cannot start {}: {e} (run scripts/install-tools.sh or pass --anvil)", bin.display())))?;
+    let anvil = AnvilProcess { child, url: format!("http://127.0.0.1:{port}"), _home: home };
+    let started = Instant::now();
+    loop {
+        let mut config = RpcL1Config::new(anvil.url.clone());
+        config.retries = 0;
+        if RpcL1::connect(config, PrivateKeySigner::random()).await.is_ok() {
+            return Ok(anvil);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            return Err(setup("anvil did not answer within 20 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends the same deposits to the embedded L1 and to anvil, over JSON-RPC, and reports throughput.
+pub async fn l1_throughput(options: &L1ThroughputOptions) -> Result<L1ThroughputReport, BenchError> {
+    let config = ChainConfig::devnet();
+    let dev = DevChainConfig::from_chain_config(&config, None).map_err(|e| BenchError::Setup { backend: "embedded", reason: e.to_string() })?;
+    let keys: Vec<PrivateKeySigner> = dev.dev_keys[1..=(options.senders as usize).min(dev.dev_keys.len() - 1)].to_vec();
+    let deployer_key = dev.dev_keys[0].clone();
+    let senders = keys.len();
+
+    // Embedded, over its JSON-RPC server.
+    let embedded_setup = |reason: String| BenchError::Setup { backend: "embedded", reason };
+    let chain = DevChain::open(dev).map_err(|e| embedded_setup(e.to_string()))?;
+    let bridge = deploy(&EmbeddedL1::new(chain.clone(), deployer_key.clone()), DeployOptions::default())
+        .await
+        .map_err(|e| embedded_setup(e.to_string()))?
+        .bridge;
+    let workload = sign_workload(bridge, &keys, options.txs);
+    let (addr, server) = loft_l1_embedded::rpc::serve(chain.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .map_err(|e| embedded_setup(e.to_string()))?;
+    tracing::info!(target: "loft::bench", txs = options.txs, senders, "embedded L1 over JSON-RPC");
+    let embedded = run_over_rpc("embedded L1 (JSON-RPC)", &format!("http://{addr}"), &workload, senders).await?;
+    server.stop().ok();
+
+    // Embedded, in process (no HTTP): what the node itself gets.
+    let direct_chain = DevChain::open(DevChainConfig::from_chain_config(&config, None).map_err(|e| embedded_setup(e.to_string()))?)
+        .map_err(|e| embedded_setup(e.to_string()))?;
+    deploy(&EmbeddedL1::new(direct_chain.clone(), deployer_key.clone()), DeployOptions::default())
+        .await
+        .map_err(|e| embedded_setup(e.to_string()))?;
+    tracing::info!(target: "loft::bench", txs = options.txs, "embedded L1 in process");
+    let started = Instant::now();
+    for (index, (_, raw, _)) in workload.iter().enumerate() {
+        direct_chain
+            .send_raw(raw)
+            .map_err(|e| BenchError::Workload { backend: "embedded L1 (in process)", index, reason: e.to_string() })?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let direct_gas = workload.iter().filter_map(|(_, _, h)| direct_chain.lock().receipt(*h)).map(|r| r.gas_used).sum();
+    let direct = BackendResult {
+        backend: "embedded L1 (in process)".into(),
+        txs: workload.len(),
+        seconds,
+        tx_per_sec: workload.len() as f64 / seconds,
+        total_gas: direct_gas,
+    };
+
+    // anvil, fresh, same deployer and nonce: the bridge lands at the same address.
+    let anvil = start_anvil(&options.anvil).await?;
+    let mut rpc_config = RpcL1Config::new(anvil.url.clone());
+    rpc_config.expected_chain_id = Some(CHAIN_ID);
+    let anvil_l1 = RpcL1::connect(rpc_config, deployer_key).await.map_err(|e| BenchError::Setup { backend: "anvil", reason: e.to_string() })?;
+    let anvil_bridge = deploy(&anvil_l1, DeployOptions::default())
+        .await
+        .map_err(|e| BenchError::Setup { backend: "anvil", reason: e.to_string() })?
+        .bridge;
+    if anvil_bridge != bridge {
+        return Err(BenchError::Setup { backend: "anvil", reason: format!("bridge at {anvil_bridge}, expected {bridge}") });
+    }
+    tracing::info!(target: "loft::bench", txs = options.txs, senders, "anvil over JSON-RPC");
+    let on_anvil = run_over_rpc("anvil 1.7.1 (JSON-RPC)", &anvil.url, &workload, senders).await?;
+
+    let embedded_over_anvil = embedded.tx_per_sec / on_anvil.tx_per_sec;
+    Ok(L1ThroughputReport {
+        workload: format!("{} pre-signed depositETH transactions from {senders} accounts, automine, one block per transaction", options.txs),
+        results: vec![embedded, direct, on_anvil],
+        embedded_over_anvil,
+    })
+}
+
+impl L1ThroughputReport {
+    /// The report as a table.
+    pub fn table(&self) -> String {
+        let mut out = format!("{}\n\n", self.workload);
+        out += "| backend | txs | seconds | tx/s | gas per deposit |\n|---|---:|---:|---:|---:|\n";
+        for r in &self.results {
+            out += &format!(
+                "| {} | {} | {:.2} | {:.0} | {} |\n",
+                r.backend,
+                r.txs,
+                r.seconds,
+                r.tx_per_sec,
+                r.total_gas / r.txs.max(1) as u64
+            );
+        }
+        out += &format!("\nembedded L1 / anvil over JSON-RPC: {:.1}x\n", self.embedded_over_anvil);
+        out
+    }
+}
