@@ -256,7 +256,7 @@ async fn embedded_l1_refuses_bad_input_with_stable_codes_and_changes_nothing() {
     assert!(
         r.is_empty()
             || r.starts_with("HTTP/1.1 413")
-            || r.contains("-32701")
+            || r.contains("-32007")
             || r.contains("too big"),
         "{}",
         &r[..r.len().min(300)]
@@ -441,4 +441,44 @@ fn devnet_refuses_bad_setups_with_clear_errors() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     assert_fails(&["devnet", "--l1-port", &port], &[&port, "--l1-port 0"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viem_and_ethers_work_against_the_devnet() {
+    let devnet = Devnet::start(&loft_bin!(), &["--no-demo"]);
+    let script = loft_e2e::repo_root().join("contracts/clients/smoke.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .args([
+            devnet.url.as_str(),
+            &devnet.deployment.bridge.to_string(),
+            &key_hex(6),
+        ])
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "viem/ethers smoke failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json line");
+
+    // loft reads the two deposits the libraries made, with their amounts.
+    let loft = client(&devnet.url, dev_key(0)).await;
+    let latest = loft.block_number().await.unwrap();
+    let queue = read_queue(&loft, devnet.deployment.bridge, 0, latest)
+        .await
+        .unwrap();
+    let amounts: Vec<U256> = queue
+        .iter()
+        .filter_map(|m| m.deposit())
+        .filter(|d| d.from == dev_address(6))
+        .map(|d| d.amount)
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![U256::from(11u64), U256::from(13u64)],
+        "{report}"
+    );
 }

@@ -29,7 +29,11 @@ struct L1BenchArgs {
     senders: u32,
     /// The anvil binary to compare against (default: $ANVIL, else the one scripts/install-tools.sh
     /// installs).
-    #[arg(long, env = "ANVIL", default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")]
+    #[arg(
+        long,
+        env = "ANVIL",
+        default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    )]
     anvil: PathBuf,
     /// Also write the report as JSON to this file.
     #[arg(long)]
@@ -39,9 +43,13 @@ struct L1BenchArgs {
 pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchCommand::L1(a) => {
-            let report = l1_throughput(&L1ThroughputOptions { txs: a.txs, senders: a.senders, anvil: a.anvil })
-                .await
-                .wrap_err("running the L1 throughput benchmark")?;
+            let report = l1_throughput(&L1ThroughputOptions {
+                txs: a.txs,
+                senders: a.senders,
+                anvil: a.anvil,
+            })
+            .await
+            .wrap_err("running the L1 throughput benchmark")?;
             print!("{}", report.table());
             if let Some(path) = a.json_out {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, U256, utils::format_ether};
+use alloy::primitives::{Address, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use clap::Args;
@@ -267,8 +267,7 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, demo: &[String], s
             .unwrap_or_default();
         println!(
             "  Dev accounts  ({} ETH each, mnemonic \"{}\")",
-            format_ether(config.dev_balance_wei()),
-            config.devnet.mnemonic
+            config.devnet.balance_eth, config.devnet.mnemonic
         );
         for (i, key) in keys.iter().enumerate() {
             println!(

@@ -84,7 +84,11 @@ pub struct L1ThroughputReport {
 const CHAIN_ID: u64 = 31337;
 
 /// Signs the workload: `txs` deposits of 1 gwei to the bridge, round-robin over the senders.
-fn sign_workload(bridge: Address, keys: &[PrivateKeySigner], txs: usize) -> Vec<(usize, Bytes, B256)> {
+fn sign_workload(
+    bridge: Address,
+    keys: &[PrivateKeySigner],
+    txs: usize,
+) -> Vec<(usize, Bytes, B256)> {
     let mut nonces = vec![0u64; keys.len()];
     (0..txs)
         .map(|i| {
@@ -98,11 +102,17 @@ fn sign_workload(bridge: Address, keys: &[PrivateKeySigner], txs: usize) -> Vec<
                 max_priority_fee_per_gas: 1_000_000_000,
                 to: TxKind::Call(bridge),
                 value: U256::from(1_000_000_000u64),
-                input: L1Bridge::depositETHCall { l2Recipient: key.address() }.abi_encode().into(),
+                input: L1Bridge::depositETHCall {
+                    l2Recipient: key.address(),
+                }
+                .abi_encode()
+                .into(),
                 ..Default::default()
             };
             nonces[s] += 1;
-            let sig = key.sign_transaction_sync(&mut tx).expect("local signing cannot fail");
+            let sig = key
+                .sign_transaction_sync(&mut tx)
+                .expect("local signing cannot fail");
             let envelope = TxEnvelope::from(tx.into_signed(sig));
             (s, envelope.encoded_2718().into(), *envelope.tx_hash())
         })
@@ -126,8 +136,12 @@ async fn run_over_rpc(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..senders {
-        let mine: Vec<(usize, Bytes)> =
-            workload.iter().enumerate().filter(|(_, w)| w.0 == s).map(|(i, w)| (i, w.1.clone())).collect();
+        let mine: Vec<(usize, Bytes)> = workload
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.0 == s)
+            .map(|(i, w)| (i, w.1.clone()))
+            .collect();
         let provider = provider.clone();
         tasks.push(tokio::spawn(async move {
             for (index, raw) in mine {
@@ -158,16 +172,32 @@ async fn run_over_rpc(
             match provider.get_transaction_receipt(*hash).await {
                 Ok(Some(r)) => break r,
                 Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
-                Err(e) => return Err(BenchError::Workload { backend, index, reason: e.to_string() }),
+                Err(e) => {
+                    return Err(BenchError::Workload {
+                        backend,
+                        index,
+                        reason: e.to_string(),
+                    });
+                }
             }
         };
         if !receipt.status() {
-            return Err(BenchError::Workload { backend, index, reason: "reverted".into() });
+            return Err(BenchError::Workload {
+                backend,
+                index,
+                reason: "reverted".into(),
+            });
         }
         total_gas += receipt.gas_used;
     }
     let seconds = started.elapsed().as_secs_f64();
-    Ok(BackendResult { backend: backend.into(), txs: workload.len(), seconds, tx_per_sec: workload.len() as f64 / seconds, total_gas })
+    Ok(BackendResult {
+        backend: backend.into(),
+        txs: workload.len(),
+        seconds,
+        tx_per_sec: workload.len() as f64 / seconds,
+        total_gas,
+    })
 }
 
 struct AnvilProcess {
@@ -184,27 +214,50 @@ impl Drop for AnvilProcess {
 }
 
 async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
-    let setup = |reason: String| BenchError::Setup { backend: "anvil", reason };
+    let setup = |reason: String| BenchError::Setup {
+        backend: "anvil",
+        reason,
+    };
     let home = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| setup(e.to_string()))?
         .port();
     let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--chain-id", &CHAIN_ID.to_string(), "--hardfork", "osaka", "--silent"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            &CHAIN_ID.to_string(),
+            "--hardfork",
+            "osaka",
+            "--silent",
+        ])
         // anvil's fastest setting: past states stay in memory instead of being written to disk.
         .args(["--prune-history", "64"])
         .env("HOME", home.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| setup(format!("cannot start {}: {e} (run scripts/install-tools.sh or pass --anvil)", bin.display())))?;
-    let anvil = AnvilProcess { child, url: format!("http://127.0.0.1:{port}"), _home: home };
+        .map_err(|e| {
+            setup(format!(
+                "cannot start {}: {e} (run scripts/install-tools.sh or pass --anvil)",
+                bin.display()
+            ))
+        })?;
+    let anvil = AnvilProcess {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _home: home,
+    };
     let started = Instant::now();
     loop {
         let mut config = RpcL1Config::new(anvil.url.clone());
         config.retries = 0;
-        if RpcL1::connect(config, PrivateKeySigner::random()).await.is_ok() {
+        if RpcL1::connect(config, PrivateKeySigner::random())
+            .await
+            .is_ok()
+        {
             return Ok(anvil);
         }
         if started.elapsed() > Duration::from_secs(20) {
@@ -215,43 +268,76 @@ async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
 }
 
 /// Sends the same deposits to the embedded L1 and to anvil, over JSON-RPC, and reports throughput.
-pub async fn l1_throughput(options: &L1ThroughputOptions) -> Result<L1ThroughputReport, BenchError> {
+pub async fn l1_throughput(
+    options: &L1ThroughputOptions,
+) -> Result<L1ThroughputReport, BenchError> {
     let config = ChainConfig::devnet();
-    let dev = DevChainConfig::from_chain_config(&config, None).map_err(|e| BenchError::Setup { backend: "embedded", reason: e.to_string() })?;
-    let keys: Vec<PrivateKeySigner> = dev.dev_keys[1..=(options.senders as usize).min(dev.dev_keys.len() - 1)].to_vec();
+    let dev = DevChainConfig::from_chain_config(&config, None).map_err(|e| BenchError::Setup {
+        backend: "embedded",
+        reason: e.to_string(),
+    })?;
+    let keys: Vec<PrivateKeySigner> =
+        dev.dev_keys[1..=(options.senders as usize).min(dev.dev_keys.len() - 1)].to_vec();
     let deployer_key = dev.dev_keys[0].clone();
     let senders = keys.len();
 
     // Embedded, over its JSON-RPC server.
-    let embedded_setup = |reason: String| BenchError::Setup { backend: "embedded", reason };
+    let embedded_setup = |reason: String| BenchError::Setup {
+        backend: "embedded",
+        reason,
+    };
     let chain = DevChain::open(dev).map_err(|e| embedded_setup(e.to_string()))?;
-    let bridge = deploy(&EmbeddedL1::new(chain.clone(), deployer_key.clone()), DeployOptions::default())
-        .await
-        .map_err(|e| embedded_setup(e.to_string()))?
-        .bridge;
+    let bridge = deploy(
+        &EmbeddedL1::new(chain.clone(), deployer_key.clone()),
+        DeployOptions::default(),
+    )
+    .await
+    .map_err(|e| embedded_setup(e.to_string()))?
+    .bridge;
     let workload = sign_workload(bridge, &keys, options.txs);
-    let (addr, server) = loft_l1_embedded::rpc::serve(chain.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .map_err(|e| embedded_setup(e.to_string()))?;
+    let (addr, server) =
+        loft_l1_embedded::rpc::serve(chain.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|e| embedded_setup(e.to_string()))?;
     tracing::info!(target: "loft::bench", txs = options.txs, senders, "embedded L1 over JSON-RPC");
-    let embedded = run_over_rpc("embedded L1 (JSON-RPC)", &format!("http://{addr}"), &workload, senders).await?;
+    let embedded = run_over_rpc(
+        "embedded L1 (JSON-RPC)",
+        &format!("http://{addr}"),
+        &workload,
+        senders,
+    )
+    .await?;
     server.stop().ok();
 
     // Embedded, in process (no HTTP): what the node itself gets.
-    let direct_chain = DevChain::open(DevChainConfig::from_chain_config(&config, None).map_err(|e| embedded_setup(e.to_string()))?)
-        .map_err(|e| embedded_setup(e.to_string()))?;
-    deploy(&EmbeddedL1::new(direct_chain.clone(), deployer_key.clone()), DeployOptions::default())
-        .await
-        .map_err(|e| embedded_setup(e.to_string()))?;
+    let direct_chain = DevChain::open(
+        DevChainConfig::from_chain_config(&config, None)
+            .map_err(|e| embedded_setup(e.to_string()))?,
+    )
+    .map_err(|e| embedded_setup(e.to_string()))?;
+    deploy(
+        &EmbeddedL1::new(direct_chain.clone(), deployer_key.clone()),
+        DeployOptions::default(),
+    )
+    .await
+    .map_err(|e| embedded_setup(e.to_string()))?;
     tracing::info!(target: "loft::bench", txs = options.txs, "embedded L1 in process");
     let started = Instant::now();
     for (index, (_, raw, _)) in workload.iter().enumerate() {
         direct_chain
             .send_raw(raw)
-            .map_err(|e| BenchError::Workload { backend: "embedded L1 (in process)", index, reason: e.to_string() })?;
+            .map_err(|e| BenchError::Workload {
+                backend: "embedded L1 (in process)",
+                index,
+                reason: e.to_string(),
+            })?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let direct_gas = workload.iter().filter_map(|(_, _, h)| direct_chain.lock().receipt(*h)).map(|r| r.gas_used).sum();
+    let direct_gas = workload
+        .iter()
+        .filter_map(|(_, _, h)| direct_chain.lock().receipt(*h))
+        .map(|r| r.gas_used)
+        .sum();
     let direct = BackendResult {
         backend: "embedded L1 (in process)".into(),
         txs: workload.len(),
@@ -264,20 +350,34 @@ pub async fn l1_throughput(options: &L1ThroughputOptions) -> Result<L1Throughput
     let anvil = start_anvil(&options.anvil).await?;
     let mut rpc_config = RpcL1Config::new(anvil.url.clone());
     rpc_config.expected_chain_id = Some(CHAIN_ID);
-    let anvil_l1 = RpcL1::connect(rpc_config, deployer_key).await.map_err(|e| BenchError::Setup { backend: "anvil", reason: e.to_string() })?;
+    let anvil_l1 = RpcL1::connect(rpc_config, deployer_key)
+        .await
+        .map_err(|e| BenchError::Setup {
+            backend: "anvil",
+            reason: e.to_string(),
+        })?;
     let anvil_bridge = deploy(&anvil_l1, DeployOptions::default())
         .await
-        .map_err(|e| BenchError::Setup { backend: "anvil", reason: e.to_string() })?
+        .map_err(|e| BenchError::Setup {
+            backend: "anvil",
+            reason: e.to_string(),
+        })?
         .bridge;
     if anvil_bridge != bridge {
-        return Err(BenchError::Setup { backend: "anvil", reason: format!("bridge at {anvil_bridge}, expected {bridge}") });
+        return Err(BenchError::Setup {
+            backend: "anvil",
+            reason: format!("bridge at {anvil_bridge}, expected {bridge}"),
+        });
     }
     tracing::info!(target: "loft::bench", txs = options.txs, senders, "anvil over JSON-RPC");
     let on_anvil = run_over_rpc("anvil 1.7.1 (JSON-RPC)", &anvil.url, &workload, senders).await?;
 
     let embedded_over_anvil = embedded.tx_per_sec / on_anvil.tx_per_sec;
     Ok(L1ThroughputReport {
-        workload: format!("{} pre-signed depositETH transactions from {senders} accounts, automine, one block per transaction", options.txs),
+        workload: format!(
+            "{} pre-signed depositETH transactions from {senders} accounts, automine, one block per transaction",
+            options.txs
+        ),
         results: vec![embedded, direct, on_anvil],
         embedded_over_anvil,
     })
@@ -298,7 +398,10 @@ impl L1ThroughputReport {
                 r.total_gas / r.txs.max(1) as u64
             );
         }
-        out += &format!("\nembedded L1 / anvil over JSON-RPC: {:.1}x\n", self.embedded_over_anvil);
+        out += &format!(
+            "\nembedded L1 / anvil over JSON-RPC: {:.1}x\n",
+            self.embedded_over_anvil
+        );
         out
     }
 }

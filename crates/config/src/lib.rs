@@ -269,6 +269,39 @@ mod tests {
     }
 
     #[test]
+    fn documented_devnet_preset_is_the_code() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let start = doc
+            .find("```toml\n")
+            .expect("a toml block in docs/configuration.md")
+            + 8;
+        let end = start + doc[start..].find("```").expect("end of the toml block");
+        let documented = ChainConfig::from_toml(&doc[start..end], "docs/configuration.md").unwrap();
+        assert_eq!(
+            documented,
+            ChainConfig::devnet(),
+            "docs/configuration.md shows another devnet preset"
+        );
+        for field in [
+            "chain_id",
+            "confirmations",
+            "tx_timeout_secs",
+            "block_time_secs",
+            "gas_limit",
+            "initial_base_fee",
+            "mnemonic",
+            "accounts",
+            "balance_eth",
+            "rpc_port",
+        ] {
+            assert!(
+                doc.contains(&format!(".{field}`")),
+                "docs/configuration.md does not describe `{field}`"
+            );
+        }
+    }
+
+    #[test]
     fn dev_balance_is_in_wei() {
         let c = ChainConfig::devnet();
         assert_eq!(
