@@ -122,6 +122,11 @@ pub struct Anvil {
 impl Anvil {
     /// Starts anvil with the Osaka hardfork and `chain_id`, and waits until it answers.
     pub fn start(chain_id: u64) -> Self {
+        Self::start_with(chain_id, &[])
+    }
+
+    /// Like [`Anvil::start`], with extra anvil arguments (for example `--block-time 1`).
+    pub fn start_with(chain_id: u64, extra: &[&str]) -> Self {
         let home = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let child = Command::new(foundry_tool("anvil"))
@@ -134,6 +139,7 @@ impl Anvil {
                 "osaka",
             ])
             .args(["--host", "127.0.0.1"])
+            .args(extra)
             .env("HOME", home.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
