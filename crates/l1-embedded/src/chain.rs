@@ -24,8 +24,10 @@ use alloy::rpc::types::{
 use alloy::trie::EMPTY_ROOT_HASH;
 use revm::context::result::{EVMError, ExecutionResult, InvalidTransaction};
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context_interface::Cfg as _;
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::database::{CacheDB, EmptyDB};
+use revm::handler::validation::{validate_env, validate_initial_tx_gas};
 use revm::handler::{MainnetContext, MainnetEvm};
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode};
@@ -48,7 +50,7 @@ pub struct GenesisSpec {
     pub chain_id: u64,
     /// Block gas limit.
     pub gas_limit: u64,
-    /// Base fee of block 1.
+    /// Base fee of the genesis block; block 1's follows from it by the EIP-1559 rule (7/8 of it).
     pub initial_base_fee: u64,
     /// Timestamp of block 0.
     pub timestamp: u64,
@@ -194,6 +196,38 @@ fn strip_sidecar(tx: TxEnvelope) -> TxEnvelope {
         }
         other => other,
     }
+}
+
+/// Decodes and checks the bytes of `eth_sendRawTransaction` for chain `chain_id`, without any
+/// state: EIP-2718 decoding (exact, no trailing bytes), EIP-155 replay protection and the chain id,
+/// the blob sidecar of a blob transaction, and signer recovery. Returns the transaction with its
+/// sender, blob sidecar removed. The node and the `raw_transaction` fuzz target run this same code.
+pub fn decode_raw_transaction(
+    raw: &[u8],
+    chain_id: u64,
+) -> Result<Recovered<TxEnvelope>, ChainError> {
+    if raw.is_empty() {
+        return Err(ChainError::Malformed("empty transaction".into()));
+    }
+    let tx =
+        TxEnvelope::decode_2718_exact(raw).map_err(|e| ChainError::Malformed(e.to_string()))?;
+    match tx.chain_id() {
+        None => return Err(ChainError::Unprotected),
+        Some(id) if id != chain_id => {
+            return Err(ChainError::WrongChainId {
+                got: id,
+                expected: chain_id,
+            });
+        }
+        Some(_) => {}
+    }
+    if let TxEnvelope::Eip4844(signed) = &tx {
+        crate::blobs::check_sidecar(signed.tx())?;
+    }
+    let signer = tx
+        .recover_signer()
+        .map_err(|e| ChainError::InvalidSignature(e.to_string()))?;
+    Ok(Recovered::new_unchecked(strip_sidecar(tx), signer))
 }
 
 impl Chain {
@@ -374,7 +408,7 @@ impl Chain {
         if let Some(ts) = self.next_timestamp {
             return ts.max(parent + 1);
         }
-        let now = (now_secs() as i64 + self.time_offset).max(0) as u64;
+        let now = (now_secs() as i64).saturating_add(self.time_offset).max(0) as u64;
         now.max(parent + 1)
     }
 
@@ -398,7 +432,7 @@ impl Chain {
 
     /// Executes `txs` in a new block at `timestamp` and seals it. With `strict`, any invalid
     /// transaction fails the whole block and nothing changes; otherwise invalid ones are left out
-    /// and returned.
+    /// and returned, and those that do not fit go back to the front of the pending pool.
     fn build_block(
         &mut self,
         txs: Vec<Recovered<TxEnvelope>>,
@@ -420,19 +454,33 @@ impl Chain {
         let mut included: Vec<(Recovered<TxEnvelope>, ExecutionResult)> =
             Vec::with_capacity(txs.len());
         let mut rejected = Vec::new();
+        let mut deferred: Vec<Recovered<TxEnvelope>> = Vec::new();
         let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
         for tx in txs {
             let hash = *tx.tx_hash();
             let blob_gas = tx
                 .blob_versioned_hashes()
                 .map_or(0, |h| h.len() as u64 * DATA_GAS_PER_BLOB);
-            let check = if gas_used + tx.gas_limit() > env.gas_limit {
+            let gas_fits = gas_used.saturating_add(tx.gas_limit()) <= env.gas_limit;
+            let blobs_fit = blob_gas_used + blob_gas <= max_blob_gas;
+            // Mining the pool, a transaction that would fit an empty block but not the rest of
+            // this one waits for the next block, and so do its sender's later transactions.
+            if !strict
+                && ((!(gas_fits && blobs_fit)
+                    && tx.gas_limit() <= env.gas_limit
+                    && blob_gas <= max_blob_gas)
+                    || deferred.iter().any(|t| t.signer() == tx.signer()))
+            {
+                deferred.push(tx);
+                continue;
+            }
+            let check = if !gas_fits {
                 Err(ChainError::InvalidTransaction(format!(
                     "gas limit {} exceeds the block's remaining gas {}",
                     tx.gas_limit(),
                     env.gas_limit - gas_used
                 )))
-            } else if blob_gas_used + blob_gas > max_blob_gas {
+            } else if !blobs_fit {
                 Err(ChainError::InvalidTransaction(
                     "block has no room for this many blobs".into(),
                 ))
@@ -589,34 +637,15 @@ impl Chain {
         self.db.cache.block_hashes.insert(U256::from(number), hash);
         self.blocks.push(record.clone());
         self.next_timestamp = None;
+        self.pending.splice(0..0, deferred);
         Ok((record, rejected))
     }
 
     /// Decodes and checks a raw transaction (EIP-2718 bytes, blob transactions with their sidecar)
-    /// as a node's pool would, before anything is executed.
+    /// as a node's pool would, before anything is executed: [`decode_raw_transaction`] with this
+    /// chain's id.
     pub fn decode_raw(&self, raw: &[u8]) -> Result<Recovered<TxEnvelope>, ChainError> {
-        if raw.is_empty() {
-            return Err(ChainError::Malformed("empty transaction".into()));
-        }
-        let tx =
-            TxEnvelope::decode_2718_exact(raw).map_err(|e| ChainError::Malformed(e.to_string()))?;
-        match tx.chain_id() {
-            None => return Err(ChainError::Unprotected),
-            Some(id) if id != self.genesis.chain_id => {
-                return Err(ChainError::WrongChainId {
-                    got: id,
-                    expected: self.genesis.chain_id,
-                });
-            }
-            Some(_) => {}
-        }
-        if let TxEnvelope::Eip4844(signed) = &tx {
-            crate::blobs::check_sidecar(signed.tx())?;
-        }
-        let signer = tx
-            .recover_signer()
-            .map_err(|e| ChainError::InvalidSignature(e.to_string()))?;
-        Ok(Recovered::new_unchecked(strip_sidecar(tx), signer))
+        decode_raw_transaction(raw, self.genesis.chain_id)
     }
 
     /// Nonce the next transaction of `address` must have, counting the pending pool.
@@ -665,7 +694,9 @@ impl Chain {
         Ok(hash)
     }
 
-    /// Cheap checks for a queued transaction: fee cap against the next base fee, and funds.
+    /// Checks for a queued transaction: fee cap against the next base fee, what revm checks
+    /// before touching state (gas limit against the block and EIP-7825 caps, intrinsic gas and the
+    /// EIP-7623 floor, tip against fee cap, blob fee, init code size), and funds.
     fn precheck(&self, tx: &Recovered<TxEnvelope>) -> Result<(), ChainError> {
         let base_fee = self.next_base_fee() as u128;
         if tx.max_fee_per_gas() < base_fee {
@@ -674,28 +705,48 @@ impl Chain {
                 tx.max_fee_per_gas()
             )));
         }
-        let mut cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
-        if let Some(hashes) = tx.blob_versioned_hashes() {
-            cost += U256::from(hashes.len() as u64 * DATA_GAS_PER_BLOB)
-                * U256::from(tx.max_fee_per_blob_gas().unwrap_or_default());
-        }
-        let spent: U256 = self
+        let env = tx_env(tx);
+        let mut ctx = Context::mainnet()
+            .with_cfg(self.cfg.clone())
+            .with_block(self.next_block_env(self.next_timestamp()))
+            .with_tx(env.clone());
+        validate_env::<_, EVMError<std::convert::Infallible>>(&mut ctx).map_err(evm_error)?;
+        validate_initial_tx_gas(
+            env,
+            self.cfg.spec,
+            self.cfg.is_eip7623_disabled(),
+            self.cfg.is_amsterdam_eip8037_enabled(),
+            self.cfg.tx_gas_limit_cap(),
+            None,
+        )
+        .map_err(invalid_tx)?;
+        // Saturating: a value near 2^256 must not wrap around to an affordable cost.
+        let max_cost = |t: &Recovered<TxEnvelope>| {
+            let blob_gas = t
+                .blob_versioned_hashes()
+                .map_or(0, |h| h.len() as u64 * DATA_GAS_PER_BLOB);
+            (U256::from(t.gas_limit()) * U256::from(t.max_fee_per_gas()))
+                .saturating_add(t.value())
+                .saturating_add(
+                    U256::from(blob_gas) * U256::from(t.max_fee_per_blob_gas().unwrap_or_default()),
+                )
+        };
+        let needed = self
             .pending
             .iter()
             .filter(|t| t.signer() == tx.signer())
-            .map(|t| U256::from(t.gas_limit()) * U256::from(t.max_fee_per_gas()) + t.value())
-            .sum();
+            .fold(max_cost(tx), |sum, t| sum.saturating_add(max_cost(t)));
         let balance = self.account(tx.signer()).balance;
-        if balance < cost + spent {
+        if balance < needed {
             return Err(ChainError::InsufficientFunds(format!(
-                "balance {balance} wei, needs {} wei for gas * price + value (including queued transactions)",
-                cost + spent
+                "balance {balance} wei, needs {needed} wei for gas * price + value (including queued transactions)"
             )));
         }
         Ok(())
     }
 
-    /// Mines one block with the pending transactions (those that fail are dropped and returned).
+    /// Mines one block with the pending transactions: those that fail are dropped and returned,
+    /// those that do not fit in the block stay pending for the next one.
     pub fn mine_pending(&mut self) -> Result<(u64, Vec<(B256, ChainError)>), ChainError> {
         let txs = std::mem::take(&mut self.pending);
         let ts = self.next_timestamp();
@@ -708,16 +759,27 @@ impl Chain {
         self.pending.len()
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward. Refused (nothing changes) if the clock would pass `i64::MAX`
+    /// seconds.
     pub fn advance_time(&mut self, seconds: u64) -> Result<(), ChainError> {
-        self.time_offset += seconds as i64;
+        self.time_offset = i64::try_from(seconds)
+            .ok()
+            .and_then(|s| self.time_offset.checked_add(s))
+            .filter(|offset| (now_secs() as i64).checked_add(*offset).is_some())
+            .ok_or_else(|| {
+                ChainError::InvalidParams(format!(
+                    "cannot advance the clock by {seconds} s: timestamps stop at {}",
+                    i64::MAX
+                ))
+            })?;
         if let Some(store) = &self.store {
             store.put_time_offset(self.time_offset)?;
         }
         Ok(())
     }
 
-    /// Sets the next block's timestamp; it must be later than the latest block's.
+    /// Sets the next block's timestamp; it must be later than the latest block's, and at most
+    /// `i64::MAX`.
     pub fn set_next_timestamp(&mut self, timestamp: u64) -> Result<(), ChainError> {
         let latest = self.latest().header.timestamp;
         if timestamp <= latest {
@@ -726,8 +788,14 @@ impl Chain {
                 latest,
             });
         }
+        let Ok(signed) = i64::try_from(timestamp) else {
+            return Err(ChainError::InvalidParams(format!(
+                "timestamp {timestamp} is beyond the largest the clock keeps, {}",
+                i64::MAX
+            )));
+        };
         // Later blocks continue from the new time, as a real clock would.
-        self.time_offset = timestamp as i64 - now_secs() as i64;
+        self.time_offset = signed - now_secs() as i64;
         self.next_timestamp = Some(timestamp);
         if let Some(store) = &self.store {
             store.put_time_offset(self.time_offset)?;
@@ -1051,7 +1119,8 @@ impl Chain {
             let tip = *req
                 .max_priority_fee_per_gas
                 .get_or_insert(crate::DEFAULT_PRIORITY_FEE);
-            req.max_fee_per_gas.get_or_insert(base * 2 + tip);
+            req.max_fee_per_gas
+                .get_or_insert((base * 2).saturating_add(tip));
         }
         if req.gas.is_none() {
             req.gas = Some(self.estimate_gas(&req, StateAt::Latest)?);

@@ -28,7 +28,7 @@ mod client;
 pub mod rpc;
 pub mod store;
 
-pub use chain::{Chain, GenesisSpec, StateAt};
+pub use chain::{Chain, GenesisSpec, StateAt, decode_raw_transaction};
 pub use client::EmbeddedL1;
 
 /// Priority fee the dev chain suggests (`eth_maxPriorityFeePerGas`) and fills in, in wei.
@@ -305,7 +305,7 @@ impl DevChain {
         Ok(hash)
     }
 
-    /// Mines `blocks` blocks now (with the pending transactions in the first).
+    /// Mines `blocks` blocks now, the pending transactions first (as many as fit in a block).
     pub fn mine(&self, blocks: u64) -> Result<(), ChainError> {
         for _ in 0..blocks {
             let (number, rejected) = self.lock().mine_pending()?;

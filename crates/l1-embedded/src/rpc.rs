@@ -422,4 +422,3 @@ pub async fn serve(
     tracing::info!(target: "loft::l1::embedded", %local, "L1 JSON-RPC listening");
     Ok((local, handle))
 }
-

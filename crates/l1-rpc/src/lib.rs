@@ -231,7 +231,6 @@ impl RpcL1 {
     }
 }
 
-
 #[async_trait]
 impl L1Client for RpcL1 {
     async fn chain_id(&self) -> L1Result<u64> {
