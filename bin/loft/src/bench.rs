@@ -22,7 +22,7 @@ enum BenchCommand {
 #[derive(Debug, Clone, Args)]
 struct L1BenchArgs {
     /// Number of deposits.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1000)]
     txs: usize,
     /// Number of sending accounts.
     #[arg(long, default_value_t = 8)]

@@ -134,8 +134,11 @@ async fn run_over_rpc(
         .await
         .map_err(|e| setup(e.to_string()))?;
     let started = Instant::now();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let total = workload.len();
     let mut tasks = Vec::new();
     for s in 0..senders {
+        let sent = sent.clone();
         let mine: Vec<(usize, Bytes)> = workload
             .iter()
             .enumerate()
@@ -150,7 +153,13 @@ async fn run_over_rpc(
                 let mut attempts = 0;
                 loop {
                     match provider.send_raw_transaction(&raw).await {
-                        Ok(_pending) => break,
+                        Ok(_pending) => {
+                            let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if n % (total / 10).max(1) == 0 {
+                                tracing::info!(target: "loft::bench", backend, sent = n, total, elapsed_ms = started.elapsed().as_millis() as u64, "sending");
+                            }
+                            break;
+                        }
                         Err(e) if e.to_string().contains("already known") => break,
                         Err(e) if e.is_transport_error() && attempts < 5 => {
                             attempts += 1;
@@ -166,11 +175,16 @@ async fn run_over_rpc(
     for t in tasks {
         t.await.map_err(|e| setup(e.to_string()))??;
     }
+    tracing::info!(target: "loft::bench", backend, elapsed_ms = started.elapsed().as_millis() as u64, "all sent, collecting receipts");
     let mut total_gas = 0;
     for (index, (_, _, hash)) in workload.iter().enumerate() {
+        let waiting = Instant::now();
         let receipt = loop {
             match provider.get_transaction_receipt(*hash).await {
                 Ok(Some(r)) => break r,
+                Ok(None) if waiting.elapsed() > Duration::from_secs(60) => {
+                    return Err(BenchError::Workload { backend, index, reason: format!("no receipt for {hash} after 60 s") });
+                }
                 Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
                 Err(e) => {
                     return Err(BenchError::Workload {
@@ -233,8 +247,9 @@ async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
             "osaka",
             "--silent",
         ])
-        // anvil's fastest setting: past states stay in memory instead of being written to disk.
-        .args(["--prune-history", "64"])
+        // No state snapshots on disk (anvil's default writes them and slows down badly); the
+        // chain history, receipts included, stays available.
+        .args(["--max-persisted-states", "0"])
         .env("HOME", home.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
