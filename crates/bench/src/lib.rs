@@ -183,7 +183,11 @@ async fn run_over_rpc(
             match provider.get_transaction_receipt(*hash).await {
                 Ok(Some(r)) => break r,
                 Ok(None) if waiting.elapsed() > Duration::from_secs(60) => {
-                    return Err(BenchError::Workload { backend, index, reason: format!("no receipt for {hash} after 60 s") });
+                    return Err(BenchError::Workload {
+                        backend,
+                        index,
+                        reason: format!("no receipt for {hash} after 60 s"),
+                    });
                 }
                 Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
                 Err(e) => {
