@@ -20,6 +20,9 @@ pub struct EmbeddedL1 {
     chain: DevChain,
     signer: PrivateKeySigner,
     timeout: Duration,
+    /// Held from choosing a nonce until the transaction is submitted, so concurrent sends from
+    /// this client never pick the same nonce.
+    sending: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl EmbeddedL1 {
@@ -29,6 +32,7 @@ impl EmbeddedL1 {
             chain,
             signer,
             timeout: Duration::from_secs(60),
+            sending: Default::default(),
         }
     }
 
@@ -140,6 +144,7 @@ impl L1Client for EmbeddedL1 {
         mut request: TransactionRequest,
     ) -> L1Result<TransactionReceipt> {
         request.from = Some(self.signer.address());
+        let sending = self.sending.lock().await;
         let mut typed = self
             .chain
             .lock()
@@ -154,6 +159,7 @@ impl L1Client for EmbeddedL1 {
             .chain
             .submit(Recovered::new_unchecked(envelope, self.signer.address()))
             .map_err(|e| self.map_err(e))?;
+        drop(sending);
         self.chain
             .wait_for_receipt(hash, self.timeout)
             .await
