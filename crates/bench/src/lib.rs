@@ -155,7 +155,7 @@ async fn run_over_rpc(
                     match provider.send_raw_transaction(&raw).await {
                         Ok(_pending) => {
                             let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            if n % (total / 10).max(1) == 0 {
+                            if n.is_multiple_of((total / 10).max(1)) {
                                 tracing::info!(target: "loft::bench", backend, sent = n, total, elapsed_ms = started.elapsed().as_millis() as u64, "sending");
                             }
                             break;
