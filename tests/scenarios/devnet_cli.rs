@@ -322,34 +322,77 @@ async fn devnet_survives_kill_9_with_its_data_dir() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devnet_deploys_onto_anvil_with_l1_rpc() {
     let anvil = Anvil::start(31337);
-    let out = tempfile::tempdir().unwrap();
-    let file = out.path().join("d.json");
-    let mut child = std::process::Command::new(loft_bin!())
-        .args([
+    let devnet = Devnet::start(
+        &loft_bin!(),
+        &["--l1-rpc", &anvil.url, "--l1-key", &key_hex(0)],
+    );
+    assert_eq!(devnet.url, anvil.url);
+    let bridge = devnet.deployment.bridge.to_string();
+    assert_eq!(
+        cast(&["code", &bridge, "--rpc-url", &anvil.url]),
+        L1Bridge::DEPLOYED_BYTECODE.to_string()
+    );
+    drop(devnet);
+
+    // The same from an encrypted keystore made by cast and funded by a dev account.
+    let dir = tempfile::tempdir().unwrap();
+    let made: serde_json::Value = serde_json::from_str(&cast(&[
+        "wallet",
+        "new",
+        dir.path().to_str().unwrap(),
+        "--unsafe-password",
+        "s3cret",
+        "--json",
+    ]))
+    .unwrap();
+    let address = made[0]["address"].as_str().unwrap();
+    let keystore = made[0]["path"].as_str().unwrap();
+    cast(&[
+        "send",
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        &key_hex(1),
+        address,
+        "--value",
+        "1ether",
+    ]);
+    let devnet = Devnet::start(
+        &loft_bin!(),
+        &[
+            "--l1-rpc",
+            &anvil.url,
+            "--l1-keystore",
+            keystore,
+            "--l1-keystore-password",
+            "s3cret",
+        ],
+    );
+    assert_ne!(devnet.deployment.bridge.to_string(), bridge);
+    assert_eq!(
+        cast(&["nonce", address, "--rpc-url", &anvil.url]),
+        "2",
+        "the keystore's key deployed the bridge and the token"
+    );
+    drop(devnet);
+
+    // A wrong password is a clear error.
+    let out = run_loft(
+        &loft_bin!(),
+        &[
             "devnet",
             "--l1-rpc",
             &anvil.url,
-            "--l1-key",
-            &key_hex(0),
-            "--deployment-out",
-        ])
-        .arg(&file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deployed: serde_json::Value =
-        loft_e2e::wait_until(Duration::from_secs(60), "deployment on anvil", || {
-            serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()
-        });
-    let _ = child.kill();
-    let _ = child.wait();
-    let bridge = deployed["bridge"].as_str().unwrap();
-    assert_eq!(deployed["backend"], "json-rpc");
-    assert_eq!(
-        cast(&["code", bridge, "--rpc-url", &anvil.url]),
-        L1Bridge::DEPLOYED_BYTECODE.to_string()
+            "--l1-keystore",
+            keystore,
+            "--l1-keystore-password",
+            "wrong",
+        ],
+        Duration::from_secs(30),
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot open keystore"), "{stderr}");
 }
 
 fn assert_fails(args: &[&str], expect: &[&str]) {
