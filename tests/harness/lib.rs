@@ -265,19 +265,24 @@ pub fn run_loft(loft: &Path, args: &[&str], timeout: Duration) -> Output {
     }
 }
 
-/// Runs `cast` with arguments and returns stdout, failing the test with stderr on error.
-pub fn cast(args: &[&str]) -> String {
-    let out = Command::new(foundry_tool("cast"))
-        .args(args)
+/// Runs a command to completion and returns its trimmed stdout, failing the test with its stderr
+/// and stdout when it exits non-zero.
+pub fn run_ok(command: &mut Command) -> String {
+    let out = command
         .output()
-        .expect("run cast");
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         out.status.success(),
-        "cast {args:?} failed: {}\n{}",
+        "{command:?} failed: {}\n{}",
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs `cast` with arguments and returns stdout, failing the test with stderr on error.
+pub fn cast(args: &[&str]) -> String {
+    run_ok(Command::new(foundry_tool("cast")).args(args))
 }
 
 /// Address of a dev account.

@@ -490,22 +490,12 @@ fn devnet_refuses_bad_setups_with_clear_errors() {
 async fn viem_and_ethers_work_against_the_devnet() {
     let devnet = Devnet::start(&loft_bin!(), &["--no-demo"]);
     let script = loft_e2e::repo_root().join("contracts/clients/smoke.mjs");
-    let out = std::process::Command::new("node")
-        .arg(&script)
-        .args([
-            devnet.url.as_str(),
-            &devnet.deployment.bridge.to_string(),
-            &key_hex(6),
-        ])
-        .output()
-        .expect("run node");
-    assert!(
-        out.status.success(),
-        "viem/ethers smoke failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json line");
+    let out = loft_e2e::run_ok(std::process::Command::new("node").arg(&script).args([
+        devnet.url.as_str(),
+        &devnet.deployment.bridge.to_string(),
+        &key_hex(6),
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json line");
 
     // loft reads the two deposits the libraries made, with their amounts.
     let loft = client(&devnet.url, dev_key(0)).await;
