@@ -1,0 +1,1 @@
+//! loft's state transition function (eth profile). (Stub: to be implemented.)
