@@ -41,7 +41,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// The named preset does not exist.
-    #[error("unknown preset `{0}` (known: devnet)")]
+    #[error("unknown preset `{0}` (known: devnet, mainnet)")]
     UnknownPreset(String),
 }
 
@@ -55,6 +55,8 @@ pub struct ChainConfig {
     pub l1: L1Config,
     /// Layer 2 parameters.
     pub l2: L2Config,
+    /// Rollup protocol parameters (batches, finality).
+    pub rollup: RollupConfig,
     /// The embedded development L1 (used when no `--l1-rpc` is given).
     pub devnet: DevnetConfig,
 }
@@ -77,6 +79,27 @@ pub struct L1Config {
 pub struct L2Config {
     /// The L2 chain id (what wallets sign L2 transactions for). Must differ from the L1's.
     pub chain_id: u64,
+    /// Milliseconds between L2 blocks (a block is only made when it has something in it).
+    pub block_time_ms: u64,
+    /// L2 base fee in wei per gas; a transaction paying less is refused.
+    pub base_fee: u64,
+    /// Account credited with every L2 fee (the operator's).
+    pub fee_recipient: alloy::primitives::Address,
+    /// Loopback port of the L2 JSON-RPC server (0 picks a free port).
+    pub rpc_port: u16,
+}
+
+/// Rollup protocol parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollupConfig {
+    /// Seconds after a batch is posted before it is final (and its withdrawals claimable).
+    pub challenge_period_secs: u64,
+    /// Milliseconds between batch postings while there are unposted L2 blocks.
+    pub batch_interval_ms: u64,
+    /// Upper bound of a batch's encoded (uncompressed) data in bytes; a batch is closed before it
+    /// grows past it.
+    pub max_batch_bytes: u64,
 }
 
 /// The embedded development L1.
@@ -109,7 +132,20 @@ impl ChainConfig {
                 confirmations: 1,
                 tx_timeout_secs: 60,
             },
-            l2: L2Config { chain_id: 42069 },
+            l2: L2Config {
+                chain_id: 42069,
+                block_time_ms: 200,
+                base_fee: 1_000_000_000,
+                fee_recipient: alloy::primitives::address!(
+                    "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                ),
+                rpc_port: 8546,
+            },
+            rollup: RollupConfig {
+                challenge_period_secs: 10,
+                batch_interval_ms: 2_000,
+                max_batch_bytes: 120_000,
+            },
             devnet: DevnetConfig {
                 block_time_secs: 0,
                 gas_limit: 36_000_000,
@@ -122,10 +158,32 @@ impl ChainConfig {
         }
     }
 
+    /// A mainnet-like preset: Ethereum mainnet as L1, a 7-day challenge period, batches every
+    /// minute. The fee recipient must be set to the operator's account before use.
+    pub fn mainnet() -> Self {
+        let mut c = Self::devnet();
+        c.name = "loft-mainnet".into();
+        c.l1 = L1Config {
+            chain_id: 1,
+            confirmations: 12,
+            tx_timeout_secs: 600,
+        };
+        c.l2.chain_id = 4_206_900;
+        c.l2.block_time_ms = 250;
+        c.l2.base_fee = 10_000_000;
+        c.rollup = RollupConfig {
+            challenge_period_secs: 7 * 24 * 3600,
+            batch_interval_ms: 60_000,
+            max_batch_bytes: 120_000,
+        };
+        c
+    }
+
     /// A preset by name.
     pub fn preset(name: &str) -> Result<Self, ConfigError> {
         match name {
             "devnet" => Ok(Self::devnet()),
+            "mainnet" => Ok(Self::mainnet()),
             other => Err(ConfigError::UnknownPreset(other.into())),
         }
     }
@@ -185,6 +243,33 @@ impl ChainConfig {
         }
         if self.l1.tx_timeout_secs == 0 {
             return Err(invalid("l1.tx_timeout_secs", "must be at least 1"));
+        }
+        if self.l2.block_time_ms == 0 || self.l2.block_time_ms > 60_000 {
+            return Err(invalid(
+                "l2.block_time_ms",
+                format!("{} is not in 1..=60000", self.l2.block_time_ms),
+            ));
+        }
+        if self.l2.base_fee == 0 {
+            return Err(invalid("l2.base_fee", "must be at least 1 wei"));
+        }
+        if self.rollup.challenge_period_secs == 0 {
+            return Err(invalid(
+                "rollup.challenge_period_secs",
+                "must be at least 1 (a batch must be challengeable)",
+            ));
+        }
+        if self.rollup.batch_interval_ms == 0 {
+            return Err(invalid("rollup.batch_interval_ms", "must be at least 1"));
+        }
+        if !(1_000..=1_000_000).contains(&self.rollup.max_batch_bytes) {
+            return Err(invalid(
+                "rollup.max_batch_bytes",
+                format!(
+                    "{} is not in 1000..=1000000 (a batch must fit in one L1 transaction)",
+                    self.rollup.max_batch_bytes
+                ),
+            ));
         }
         let d = &self.devnet;
         if d.gas_limit < 1_000_000 {
@@ -293,6 +378,12 @@ mod tests {
             "accounts",
             "balance_eth",
             "rpc_port",
+            "block_time_ms",
+            "base_fee",
+            "fee_recipient",
+            "challenge_period_secs",
+            "batch_interval_ms",
+            "max_batch_bytes",
         ] {
             assert!(
                 doc.contains(&format!(".{field}`")),
