@@ -29,8 +29,7 @@ impl Account {
 
     /// Decodes leaf value bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let (nonce, balance) =
-            <(U256, U256)>::abi_decode(bytes).map_err(|e| e.to_string())?;
+        let (nonce, balance) = <(U256, U256)>::abi_decode(bytes).map_err(|e| e.to_string())?;
         let nonce = u64::try_from(nonce).map_err(|_| "nonce above 2^64".to_string())?;
         Ok(Self { nonce, balance })
     }
@@ -67,9 +66,14 @@ impl TokenInfo {
     /// Decodes leaf value bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let (l1_token, total_supply, decimals, name, symbol) =
-            TokenInfoSol::abi_decode_params(bytes)
-                .map_err(|e| e.to_string())?;
-        Ok(Self { l1_token, total_supply, decimals, name, symbol })
+            TokenInfoSol::abi_decode_params(bytes).map_err(|e| e.to_string())?;
+        Ok(Self {
+            l1_token,
+            total_supply,
+            decimals,
+            name,
+            symbol,
+        })
     }
 }
 
@@ -124,7 +128,8 @@ pub fn l2_token_address(l1_token: Address) -> Address {
 }
 
 /// The L2 bridge address (withdrawals): `"Loft"` followed by 1.
-pub const L2_BRIDGE: Address = alloy::primitives::address!("4c6f667400000000000000000000000000000001");
+pub const L2_BRIDGE: Address =
+    alloy::primitives::address!("4c6f667400000000000000000000000000000001");
 
 #[cfg(test)]
 mod tests {
@@ -132,7 +137,10 @@ mod tests {
 
     #[test]
     fn values_round_trip() {
-        let a = Account { nonce: 7, balance: U256::from(10u64).pow(U256::from(20u64)) };
+        let a = Account {
+            nonce: 7,
+            balance: U256::from(10u64).pow(U256::from(20u64)),
+        };
         assert_eq!(Account::decode(&a.encode()).unwrap(), a);
         let t = TokenInfo {
             l1_token: Address::repeat_byte(9),
@@ -142,6 +150,9 @@ mod tests {
             symbol: "USDC".into(),
         };
         assert_eq!(TokenInfo::decode(&t.encode()).unwrap(), t);
-        assert_eq!(decode_balance(&encode_balance(U256::MAX)).unwrap(), U256::MAX);
+        assert_eq!(
+            decode_balance(&encode_balance(U256::MAX)).unwrap(),
+            U256::MAX
+        );
     }
 }

@@ -16,9 +16,9 @@ mod smt;
 mod store;
 
 pub use layout::{Account, TokenInfo, account_key, l2_token_address, token_balance_key, token_key};
-pub use proof::{Proof, Terminal};
-pub use smt::{Smt, leaf_hash};
-pub use store::{MemStore, Node, NodeStore, RedbStore};
+pub use proof::{Proof, SolProof, TERMINAL_EMPTY, TERMINAL_LEAF, TERMINAL_OTHER, Terminal};
+pub use smt::{Smt, internal_hash, leaf_hash, leaf_hash_of_value_hash};
+pub use store::{DEFAULT_CACHE_NODES, MemStore, Node, NodeStore, RedbStore};
 
 use alloy::primitives::B256;
 
@@ -74,7 +74,9 @@ pub trait StateRead {
         let key = token_balance_key(account, token);
         match self.leaf(&key)? {
             None => Ok(alloy::primitives::U256::ZERO),
-            Some(v) => layout::decode_balance(&v).map_err(|reason| StateError::Corrupt { key, reason }),
+            Some(v) => {
+                layout::decode_balance(&v).map_err(|reason| StateError::Corrupt { key, reason })
+            }
         }
     }
 
