@@ -14,6 +14,8 @@ pub mod layout;
 mod proof;
 mod smt;
 mod store;
+#[cfg(test)]
+mod vectors;
 
 pub use layout::{Account, TokenInfo, account_key, l2_token_address, token_balance_key, token_key};
 pub use proof::{Proof, SolProof, TERMINAL_EMPTY, TERMINAL_LEAF, TERMINAL_OTHER, Terminal};

@@ -171,3 +171,122 @@ impl Proof {
         alloy::sol_types::SolValue::abi_encode(&self.to_sol())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use alloy::primitives::{B256, keccak256};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::smt::tests::{base_key, flip};
+    use crate::{MemStore, Smt};
+
+    fn key_strategy() -> impl Strategy<Value = B256> {
+        prop_oneof![
+            any::<[u8; 32]>().prop_map(B256::from),
+            (0usize..256).prop_map(|i| flip(base_key(), i)),
+            (0usize..256, 0usize..256).prop_map(|(i, j)| flip(flip(base_key(), i), j)),
+        ]
+    }
+
+    fn build(writes: &[(B256, Vec<u8>)]) -> Smt<MemStore> {
+        let mut smt = Smt::new(MemStore::new(), B256::ZERO);
+        for (k, v) in writes {
+            smt.set(*k, v.clone()).unwrap();
+        }
+        smt
+    }
+
+    /// Checks every proof property for `key` in `smt`; returns the terminal code.
+    fn check_key(smt: &Smt<MemStore>, key: B256, new_value: &[u8]) -> u8 {
+        let root = smt.root_hash();
+        let value = smt.get(&key).unwrap();
+        let proof = smt.prove(&key).unwrap();
+        assert!(proof.verify(root, &key, value.as_deref()));
+        assert_eq!(proof.compute_root(&key, value.as_deref()), Some(root));
+        // Wrong root, wrong value, wrong presence.
+        assert!(!proof.verify(keccak256(root), &key, value.as_deref()));
+        match &value {
+            Some(v) => {
+                let mut w = v.clone();
+                w.push(1);
+                assert!(!proof.verify(root, &key, Some(&w)));
+                assert!(!proof.verify(root, &key, None));
+            }
+            None => assert!(!proof.verify(root, &key, Some(b"x"))),
+        }
+        // A tampered sibling fails.
+        if let Some(first) = proof.siblings.first() {
+            let mut bad = proof.clone();
+            bad.siblings[0] = keccak256(first);
+            assert!(!bad.verify(root, &key, value.as_deref()));
+        }
+        // ABI shape round trip.
+        assert_eq!(Proof::from_sol(&proof.to_sol()).as_ref(), Some(&proof));
+        // Update from the proof equals the real update.
+        let expected = proof.root_after_update(&key, new_value);
+        let mut updated = smt.clone();
+        updated.set(key, new_value.to_vec()).unwrap();
+        assert_eq!(updated.root_hash(), expected);
+        // And the new proof verifies the new value.
+        let new_proof = updated.prove(&key).unwrap();
+        assert!(new_proof.verify(expected, &key, Some(new_value)));
+        proof.terminal.code()
+    }
+
+    #[test]
+    fn all_terminal_kinds() {
+        let a = base_key();
+        let writes: Vec<_> = [a, flip(a, 5), flip(a, 9), keccak256("x")]
+            .iter()
+            .map(|k| (*k, k.to_vec()))
+            .collect();
+        let smt = build(&writes);
+        let mut seen = [false; 3];
+        for key in [
+            a,
+            flip(a, 5),
+            flip(a, 1),
+            flip(a, 7),
+            flip(a, 200),
+            keccak256("y"),
+        ] {
+            seen[check_key(&smt, key, b"new") as usize] = true;
+        }
+        assert_eq!(seen, [true; 3]);
+        // The empty tree: an empty terminal at depth 0.
+        let empty = build(&[]);
+        assert_eq!(check_key(&empty, a, b"v"), TERMINAL_EMPTY);
+    }
+
+    #[test]
+    fn other_leaf_must_share_the_path() {
+        let a = base_key();
+        let smt = build(&[(a, vec![1]), (flip(a, 0), vec![2]), (flip(a, 1), vec![3])]);
+        let absent = flip(a, 4);
+        let proof = smt.prove(&absent).unwrap();
+        assert!(matches!(proof.terminal, Terminal::Other { key, .. } if key == a));
+        assert!(proof.verify(smt.root_hash(), &absent, None));
+        // The other leaf claimed for a key that is the other leaf itself is refused.
+        assert!(!proof.verify(smt.root_hash(), &a, None));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn proofs_hold(
+            writes in prop::collection::vec((key_strategy(), prop::collection::vec(any::<u8>(), 0..40)), 0..32),
+            probes in prop::collection::vec(key_strategy(), 1..8),
+            new_value in prop::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let smt = build(&writes);
+            let present: BTreeMap<B256, Vec<u8>> = writes.iter().cloned().collect();
+            for key in present.keys().take(8).chain(probes.iter()) {
+                check_key(&smt, *key, &new_value);
+            }
+        }
+    }
+}

@@ -96,7 +96,7 @@ enum Peek {
 }
 
 /// The compact sparse Merkle tree over a node store, with an overlay of new nodes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Smt<S: NodeStore> {
     store: S,
     root: B256,

@@ -328,3 +328,137 @@ impl NodeStore for RedbStore {
         Ok(node)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use alloy::primitives::{B256, keccak256};
+
+    use super::*;
+    use crate::Smt;
+
+    fn key(i: u32) -> B256 {
+        keccak256(i.to_be_bytes())
+    }
+
+    #[test]
+    fn stores_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<RedbStore>();
+        check::<MemStore>();
+        check::<Smt<RedbStore>>();
+    }
+
+    #[test]
+    fn node_encoding_round_trips() {
+        let internal = Node::Internal {
+            left: key(1),
+            right: B256::ZERO,
+        };
+        let leaf = Node::Leaf {
+            key: key(2),
+            value: vec![1, 2, 3],
+        };
+        let empty_leaf = Node::Leaf {
+            key: key(3),
+            value: Vec::new(),
+        };
+        for node in [internal, leaf, empty_leaf] {
+            assert_eq!(Node::decode(&node.encode()), Some(node));
+        }
+        assert_eq!(Node::decode(&[]), None);
+        assert_eq!(Node::decode(&[1; 64]), None);
+        assert_eq!(Node::decode(&[2; 65]), None);
+        assert_eq!(Node::decode(&[0; 32]), None);
+    }
+
+    /// Writes the tree's new nodes in one write transaction and commits.
+    fn commit(db: &redb::Database, smt: &mut Smt<RedbStore>) {
+        let nodes = smt.take_new_nodes();
+        let txn = db.begin_write().unwrap();
+        RedbStore::write_nodes(&txn, &nodes).unwrap();
+        txn.commit().unwrap();
+        smt.store().cache(&nodes);
+    }
+
+    fn round_trip(cache: usize) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let db = Arc::new(redb::Database::create(file.path()).unwrap());
+        let store = RedbStore::with_cache(db.clone(), cache);
+        // Reading from a database without the table yet: a missing node, not a storage error.
+        assert!(matches!(
+            Smt::new(store.clone(), key(0)).get(&key(0)),
+            Err(StateError::MissingNode(_))
+        ));
+
+        let mut smt = Smt::new(store.clone(), B256::ZERO);
+        for i in 0..200 {
+            smt.set(key(i), i.to_be_bytes().to_vec()).unwrap();
+        }
+        commit(&db, &mut smt);
+        let old_root = smt.root_hash();
+
+        for i in 100..300 {
+            smt.set(key(i), vec![7; i as usize % 5]).unwrap();
+        }
+        commit(&db, &mut smt);
+        let new_root = smt.root_hash();
+        assert_ne!(old_root, new_root);
+
+        // A fresh store (no cache, new snapshot) serves both roots.
+        drop(smt);
+        let fresh = RedbStore::with_cache(db.clone(), cache);
+        let old = Smt::new(fresh.clone(), old_root);
+        let new = Smt::new(fresh, new_root);
+        for i in [0u32, 99, 100, 199, 250] {
+            let old_value = (i < 200).then(|| i.to_be_bytes().to_vec());
+            assert_eq!(old.get(&key(i)).unwrap(), old_value);
+            let proof = old.prove(&key(i)).unwrap();
+            assert!(proof.verify(old_root, &key(i), old_value.as_deref()));
+            let new_value = if i < 100 {
+                i.to_be_bytes().to_vec()
+            } else {
+                vec![7; i as usize % 5]
+            };
+            assert_eq!(new.get(&key(i)).unwrap(), Some(new_value.clone()));
+            assert!(
+                new.prove(&key(i))
+                    .unwrap()
+                    .verify(new_root, &key(i), Some(&new_value))
+            );
+        }
+    }
+
+    #[test]
+    fn redb_round_trip_and_old_roots_stay_provable() {
+        round_trip(DEFAULT_CACHE_NODES);
+    }
+
+    #[test]
+    fn redb_round_trip_without_cache() {
+        round_trip(0);
+    }
+
+    #[test]
+    fn redb_stale_snapshot_sees_later_commits() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let db = Arc::new(redb::Database::create(file.path()).unwrap());
+        let store = RedbStore::with_cache(db.clone(), 0);
+        let mut smt = Smt::new(store.clone(), B256::ZERO);
+        smt.set(key(1), vec![1]).unwrap();
+        let nodes = smt.take_new_nodes();
+        let txn = db.begin_write().unwrap();
+        RedbStore::write_nodes(&txn, &nodes).unwrap();
+        txn.commit().unwrap();
+        // Take a snapshot now, then commit more nodes without telling the store.
+        assert!(store.node(&smt.root_hash()).unwrap().is_some());
+        smt.set(key(2), vec![2]).unwrap();
+        let nodes = smt.take_new_nodes();
+        let txn = db.begin_write().unwrap();
+        RedbStore::write_nodes(&txn, &nodes).unwrap();
+        txn.commit().unwrap();
+        let reread = Smt::new(store, smt.root_hash());
+        assert_eq!(reread.get(&key(2)).unwrap(), Some(vec![2]));
+    }
+}
