@@ -2,18 +2,39 @@
 pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {L1MessageQueue} from "./L1MessageQueue.sol";
 
 /// @title L1Bridge
-/// @notice Locks ETH and ERC-20 tokens on L1 and enqueues deposit messages for L2.
+/// @notice Locks ETH and ERC-20 tokens on L1, enqueues deposit messages for L2, and pays out
+///         withdrawals when its rollup tells it to.
 /// @dev Each deposit enqueues a {KIND_DEPOSIT} message whose payload is
 ///      `abi.encode(address l1Token, address from, address to, uint256 amount)`, with
-///      `l1Token == address(0)` for ETH. The contract has no owner, no admin and is not upgradeable.
+///      `l1Token == address(0)` for ETH. Before the first deposit of each ERC-20 the bridge enqueues a
+///      {KIND_REGISTER_TOKEN} message, `abi.encode(address l1Token, string name, string symbol,
+///      uint8 decimals)`, with the metadata read from the token (missing or malformed: `""`, `""`, 18).
+///      The bridge is created by its rollup ({L1Rollup}), the only account that may call {release}.
+///      There is no owner, no admin and it is not upgradeable.
 contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     using SafeERC20 for IERC20;
+
+    /// @dev Gas given to each metadata call (`name()`, `symbol()`, `decimals()`) of a new token.
+    uint256 private constant METADATA_GAS = 50_000;
+
+    /// @dev Metadata answers longer than this many bytes are treated as missing (and not copied).
+    uint256 private constant METADATA_MAX_RETURN = 1_024;
+
+    /// @dev Decimals registered when the token does not answer `decimals()` with a value below 256.
+    uint8 private constant DEFAULT_DECIMALS = 18;
+
+    /// @notice The rollup that created this bridge: the only caller of {release}.
+    address public immutable rollup;
+
+    /// @notice Whether a registration message was already enqueued for an L1 token.
+    mapping(address token => bool) public tokenRegistered;
 
     /// @notice The deposit amount (for ERC-20: the amount actually received) is zero.
     error ZeroAmount();
@@ -24,6 +45,30 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     /// @notice The token address has no code.
     /// @param token The address given as token.
     error NotAContract(address token);
+
+    /// @notice {release} was called by another account than the rollup.
+    /// @param caller The caller.
+    error NotRollup(address caller);
+
+    /// @notice Sending ETH to a withdrawal's recipient failed (it reverted or ran out of gas).
+    /// @param to The recipient.
+    /// @param amount The amount in wei.
+    error EthTransferFailed(address to, uint256 amount);
+
+    /// @notice A metadata call of a new token failed with so little gas left that the failure may
+    ///         come from the transaction's gas limit rather than from the token: retry with more gas.
+    error InsufficientGasForMetadata();
+
+    /// @notice Emitted when the bridge pays out a withdrawal.
+    /// @param l1Token The token, `address(0)` for ETH.
+    /// @param to The recipient.
+    /// @param amount The amount, in the token's base unit (wei for ETH).
+    event Released(address indexed l1Token, address indexed to, uint256 amount);
+
+    /// @notice Creates the bridge; `msg.sender` (the rollup) becomes {rollup}.
+    constructor() {
+        rollup = msg.sender;
+    }
 
     /// @notice Deposits `msg.value` wei to `l2Recipient` on L2.
     /// @param l2Recipient Account credited on L2; must not be zero.
@@ -39,8 +84,10 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
 
     /// @notice Takes `amount` of `token` from `msg.sender` (which needs an allowance) and deposits what
     ///         the bridge actually received to `l2Recipient` on L2.
-    /// @dev Fee-on-transfer tokens are credited the real balance increase of the bridge.
-    ///      Reverts with {ZeroRecipient}, {ZeroAmount} (also when nothing arrives) or {NotAContract}.
+    /// @dev Fee-on-transfer tokens are credited the real balance increase of the bridge. The first
+    ///      deposit of a token first enqueues its registration ({KIND_REGISTER_TOKEN}).
+    ///      Reverts with {ZeroRecipient}, {ZeroAmount} (also when nothing arrives), {NotAContract} or
+    ///      {InsufficientGasForMetadata}.
     /// @param token The L1 ERC-20 token.
     /// @param l2Recipient Account credited on L2; must not be zero.
     /// @param amount Amount to transfer from `msg.sender`.
@@ -60,7 +107,33 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
         uint256 received = erc20.balanceOf(address(this)) - balanceBefore;
         if (received == 0) revert ZeroAmount();
 
+        if (!tokenRegistered[token]) {
+            tokenRegistered[token] = true;
+            _enqueue(KIND_REGISTER_TOKEN, _registrationPayload(token));
+        }
         return _enqueue(KIND_DEPOSIT, abi.encode(token, msg.sender, l2Recipient, received));
+    }
+
+    /// @notice Pays out a withdrawal: sends `amount` of `l1Token` (ETH when `address(0)`) to `to`.
+    /// @dev Only the {rollup}, which checks the withdrawal's proof first. ETH goes with a plain call
+    ///      forwarding all gas (reverts {EthTransferFailed} if it fails); tokens with `SafeERC20`.
+    ///      Reverts {NotRollup} for any other caller. `nonReentrant`.
+    /// @param l1Token The L1 token, `address(0)` for ETH.
+    /// @param to The recipient.
+    /// @param amount The amount in the token's base unit.
+    function release(address l1Token, address to, uint256 amount) external nonReentrant {
+        if (msg.sender != rollup) revert NotRollup(msg.sender);
+        if (l1Token == address(0)) {
+            bool ok;
+            assembly ("memory-safe") {
+                // No return data is copied, so a recipient cannot make the bridge pay for a huge one.
+                ok := call(gas(), to, amount, 0, 0, 0, 0)
+            }
+            if (!ok) revert EthTransferFailed(to, amount);
+        } else {
+            IERC20(l1Token).safeTransfer(to, amount);
+        }
+        emit Released(l1Token, to, amount);
     }
 
     /// @dev Shared body of {depositETH} and {receive}.
@@ -68,5 +141,77 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
         if (l2Recipient == address(0)) revert ZeroRecipient();
         if (msg.value == 0) revert ZeroAmount();
         return _enqueue(KIND_DEPOSIT, abi.encode(address(0), msg.sender, l2Recipient, msg.value));
+    }
+
+    /// @dev The registration payload of `token`, its metadata read without ever reverting on the
+    ///      token's behalf.
+    function _registrationPayload(address token) private view returns (bytes memory) {
+        string memory name = _decodeString(_metadataCall(token, IERC20Metadata.name.selector));
+        string memory symbol = _decodeString(_metadataCall(token, IERC20Metadata.symbol.selector));
+        bytes memory ret = _metadataCall(token, IERC20Metadata.decimals.selector);
+        uint8 decimals = DEFAULT_DECIMALS;
+        if (ret.length >= 32) {
+            uint256 value = _firstWord(ret);
+            // casting to 'uint8' is safe because the value was just checked to fit
+            // forge-lint: disable-next-line(unsafe-typecast)
+            if (value <= type(uint8).max) decimals = uint8(value);
+        }
+        return abi.encode(token, name, symbol, decimals);
+    }
+
+    /// @dev Calls a metadata getter with {METADATA_GAS} gas. Returns its return data, or empty bytes
+    ///      when the call failed or answered more than {METADATA_MAX_RETURN} bytes (never copied).
+    function _metadataCall(address token, bytes4 selector) private view returns (bytes memory ret) {
+        bool ok;
+        uint256 size;
+        assembly ("memory-safe") {
+            mstore(0, selector)
+            ok := staticcall(METADATA_GAS, token, 0, 4, 0, 0)
+            size := returndatasize()
+        }
+        // A call starved by the caller's gas limit (it got less than METADATA_GAS and used it all)
+        // leaves less than METADATA_GAS / 63: refuse, or a depositor could register empty metadata.
+        if (!ok && gasleft() < METADATA_GAS / 63) revert InsufficientGasForMetadata();
+        if (!ok || size > METADATA_MAX_RETURN) return ret;
+        ret = new bytes(size);
+        assembly ("memory-safe") {
+            returndatacopy(add(ret, 32), 0, size)
+        }
+    }
+
+    /// @dev Decodes a metadata string answer: an ABI-encoded `string`, or a `bytes32` (older tokens
+    ///      such as MKR) with its trailing zero bytes trimmed. Anything else decodes to `""`.
+    function _decodeString(bytes memory ret) private pure returns (string memory) {
+        uint256 size = ret.length;
+        if (size == 32) {
+            bytes32 word = bytes32(_firstWord(ret));
+            uint256 n = 32;
+            while (n > 0 && word[n - 1] == 0) n--;
+            bytes memory trimmed = new bytes(n);
+            for (uint256 i = 0; i < n; i++) {
+                trimmed[i] = word[i];
+            }
+            return string(trimmed);
+        }
+        if (size < 64) return "";
+        uint256 offset = _firstWord(ret);
+        if (offset > size - 32) return "";
+        uint256 length;
+        assembly ("memory-safe") {
+            length := mload(add(add(ret, 32), offset))
+        }
+        if (length > size - 32 - offset) return "";
+        bytes memory out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 32), add(add(ret, 64), offset), length)
+        }
+        return string(out);
+    }
+
+    /// @dev The first 32 bytes of `ret`, which must be at least that long.
+    function _firstWord(bytes memory ret) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := mload(add(ret, 32))
+        }
     }
 }

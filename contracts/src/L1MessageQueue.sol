@@ -13,6 +13,11 @@ abstract contract L1MessageQueue {
     /// @notice Message kind of a deposit (ETH or ERC-20) into L2.
     uint8 public constant KIND_DEPOSIT = 0;
 
+    /// @notice Message kind of an ERC-20 token registration: the bridge enqueues it before the first
+    ///         deposit of each token. Payload: `abi.encode(address l1Token, string name, string symbol,
+    ///         uint8 decimals)`.
+    uint8 public constant KIND_REGISTER_TOKEN = 1;
+
     /// @dev `heads[i]` is the chain head after message `i`.
     bytes32[] private _heads;
 
@@ -23,7 +28,7 @@ abstract contract L1MessageQueue {
 
     /// @notice Emitted for every message, in queue order.
     /// @param index 0-based index of the message in the queue.
-    /// @param kind Message kind (see {KIND_DEPOSIT}).
+    /// @param kind Message kind (see {KIND_DEPOSIT}, {KIND_REGISTER_TOKEN}).
     /// @param sender `msg.sender` of the call that enqueued the message.
     /// @param head Chain head after this message.
     /// @param l1BlockNumber L1 block number the message was enqueued in.

@@ -83,10 +83,101 @@ contract ReentrantToken is ERC20 {
     }
 }
 
+/// @dev Bare token (balances and transferFrom only); subclasses add odd metadata getters.
+contract BareToken {
+    mapping(address => uint256) public balanceOf;
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+        return true;
+    }
+}
+
+/// @dev `name()` reverts; symbol and decimals are fine.
+contract RevertingNameToken is BareToken {
+    function name() external pure returns (string memory) {
+        revert("no name");
+    }
+
+    function symbol() external pure returns (string memory) {
+        return "RNT";
+    }
+
+    function decimals() external pure returns (uint8) {
+        return 6;
+    }
+}
+
+/// @dev MKR-style metadata: name and symbol are bytes32.
+contract Bytes32MetadataToken is BareToken {
+    function name() external pure returns (bytes32) {
+        return "Maker";
+    }
+
+    function symbol() external pure returns (bytes32) {
+        return "MKR";
+    }
+
+    function decimals() external pure returns (uint8) {
+        return 18;
+    }
+}
+
+/// @dev Metadata that is there but malformed, or hostile.
+contract GarbageMetadataToken is BareToken {
+    /// @dev Burns all the gas it gets.
+    function name() external pure returns (string memory) {
+        while (true) {}
+        return "";
+    }
+
+    /// @dev A string whose length points past the end of the return data.
+    function symbol() external pure returns (string memory) {
+        assembly {
+            mstore(0, 32)
+            mstore(32, 1000)
+            return(0, 96)
+        }
+    }
+
+    /// @dev Does not fit a uint8.
+    function decimals() external pure returns (uint256) {
+        return 300;
+    }
+}
+
+/// @dev Answers with more return data than the bridge accepts for metadata.
+contract HugeMetadataToken is BareToken {
+    function name() external pure returns (string memory) {
+        assembly {
+            mstore(0, 32)
+            mstore(32, 5000)
+            return(0, 5064)
+        }
+    }
+
+    /// @dev 40 bytes: neither a bytes32 nor an ABI string.
+    function symbol() external pure returns (string memory) {
+        assembly {
+            return(0, 40)
+        }
+    }
+
+    function decimals() external pure returns (uint8) {
+        return 0;
+    }
+}
+
 contract L1BridgeTest {
     Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     uint8 private constant KIND_DEPOSIT = 0;
+    uint8 private constant KIND_REGISTER_TOKEN = 1;
     address private constant ALICE = address(0xA11CE);
     address private constant BOB = address(0xB0B);
     address private constant CAROL = address(0xCA401);
@@ -96,6 +187,9 @@ contract L1BridgeTest {
 
     /// @dev Heads recomputed independently of the contract, one per message.
     bytes32[] private expectedHeads;
+
+    /// @dev Whether `token` was deposited already (its registration was queued).
+    bool private tokenSeen;
 
     function setUp() public {
         // Distinct block number and timestamp, so a chain that mixed them up would not match.
@@ -130,14 +224,14 @@ contract L1BridgeTest {
     }
 
     /// @dev Appends the head the contract must produce for the next message (sent in this block).
-    function pushExpected(address sender, bytes memory payload) internal returns (bytes32 head) {
+    function pushExpected(uint8 kind, address sender, bytes memory payload) internal returns (bytes32 head) {
         uint256 index = expectedHeads.length;
         bytes32 previous = index == 0 ? bytes32(0) : expectedHeads[index - 1];
         head = keccak256(
             abi.encode(
                 previous,
                 index,
-                KIND_DEPOSIT,
+                kind,
                 sender,
                 uint64(block.number),
                 uint64(block.timestamp),
@@ -158,12 +252,27 @@ contract L1BridgeTest {
     }
 
     function expectQueued(address sender, bytes memory payload) internal {
+        expectQueued(KIND_DEPOSIT, sender, payload);
+    }
+
+    function expectQueued(uint8 kind, address sender, bytes memory payload) internal {
         uint256 index = expectedHeads.length;
-        bytes32 head = pushExpected(sender, payload);
+        bytes32 head = pushExpected(kind, sender, payload);
         vm.expectEmit(true, true, true, true, address(bridge));
         emit L1MessageQueue.MessageQueued(
-            index, KIND_DEPOSIT, sender, head, uint64(block.number), uint64(block.timestamp), payload
+            index, kind, sender, head, uint64(block.number), uint64(block.timestamp), payload
         );
+    }
+
+    /// @dev Expects the registration message the bridge queues before the first deposit of `l1Token`.
+    function expectRegistration(
+        address sender,
+        address l1Token,
+        string memory name,
+        string memory symbol,
+        uint8 decimals
+    ) internal {
+        expectQueued(KIND_REGISTER_TOKEN, sender, abi.encode(l1Token, name, symbol, decimals));
     }
 
     function depositEthAs(address from, address to, uint256 amount) internal {
@@ -178,6 +287,10 @@ contract L1BridgeTest {
         token.mint(from, amount);
         vm.prank(from);
         token.approve(address(bridge), amount);
+        if (!tokenSeen) {
+            tokenSeen = true;
+            expectRegistration(from, address(token), "Dev", "DEV", 18);
+        }
         uint256 expectedIndex = expectedHeads.length;
         expectQueued(from, depositPayload(address(token), from, to, amount));
         vm.prank(from);
@@ -192,6 +305,8 @@ contract L1BridgeTest {
         assertEq(bridge.queueHead(), bytes32(0), "head");
         assertEq(bridge.queueHeadAt(0), bytes32(0), "headAt(0)");
         assertEq(uint256(bridge.KIND_DEPOSIT()), 0, "KIND_DEPOSIT");
+        assertEq(uint256(bridge.KIND_REGISTER_TOKEN()), 1, "KIND_REGISTER_TOKEN");
+        assertEq(bridge.rollup(), address(this), "rollup is the creator");
     }
 
     function test_RevertWhen_QueueHeadAtOutOfRange() public {
@@ -260,6 +375,7 @@ contract L1BridgeTest {
         vm.prank(ALICE);
         fee.approve(address(bridge), 1_000);
 
+        expectRegistration(ALICE, address(fee), "Fee", "FEE", 18);
         expectQueued(ALICE, depositPayload(address(fee), ALICE, BOB, 990));
         vm.prank(ALICE);
         bridge.depositERC20(address(fee), BOB, 1_000);
@@ -282,6 +398,7 @@ contract L1BridgeTest {
     function test_DepositERC20TokenWithoutReturnValue() public {
         OddToken odd = new OddToken(false);
         odd.mint(ALICE, 500);
+        expectRegistration(ALICE, address(odd), "", "", 18); // no metadata at all
         expectQueued(ALICE, depositPayload(address(odd), ALICE, BOB, 500));
         vm.prank(ALICE);
         bridge.depositERC20(address(odd), BOB, 500);
@@ -356,7 +473,7 @@ contract L1BridgeTest {
         vm.warp(2_000_000_000);
         depositEthAs(ALICE, ALICE, 999 ether);
         checkChain();
-        assertEq(bridge.queueLength(), 5, "length");
+        assertEq(bridge.queueLength(), 6, "length (5 deposits and one registration)");
         assertEq(address(bridge).balance, 1 ether + 3 wei + 999 ether, "bridge ETH");
         assertEq(token.balanceOf(address(bridge)), 7 + 1e30, "bridge tokens");
     }
@@ -395,6 +512,7 @@ contract L1BridgeTest {
         uint256 received = uint256(amount) - uint256(amount) * feeBps / 10_000;
         vm.assume(received > 0);
 
+        expectRegistration(ALICE, address(fee), "Fee", "FEE", 18);
         expectQueued(ALICE, depositPayload(address(fee), ALICE, BOB, received));
         vm.prank(ALICE);
         bridge.depositERC20(address(fee), BOB, amount);
@@ -413,5 +531,121 @@ contract L1BridgeTest {
         six.mint(BOB, 42);
         assertEq(six.balanceOf(BOB), 42, "minted");
         assertEq(six.totalSupply(), 42, "supply");
+    }
+
+    // ---------------------------------------------------------------- token registration
+
+    /// @dev Deposits a token minted beforehand (expectEmit applies to the next call).
+    function depositFresh(address l1Token, uint256 amount) internal {
+        vm.prank(ALICE);
+        bridge.depositERC20(l1Token, BOB, amount);
+    }
+
+    function test_TokenRegisteredOnceWithMetadata() public {
+        DevToken six = new DevToken("Six Decimals", "SIX", 6);
+        assertEq(bridge.tokenRegistered(address(six)) ? 1 : 0, 0, "not registered yet");
+        six.mint(ALICE, 30);
+        vm.prank(ALICE);
+        six.approve(address(bridge), 30);
+
+        expectRegistration(ALICE, address(six), "Six Decimals", "SIX", 6);
+        expectQueued(ALICE, depositPayload(address(six), ALICE, BOB, 10));
+        vm.prank(ALICE);
+        assertEq(bridge.depositERC20(address(six), BOB, 10), 1, "deposit index after the registration");
+        assertEq(bridge.tokenRegistered(address(six)) ? 1 : 0, 1, "registered");
+
+        // Later deposits, by anyone, queue no second registration.
+        expectQueued(ALICE, depositPayload(address(six), ALICE, CAROL, 20));
+        vm.prank(ALICE);
+        assertEq(bridge.depositERC20(address(six), CAROL, 20), 2, "second deposit index");
+        checkChain();
+    }
+
+    function test_TokenRegistrationSurvivesRevertingName() public {
+        RevertingNameToken t = new RevertingNameToken();
+        t.mint(ALICE, 5);
+        expectRegistration(ALICE, address(t), "", "RNT", 6);
+        expectQueued(ALICE, depositPayload(address(t), ALICE, BOB, 5));
+        depositFresh(address(t), 5);
+        checkChain();
+    }
+
+    function test_TokenRegistrationBytes32Metadata() public {
+        Bytes32MetadataToken t = new Bytes32MetadataToken();
+        t.mint(ALICE, 5);
+        expectRegistration(ALICE, address(t), "Maker", "MKR", 18);
+        expectQueued(ALICE, depositPayload(address(t), ALICE, BOB, 5));
+        depositFresh(address(t), 5);
+        checkChain();
+    }
+
+    function test_TokenRegistrationGarbageMetadata() public {
+        GarbageMetadataToken t = new GarbageMetadataToken();
+        t.mint(ALICE, 5);
+        expectRegistration(ALICE, address(t), "", "", 18);
+        expectQueued(ALICE, depositPayload(address(t), ALICE, BOB, 5));
+        depositFresh(address(t), 5);
+        checkChain();
+    }
+
+    function test_TokenRegistrationOversizedMetadata() public {
+        HugeMetadataToken t = new HugeMetadataToken();
+        t.mint(ALICE, 5);
+        expectRegistration(ALICE, address(t), "", "", 0);
+        expectQueued(ALICE, depositPayload(address(t), ALICE, BOB, 5));
+        depositFresh(address(t), 5);
+        checkChain();
+    }
+
+    function test_RevertWhen_MetadataCallStarvedByGasLimit() public {
+        GarbageMetadataToken t = new GarbageMetadataToken();
+        t.mint(ALICE, 5);
+        // Too little gas for the 50,000 the bridge gives name(): the deposit must fail as a whole rather
+        // than register the token with metadata the token never got the chance to return.
+        vm.prank(ALICE);
+        (bool ok,) =
+            address(bridge).call{gas: 60_000}(abi.encodeCall(L1Bridge.depositERC20, (address(t), BOB, 5)));
+        assertEq(ok ? 1 : 0, 0, "starved deposit must fail");
+        assertEq(bridge.tokenRegistered(address(t)) ? 1 : 0, 0, "not registered");
+        assertEq(bridge.queueLength(), 0, "nothing queued");
+    }
+
+    // ---------------------------------------------------------------- release
+
+    function test_ReleaseETHAndToken() public {
+        depositEthAs(ALICE, BOB, 3 ether);
+        depositTokenAs(ALICE, BOB, 100);
+
+        vm.expectEmit(true, true, true, true, address(bridge));
+        emit L1Bridge.Released(address(0), CAROL, 1 ether);
+        bridge.release(address(0), CAROL, 1 ether); // this test contract created the bridge: it is the rollup
+        assertEq(CAROL.balance, 1 ether, "carol ETH");
+        assertEq(address(bridge).balance, 2 ether, "bridge ETH");
+
+        bridge.release(address(token), CAROL, 60);
+        assertEq(token.balanceOf(CAROL), 60, "carol tokens");
+        assertEq(token.balanceOf(address(bridge)), 40, "bridge tokens");
+    }
+
+    function test_RevertWhen_ReleaseNotRollup() public {
+        depositEthAs(ALICE, BOB, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.NotRollup.selector, ALICE));
+        vm.prank(ALICE);
+        bridge.release(address(0), ALICE, 1 ether);
+    }
+
+    function test_RevertWhen_ReleaseETHRecipientRefuses() public {
+        depositEthAs(ALICE, BOB, 1 ether);
+        address refuses = address(token); // an ERC-20 without receive()
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.EthTransferFailed.selector, refuses, 1 ether));
+        bridge.release(address(0), refuses, 1 ether);
+    }
+
+    function test_RevertWhen_ReleaseMoreTokensThanHeld() public {
+        depositTokenAs(ALICE, BOB, 10);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, address(bridge), 10, 11)
+        );
+        bridge.release(address(token), CAROL, 11);
     }
 }
