@@ -1,0 +1,474 @@
+//! The state transition: one transaction ([`execute_tx`]), one queue message
+//! ([`apply_queue_message`]) and one block ([`execute_block`]) (`docs/rollup.md` §2, §3.1).
+
+use alloy::primitives::{Address, B256, Bytes, Log, U256};
+use alloy::sol_types::{SolEvent, SolType, SolValue, sol_data};
+use loft_state::layout::{
+    Account, L2_BRIDGE, TokenInfo, account_key, encode_balance, l2_token_address,
+    token_balance_key, token_key,
+};
+use loft_state::{StateError, StateRead, StateWrite};
+
+use crate::merkle::Withdrawal;
+use crate::params::ChainParams;
+use crate::tx::{L2Tx, Operation, TxError};
+
+mod events {
+    #![allow(missing_docs, unreachable_pub)]
+    alloy::sol! {
+        event Transfer(address indexed from, address indexed to, uint256 value);
+        event WithdrawalInitiated(
+            uint256 indexed nonce,
+            address indexed sender,
+            address indexed l1Recipient,
+            address l1Token,
+            uint256 amount
+        );
+    }
+}
+
+/// Queue message kind of a deposit (§2.1).
+pub const KIND_DEPOSIT: u8 = 0;
+/// Queue message kind of a token registration (§2.1).
+pub const KIND_REGISTER_TOKEN: u8 = 1;
+
+/// Leaf writes of one step, in the order of §2.2 "Effects": each key once, at the position of its
+/// first write, with its final value.
+pub type Writes = Vec<(B256, Vec<u8>)>;
+
+/// The receipt data of a transaction: enough for the node to build an Ethereum receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxReceipt {
+    /// Always `true`: a valid L2 transaction never reverts.
+    pub status: bool,
+    /// The operation's fixed L2 gas.
+    pub gas_used: u64,
+    /// The price the fee was charged at.
+    pub effective_gas_price: u128,
+    /// `Transfer` of the token, or `WithdrawalInitiated` of the bridge; none for ETH transfers.
+    pub logs: Vec<Log>,
+}
+
+/// What executing one transaction produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// The leaf writes, to apply in order.
+    pub writes: Writes,
+    /// The receipt data.
+    pub receipt: TxReceipt,
+    /// The withdrawal, for a withdrawal.
+    pub withdrawal: Option<Withdrawal>,
+}
+
+/// One L1 → L2 queue message (`MessageQueued`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInput {
+    /// Index in the L1 queue.
+    pub index: u64,
+    /// Kind: [`KIND_DEPOSIT`], [`KIND_REGISTER_TOKEN`], others ignored.
+    pub kind: u8,
+    /// `msg.sender` of the L1 call that queued it.
+    pub sender: Address,
+    /// Kind-specific payload.
+    pub payload: Bytes,
+}
+
+/// An L2 block to execute: its queue messages run first, then its transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInput {
+    /// Seconds.
+    pub timestamp: u64,
+    /// The queue messages the block consumes, in queue order.
+    pub queue: Vec<QueueInput>,
+    /// The transactions, decoded and with their senders.
+    pub txs: Vec<L2Tx>,
+}
+
+/// What executing a block produces. The writes are already applied to the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// The state root after the block.
+    pub state_root: B256,
+    /// The state root after each step (queue messages, then transactions).
+    pub step_roots: Vec<B256>,
+    /// One receipt per transaction.
+    pub receipts: Vec<TxReceipt>,
+    /// The withdrawals of the block, in step order.
+    pub withdrawals: Vec<Withdrawal>,
+}
+
+/// Why a block cannot be executed.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// A transaction of the block is invalid (for derivation: the batch is fraudulent).
+    #[error("step {step} (transaction {tx_index}, {hash}) is invalid: {source}")]
+    InvalidTx {
+        /// Index of the step in the block (queue messages count).
+        step: usize,
+        /// Index of the transaction in the block.
+        tx_index: usize,
+        /// The transaction hash.
+        hash: B256,
+        /// Why it is invalid.
+        source: TxError,
+    },
+    /// The state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Accounts touched by one step, loaded once, in order of first touch.
+struct Accounts<'a, S> {
+    state: &'a S,
+    list: Vec<(Address, Account)>,
+}
+
+impl<'a, S: StateRead> Accounts<'a, S> {
+    fn new(state: &'a S) -> Self {
+        Self {
+            state,
+            list: Vec::with_capacity(3),
+        }
+    }
+
+    fn get(&mut self, address: Address) -> Result<&mut Account, StateError> {
+        let i = match self.list.iter().position(|(a, _)| *a == address) {
+            Some(i) => i,
+            None => {
+                let account = self.state.account(address)?;
+                self.list.push((address, account));
+                self.list.len() - 1
+            }
+        };
+        Ok(&mut self.list[i].1)
+    }
+}
+
+/// Appends `(key, value)`, or replaces the value of an earlier write of `key` in place.
+fn push_write(writes: &mut Writes, key: B256, value: Vec<u8>) {
+    match writes.iter_mut().find(|(k, _)| *k == key) {
+        Some(w) => w.1 = value,
+        None => writes.push((key, value)),
+    }
+}
+
+fn corrupt(key: B256, reason: &str) -> StateError {
+    StateError::Corrupt {
+        key,
+        reason: reason.to_string(),
+    }
+}
+
+/// Executes transaction `tx` against `state` (§2.2): checks nonce, fee rules, operation, gas limit
+/// and funds in this order, and returns the writes, the receipt data and the withdrawal. Pure:
+/// `state` is only read.
+pub fn execute_tx(
+    state: &impl StateRead,
+    params: &ChainParams,
+    tx: &L2Tx,
+) -> Result<TxOutcome, TxError> {
+    let sender = tx.sender();
+    let mut accounts = Accounts::new(state);
+    let nonce = tx.nonce();
+    {
+        let account = accounts.get(sender)?;
+        if nonce < account.nonce {
+            return Err(TxError::NonceTooLow {
+                account: sender,
+                expected: account.nonce,
+                got: nonce,
+            });
+        }
+        if nonce > account.nonce || nonce == u64::MAX {
+            return Err(TxError::NonceTooHigh {
+                account: sender,
+                expected: account.nonce,
+                got: nonce,
+            });
+        }
+    }
+    tx.check_fee(params.base_fee)?;
+    let op = tx.operation(state)?;
+    let gas = op.gas();
+    if tx.gas_limit() < gas {
+        return Err(TxError::GasLimitTooLow {
+            gas_limit: tx.gas_limit(),
+            needed: gas,
+        });
+    }
+    let price = tx.effective_gas_price(params.base_fee);
+    // 64 × 128 bits: no overflow.
+    let fee = U256::from(gas) * U256::from(price);
+    let eth_out = match op {
+        Operation::EthTransfer { value, .. } => fee.checked_add(value),
+        Operation::Withdraw { token, amount, .. } if token.is_zero() => fee.checked_add(amount),
+        _ => Some(fee),
+    };
+    let have = accounts.get(sender)?.balance;
+    match eth_out {
+        Some(need) if need <= have => {}
+        need => {
+            return Err(TxError::InsufficientFunds {
+                account: sender,
+                have,
+                need: need.unwrap_or(U256::MAX),
+            });
+        }
+    }
+    let eth_out = eth_out.unwrap_or_default();
+    // Token side: read and check before any effect.
+    let token_side = match op {
+        Operation::TokenTransfer { token, amount, .. }
+        | Operation::Withdraw { token, amount, .. }
+            if !token.is_zero() =>
+        {
+            let have = state.token_balance(sender, token)?;
+            if have < amount {
+                return Err(TxError::InsufficientTokenFunds {
+                    account: sender,
+                    token,
+                    have,
+                    need: amount,
+                });
+            }
+            Some(have)
+        }
+        _ => None,
+    };
+
+    let mut writes = Writes::with_capacity(4);
+    let mut logs = Vec::new();
+    let mut withdrawal = None;
+    {
+        let account = accounts.get(sender)?;
+        account.nonce += 1;
+        account.balance -= eth_out;
+        push_write(&mut writes, account_key(sender), account.encode());
+    }
+    match op {
+        Operation::EthTransfer { to, value } => {
+            let recipient = accounts.get(to)?;
+            recipient.balance = recipient
+                .balance
+                .checked_add(value)
+                .ok_or(TxError::BalanceOverflow(to))?;
+            push_write(&mut writes, account_key(to), recipient.encode());
+        }
+        Operation::TokenTransfer { token, to, amount } => {
+            let sender_balance = token_side.unwrap_or_default();
+            push_write(
+                &mut writes,
+                token_balance_key(sender, token),
+                encode_balance(sender_balance - amount),
+            );
+            let recipient_balance = if to == sender {
+                sender_balance - amount
+            } else {
+                state.token_balance(to, token)?
+            };
+            // Total supply bounds the sum of balances: no overflow in a consistent state.
+            let new_balance = recipient_balance.checked_add(amount).ok_or_else(|| {
+                corrupt(token_balance_key(to, token), "balance above total supply")
+            })?;
+            push_write(
+                &mut writes,
+                token_balance_key(to, token),
+                encode_balance(new_balance),
+            );
+            logs.push(Log {
+                address: token,
+                data: events::Transfer {
+                    from: sender,
+                    to,
+                    value: amount,
+                }
+                .encode_log_data(),
+            });
+        }
+        Operation::Withdraw {
+            token,
+            amount,
+            l1_recipient,
+        } => {
+            let l1_token = if token.is_zero() {
+                Address::ZERO
+            } else {
+                let key = token_key(token);
+                let mut info = state
+                    .token(token)?
+                    .ok_or_else(|| corrupt(key, "token leaf vanished"))?;
+                let sender_balance = token_side.unwrap_or_default();
+                push_write(
+                    &mut writes,
+                    token_balance_key(sender, token),
+                    encode_balance(sender_balance - amount),
+                );
+                info.total_supply = info
+                    .total_supply
+                    .checked_sub(amount)
+                    .ok_or_else(|| corrupt(key, "total supply below a balance"))?;
+                push_write(&mut writes, key, info.encode());
+                info.l1_token
+            };
+            logs.push(Log {
+                address: L2_BRIDGE,
+                data: events::WithdrawalInitiated {
+                    nonce: U256::from(nonce),
+                    sender,
+                    l1Recipient: l1_recipient,
+                    l1Token: l1_token,
+                    amount,
+                }
+                .encode_log_data(),
+            });
+            withdrawal = Some(Withdrawal {
+                l2_sender: sender,
+                nonce,
+                l1_recipient,
+                l1_token,
+                amount,
+            });
+        }
+    }
+    {
+        let recipient = params.fee_recipient;
+        let account = accounts.get(recipient)?;
+        account.balance = account
+            .balance
+            .checked_add(fee)
+            .ok_or(TxError::BalanceOverflow(recipient))?;
+        push_write(&mut writes, account_key(recipient), account.encode());
+    }
+    Ok(TxOutcome {
+        writes,
+        receipt: TxReceipt {
+            status: true,
+            gas_used: gas,
+            effective_gas_price: price,
+            logs,
+        },
+        withdrawal,
+    })
+}
+
+/// Applies queue message `msg` (§2.1) and returns its writes. A queue message never fails: a
+/// payload that does not decode, an unknown kind, or a deposit that would take a balance or a
+/// total supply above 2^256 − 1 changes nothing. Only state failures are errors.
+pub fn apply_queue_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, StateError> {
+    match msg.kind {
+        KIND_DEPOSIT => {
+            let Ok((l1_token, _from, to, amount)) =
+                <(Address, Address, Address, U256)>::abi_decode_params_validate(&msg.payload)
+            else {
+                return Ok(Vec::new());
+            };
+            if l1_token.is_zero() {
+                let mut account = state.account(to)?;
+                let Some(balance) = account.balance.checked_add(amount) else {
+                    return Ok(Vec::new());
+                };
+                account.balance = balance;
+                return Ok(vec![(account_key(to), account.encode())]);
+            }
+            let token = l2_token_address(l1_token);
+            let mut info = state.token(token)?.unwrap_or_else(|| TokenInfo {
+                l1_token,
+                total_supply: U256::ZERO,
+                decimals: 18,
+                name: String::new(),
+                symbol: String::new(),
+            });
+            let Some(supply) = info.total_supply.checked_add(amount) else {
+                return Ok(Vec::new());
+            };
+            info.total_supply = supply;
+            let key = token_balance_key(to, token);
+            let balance = state
+                .token_balance(to, token)?
+                .checked_add(amount)
+                .ok_or_else(|| corrupt(key, "balance above total supply"))?;
+            Ok(vec![
+                (token_key(token), info.encode()),
+                (key, encode_balance(balance)),
+            ])
+        }
+        KIND_REGISTER_TOKEN => {
+            let Ok((l1_token, name, symbol, decimals)) =
+                <(
+                    sol_data::Address,
+                    sol_data::String,
+                    sol_data::String,
+                    sol_data::Uint<8>,
+                )>::abi_decode_params_validate(&msg.payload)
+            else {
+                return Ok(Vec::new());
+            };
+            let token = l2_token_address(l1_token);
+            let key = token_key(token);
+            if state.leaf(&key)?.is_some() {
+                return Ok(Vec::new());
+            }
+            let info = TokenInfo {
+                l1_token,
+                total_supply: U256::ZERO,
+                decimals,
+                name,
+                symbol,
+            };
+            Ok(vec![(key, info.encode())])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn apply(state: &mut impl StateWrite, writes: Writes) -> Result<B256, StateError> {
+    for (key, value) in writes {
+        state.set(key, value)?;
+    }
+    state.root()
+}
+
+/// Executes `block` on `state` (§3.1): its queue messages, then its transactions, applying each
+/// step's writes and recording the root after every step. On error the state keeps the writes of
+/// the steps before the failing one: execute on a scratch copy if that matters.
+pub fn execute_block(
+    state: &mut impl StateWrite,
+    params: &ChainParams,
+    block: &BlockInput,
+) -> Result<BlockOutcome, BlockError> {
+    let steps = block.queue.len() + block.txs.len();
+    let mut step_roots = Vec::with_capacity(steps);
+    let mut receipts = Vec::with_capacity(block.txs.len());
+    let mut withdrawals = Vec::new();
+    for msg in &block.queue {
+        let writes = apply_queue_message(state, msg)?;
+        step_roots.push(apply(state, writes)?);
+    }
+    for (tx_index, tx) in block.txs.iter().enumerate() {
+        let outcome = match execute_tx(state, params, tx) {
+            Ok(outcome) => outcome,
+            Err(TxError::State(e)) => return Err(BlockError::State(e)),
+            Err(source) => {
+                return Err(BlockError::InvalidTx {
+                    step: block.queue.len() + tx_index,
+                    tx_index,
+                    hash: tx.hash(),
+                    source,
+                });
+            }
+        };
+        step_roots.push(apply(state, outcome.writes)?);
+        receipts.push(outcome.receipt);
+        withdrawals.extend(outcome.withdrawal);
+    }
+    let state_root = match step_roots.last() {
+        Some(root) => *root,
+        None => state.root()?,
+    };
+    Ok(BlockOutcome {
+        state_root,
+        step_roots,
+        receipts,
+        withdrawals,
+    })
+}

@@ -1,0 +1,3 @@
+//! Tests of the whole crate: refusals, effects, blocks, the codec, and properties.
+
+mod util;
