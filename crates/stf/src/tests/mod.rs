@@ -1,3 +1,4 @@
 //! Tests of the whole crate: refusals, effects, blocks, the codec, and properties.
 
+mod refusals;
 mod util;
