@@ -240,11 +240,7 @@ contract L1Rollup {
     /// @param input The poster's claims.
     /// @param data The batch data (`docs/rollup.md` §3.2); only its hash is kept.
     /// @return index The new batch's index.
-    function submitBatch(BatchInput calldata input, bytes calldata data)
-        external
-        onlyPoster
-        returns (uint64 index)
-    {
+    function submitBatch(BatchInput calldata input, bytes calldata data) external onlyPoster returns (uint64 index) {
         uint64 queueStart = _queueEnd;
         if (input.queueEnd < queueStart) revert QueueEndBeforeStart(input.queueEnd, queueStart);
         uint256 queueLength = bridge.queueLength();
@@ -298,14 +294,14 @@ contract L1Rollup {
     /// @param w The withdrawal.
     /// @param proof OpenZeppelin Merkle proof (commutative pair hash) from {withdrawalLeaf} to the root.
     function claimWithdrawal(uint64 batchIndex, Withdrawal calldata w, bytes32[] calldata proof) external {
-        BatchRecord storage batch = _record(batchIndex);
-        uint64 finalAt = batch.postedAt + challengePeriod;
+        BatchRecord storage record = _record(batchIndex);
+        uint64 finalAt = record.postedAt + challengePeriod;
         // A validator can shift timestamps by seconds; challenge periods are hours to days.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < finalAt) revert BatchNotFinal(batchIndex, finalAt, uint64(block.timestamp));
         bytes32 leaf = withdrawalLeaf(w);
         if (claimed[leaf]) revert AlreadyClaimed(leaf);
-        if (!MerkleProof.verifyCalldata(proof, batch.withdrawalRoot, leaf)) {
+        if (!MerkleProof.verifyCalldata(proof, record.withdrawalRoot, leaf)) {
             revert InvalidWithdrawalProof(batchIndex, leaf);
         }
         claimed[leaf] = true;
