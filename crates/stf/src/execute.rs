@@ -13,7 +13,7 @@ use crate::merkle::Withdrawal;
 use crate::params::ChainParams;
 use crate::tx::{L2Tx, Operation, TxError};
 
-mod events {
+pub(crate) mod events {
     #![allow(missing_docs, unreachable_pub)]
     alloy::sol! {
         event Transfer(address indexed from, address indexed to, uint256 value);

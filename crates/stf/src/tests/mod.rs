@@ -1,4 +1,5 @@
 //! Tests of the whole crate: refusals, effects, blocks, the codec, and properties.
 
+mod effects;
 mod refusals;
 mod util;
