@@ -1,5 +1,6 @@
 //! Tests of the whole crate: refusals, effects, blocks, the codec, and properties.
 
+mod codec;
 mod effects;
 mod refusals;
 mod util;
