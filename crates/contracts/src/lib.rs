@@ -1,6 +1,7 @@
 //! loft's L1 contracts from Rust: `sol!` bindings generated from the committed forge artifacts in
 //! `contracts/artifacts/` (so building needs neither Node nor solc), the L1->L2 message queue as the
-//! node reads it, and deployment through any [`L1Client`].
+//! node reads it, the rollup's batches and withdrawals (`docs/rollup.md` §3.3, §4), and deployment
+//! through any [`L1Client`].
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
@@ -20,12 +21,24 @@ mod bindings {
         DevToken,
         "../../contracts/artifacts/DevToken.json"
     );
+    alloy::sol!(
+        #[derive(Debug, PartialEq, Eq)]
+        L1Rollup,
+        "../../contracts/artifacts/L1Rollup.json"
+    );
 }
 
-pub use bindings::{DevToken, L1Bridge};
+pub use bindings::{DevToken, L1Bridge, L1Rollup};
 
 /// Message kind of a deposit in the L1->L2 queue.
 pub const KIND_DEPOSIT: u8 = 0;
+
+/// Message kind of an ERC-20 token registration in the L1->L2 queue (queued by the bridge before
+/// the first deposit of each token).
+pub const KIND_REGISTER_TOKEN: u8 = 1;
+
+/// Challenge period [`DeployOptions::default`] uses: the dev chain config's 10 seconds.
+pub const DEFAULT_CHALLENGE_PERIOD_SECS: u64 = 10;
 
 /// Errors of deployment and queue reading.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +68,11 @@ pub enum ContractsError {
         /// What went wrong.
         reason: String,
     },
-    /// A queue log that does not decode (not emitted by a loft bridge).
-    #[error("malformed MessageQueued log in transaction {tx:?}: {reason}")]
+    /// A log that does not decode (not emitted by a loft contract).
+    #[error("malformed {event} log in transaction {tx:?}: {reason}")]
     MalformedLog {
+        /// The event's name.
+        event: &'static str,
         /// The transaction that emitted it.
         tx: Option<B256>,
         /// Decoder message.
@@ -112,6 +127,7 @@ impl QueueMessage {
     /// Decodes a `MessageQueued` log.
     pub fn from_log(log: &Log) -> Result<Self, ContractsError> {
         let malformed = |reason: String| ContractsError::MalformedLog {
+            event: "MessageQueued",
             tx: log.transaction_hash,
             reason,
         };
@@ -144,6 +160,57 @@ impl QueueMessage {
             to,
             amount,
         })
+    }
+
+    /// The token registration this message carries, if it is one with a well-formed payload.
+    pub fn token_registration(&self) -> Option<TokenRegistration> {
+        if self.kind != KIND_REGISTER_TOKEN {
+            return None;
+        }
+        // `bytes` and `string` encode alike; bytes keep names that are not UTF-8 exactly as queued.
+        // `abi.encode(a, b, c, d)` with dynamic members is a parameter list, not a wrapped tuple.
+        type Payload = (
+            sol_data::Address,
+            sol_data::Bytes,
+            sol_data::Bytes,
+            sol_data::Uint<8>,
+        );
+        let (l1_token, name, symbol, decimals) = Payload::abi_decode_params(&self.payload).ok()?;
+        Some(TokenRegistration {
+            l1_token,
+            name,
+            symbol,
+            decimals,
+        })
+    }
+}
+
+/// A token registration message's payload:
+/// `abi.encode(address l1Token, string name, string symbol, uint8 decimals)`.
+///
+/// `name` and `symbol` are the raw bytes the token returned (the bridge does not check UTF-8), so
+/// they hash exactly as on L1; [`TokenRegistration::name_lossy`] is for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRegistration {
+    /// The L1 token.
+    pub l1_token: Address,
+    /// `name()`, or empty when the token has none.
+    pub name: Bytes,
+    /// `symbol()`, or empty when the token has none.
+    pub symbol: Bytes,
+    /// `decimals()`, or 18 when the token has none.
+    pub decimals: u8,
+}
+
+impl TokenRegistration {
+    /// The name as text (invalid UTF-8 replaced).
+    pub fn name_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.name).into_owned()
+    }
+
+    /// The symbol as text (invalid UTF-8 replaced).
+    pub fn symbol_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.symbol).into_owned()
     }
 }
 
@@ -188,10 +255,28 @@ pub async fn bridge_call<C: SolCall>(
     bridge: Address,
     call: C,
 ) -> Result<C::Return, ContractsError> {
+    view_call(l1, bridge, call).await
+}
+
+/// Reads a view function of the rollup.
+pub async fn rollup_call<C: SolCall>(
+    l1: &(impl L1Client + ?Sized),
+    rollup: Address,
+    call: C,
+) -> Result<C::Return, ContractsError> {
+    view_call(l1, rollup, call).await
+}
+
+/// Calls `call` on `to` without a transaction and decodes what it returns.
+async fn view_call<C: SolCall>(
+    l1: &(impl L1Client + ?Sized),
+    to: Address,
+    call: C,
+) -> Result<C::Return, ContractsError> {
     let out = l1
         .call(
             TransactionRequest::default()
-                .to(bridge)
+                .to(to)
                 .input(call.abi_encode().into()),
         )
         .await?;
@@ -199,24 +284,323 @@ pub async fn bridge_call<C: SolCall>(
         .map_err(|e| ContractsError::L1(L1Error::Rpc(format!("decoding return data: {e}"))))
 }
 
-/// Addresses of a deployment.
+/// A batch header as committed on L1 (`docs/rollup.md` §3.3); its hash is
+/// `keccak256(abi.encode(header))` ([`BatchHeader::hash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct BatchHeader {
+    /// 0-based batch number.
+    pub index: u64,
+    /// Hash of the previous header, zero for the first batch.
+    pub parent_hash: B256,
+    /// State root before the batch (the previous batch's, or the genesis root).
+    pub prev_state_root: B256,
+    /// Claimed state root after the batch's last step.
+    pub state_root: B256,
+    /// Root of the batch's withdrawals, zero when there are none.
+    pub withdrawal_root: B256,
+    /// Positional Merkle root of the state root after every step.
+    pub step_roots_root: B256,
+    /// `keccak256` of the batch data.
+    pub data_hash: B256,
+    /// Queue messages consumed before the batch.
+    pub queue_start: u64,
+    /// Queue messages consumed after the batch.
+    pub queue_end: u64,
+    /// The queue's hash-chain head after `queue_end` messages.
+    pub queue_head: B256,
+    /// First L2 block.
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Number of steps.
+    pub step_count: u64,
+    /// L1 timestamp of the submission.
+    pub posted_at: u64,
+}
+
+impl BatchHeader {
+    /// `keccak256(abi.encode(header))`, the hash the rollup stores.
+    pub fn hash(&self) -> B256 {
+        keccak256(L1Rollup::BatchHeader::from(*self).abi_encode())
+    }
+
+    /// L1 timestamp from which the batch is final, for a rollup with this challenge period.
+    pub fn final_at(&self, challenge_period_secs: u64) -> u64 {
+        self.posted_at.saturating_add(challenge_period_secs)
+    }
+}
+
+impl From<L1Rollup::BatchHeader> for BatchHeader {
+    fn from(h: L1Rollup::BatchHeader) -> Self {
+        Self {
+            index: h.index,
+            parent_hash: h.parentHash,
+            prev_state_root: h.prevStateRoot,
+            state_root: h.stateRoot,
+            withdrawal_root: h.withdrawalRoot,
+            step_roots_root: h.stepRootsRoot,
+            data_hash: h.dataHash,
+            queue_start: h.queueStart,
+            queue_end: h.queueEnd,
+            queue_head: h.queueHead,
+            first_block: h.firstBlock,
+            last_block: h.lastBlock,
+            step_count: h.stepCount,
+            posted_at: h.postedAt,
+        }
+    }
+}
+
+impl From<BatchHeader> for L1Rollup::BatchHeader {
+    fn from(h: BatchHeader) -> Self {
+        Self {
+            index: h.index,
+            parentHash: h.parent_hash,
+            prevStateRoot: h.prev_state_root,
+            stateRoot: h.state_root,
+            withdrawalRoot: h.withdrawal_root,
+            stepRootsRoot: h.step_roots_root,
+            dataHash: h.data_hash,
+            queueStart: h.queue_start,
+            queueEnd: h.queue_end,
+            queueHead: h.queue_head,
+            firstBlock: h.first_block,
+            lastBlock: h.last_block,
+            stepCount: h.step_count,
+            postedAt: h.posted_at,
+        }
+    }
+}
+
+/// A `BatchSubmitted` event: the header and where it was posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedBatch {
+    /// The header.
+    pub header: BatchHeader,
+    /// Its hash, as emitted (equal to [`BatchHeader::hash`] for a loft rollup).
+    pub header_hash: B256,
+    /// L1 block of the submission.
+    pub l1_block_number: Option<u64>,
+    /// L1 transaction of the submission; its calldata holds the batch data
+    /// ([`decode_submit_batch`]).
+    pub transaction_hash: Option<B256>,
+}
+
+impl SubmittedBatch {
+    /// Decodes a `BatchSubmitted` log and checks the emitted hash against the header.
+    pub fn from_log(log: &Log) -> Result<Self, ContractsError> {
+        let malformed = |reason: String| ContractsError::MalformedLog {
+            event: "BatchSubmitted",
+            tx: log.transaction_hash,
+            reason,
+        };
+        let event = L1Rollup::BatchSubmitted::decode_log(&log.inner)
+            .map_err(|e| malformed(e.to_string()))?;
+        let header = BatchHeader::from(event.header.clone());
+        if header.index != event.index || header.hash() != event.headerHash {
+            return Err(malformed(
+                "index or header hash does not match the header".into(),
+            ));
+        }
+        Ok(Self {
+            header,
+            header_hash: event.headerHash,
+            l1_block_number: log.block_number,
+            transaction_hash: log.transaction_hash,
+        })
+    }
+}
+
+/// Reads the batches `rollup` posted in a block range, in batch order.
+pub async fn read_batches(
+    l1: &(impl L1Client + ?Sized),
+    rollup: Address,
+    from_block: u64,
+    to_block: u64,
+) -> Result<Vec<SubmittedBatch>, ContractsError> {
+    let filter = Filter::new()
+        .address(rollup)
+        .event_signature(L1Rollup::BatchSubmitted::SIGNATURE_HASH)
+        .from_block(from_block)
+        .to_block(to_block);
+    let mut batches = l1
+        .logs(&filter)
+        .await?
+        .iter()
+        .map(SubmittedBatch::from_log)
+        .collect::<Result<Vec<_>, _>>()?;
+    batches.sort_by_key(|b| b.header.index);
+    Ok(batches)
+}
+
+/// What the sequencer claims about a batch (`L1Rollup.BatchInput`); L1 derives the rest of the
+/// [`BatchHeader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchInput {
+    /// State root after the last step.
+    pub state_root: B256,
+    /// Root of the batch's withdrawals (zero when none).
+    pub withdrawal_root: B256,
+    /// Positional Merkle root of the roots after every step.
+    pub step_roots_root: B256,
+    /// Queue messages consumed after the batch (cumulative).
+    pub queue_end: u64,
+    /// First L2 block: the previous batch's last block + 1 (1 for the first batch).
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Number of steps, at least 1.
+    pub step_count: u64,
+}
+
+impl From<BatchInput> for L1Rollup::BatchInput {
+    fn from(i: BatchInput) -> Self {
+        Self {
+            stateRoot: i.state_root,
+            withdrawalRoot: i.withdrawal_root,
+            stepRootsRoot: i.step_roots_root,
+            queueEnd: i.queue_end,
+            firstBlock: i.first_block,
+            lastBlock: i.last_block,
+            stepCount: i.step_count,
+        }
+    }
+}
+
+impl From<L1Rollup::BatchInput> for BatchInput {
+    fn from(i: L1Rollup::BatchInput) -> Self {
+        Self {
+            state_root: i.stateRoot,
+            withdrawal_root: i.withdrawalRoot,
+            step_roots_root: i.stepRootsRoot,
+            queue_end: i.queueEnd,
+            first_block: i.firstBlock,
+            last_block: i.lastBlock,
+            step_count: i.stepCount,
+        }
+    }
+}
+
+/// Call data of `L1Rollup.submitBatch(input, data)`.
+pub fn submit_batch_calldata(input: &BatchInput, data: &[u8]) -> Bytes {
+    L1Rollup::submitBatchCall {
+        input: (*input).into(),
+        data: Bytes::copy_from_slice(data),
+    }
+    .abi_encode()
+    .into()
+}
+
+/// Decodes `submitBatch` call data (a derivation node reading a batch's data back from L1).
+pub fn decode_submit_batch(calldata: &[u8]) -> Result<(BatchInput, Bytes), ContractsError> {
+    let call = L1Rollup::submitBatchCall::abi_decode(calldata)
+        .map_err(|e| ContractsError::L1(L1Error::Rpc(format!("decoding submitBatch: {e}"))))?;
+    Ok((call.input.into(), call.data))
+}
+
+/// An L2 -> L1 withdrawal (`docs/rollup.md` §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// The L2 account that withdrew.
+    pub l2_sender: Address,
+    /// Nonce of the L2 transaction that withdrew.
+    pub nonce: u64,
+    /// Receiver on L1.
+    pub l1_recipient: Address,
+    /// L1 token, zero for ETH.
+    pub l1_token: Address,
+    /// Amount in the token's base unit.
+    pub amount: U256,
+}
+
+impl Withdrawal {
+    /// The Merkle leaf: `keccak256(keccak256(abi.encode(l2Sender, nonce, l1Recipient, l1Token,
+    /// amount)))`, as `L1Rollup.withdrawalLeaf` computes it.
+    pub fn leaf(&self) -> B256 {
+        keccak256(keccak256(
+            (
+                self.l2_sender,
+                U256::from(self.nonce),
+                self.l1_recipient,
+                self.l1_token,
+                self.amount,
+            )
+                .abi_encode_params(),
+        ))
+    }
+}
+
+impl From<Withdrawal> for L1Rollup::Withdrawal {
+    fn from(w: Withdrawal) -> Self {
+        Self {
+            l2Sender: w.l2_sender,
+            nonce: U256::from(w.nonce),
+            l1Recipient: w.l1_recipient,
+            l1Token: w.l1_token,
+            amount: w.amount,
+        }
+    }
+}
+
+/// Call data of `L1Rollup.claimWithdrawal(batchIndex, withdrawal, proof)`.
+pub fn claim_withdrawal_calldata(
+    batch_index: u64,
+    withdrawal: &Withdrawal,
+    proof: &[B256],
+) -> Bytes {
+    L1Rollup::claimWithdrawalCall {
+        batchIndex: batch_index,
+        w: (*withdrawal).into(),
+        proof: proof.to_vec(),
+    }
+    .abi_encode()
+    .into()
+}
+
+/// Addresses and parameters of a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deployment {
     /// L1 chain id.
     pub l1_chain_id: u64,
+    /// The rollup (batches, finality, withdrawal claims); it created the bridge.
+    pub rollup: Address,
     /// The bridge (and L1->L2 queue).
     pub bridge: Address,
-    /// L1 block of the bridge's deployment: the queue starts there.
+    /// L1 block of the rollup's and bridge's deployment: the queue and the batches start there.
     pub bridge_block: u64,
+    /// The account allowed to post batches.
+    pub sequencer: Address,
+    /// Seconds after posting at which a batch is final.
+    pub challenge_period_secs: u64,
+    /// State root of L2 block 0.
+    pub genesis_state_root: B256,
     /// A mintable test ERC-20, deployed on development chains only.
     pub dev_token: Option<Address>,
 }
 
 /// What to deploy.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct DeployOptions {
     /// Also deploy a freely mintable ERC-20 for demos and tests.
     pub dev_token: bool,
+    /// The batch poster; `None` is the deploying account.
+    pub sequencer: Option<Address>,
+    /// Seconds until a batch is final; not zero.
+    pub challenge_period_secs: u64,
+    /// State root of L2 block 0.
+    pub genesis_state_root: B256,
+}
+
+impl Default for DeployOptions {
+    /// No dev token, the deployer as sequencer, [`DEFAULT_CHALLENGE_PERIOD_SECS`], genesis root 0.
+    fn default() -> Self {
+        Self {
+            dev_token: false,
+            sequencer: None,
+            challenge_period_secs: DEFAULT_CHALLENGE_PERIOD_SECS,
+            genesis_state_root: B256::ZERO,
+        }
+    }
 }
 
 async fn create(
@@ -268,7 +652,18 @@ pub async fn deploy(
 ) -> Result<Deployment, ContractsError> {
     let l1_chain_id = l1.chain_id().await?;
     let deployer = l1.sender();
-    let bridge_code = L1Bridge::BYTECODE.clone();
+    let sequencer = options.sequencer.unwrap_or(deployer);
+    let rollup_code: Bytes = [
+        L1Rollup::BYTECODE.as_ref(),
+        &L1Rollup::constructorCall {
+            sequencer_: sequencer,
+            challengePeriod_: options.challenge_period_secs,
+            genesisStateRoot_: options.genesis_state_root,
+        }
+        .abi_encode(),
+    ]
+    .concat()
+    .into();
     let token_code: Bytes = [
         DevToken::BYTECODE.as_ref(),
         &DevToken::constructorCall {
@@ -281,7 +676,8 @@ pub async fn deploy(
     .concat()
     .into();
 
-    // Budget: the gas estimate of the bridge, plus the token, at twice the current base fee plus tip.
+    // Budget: the gas estimate of the rollup (which creates the bridge), plus the token, at twice the
+    // current base fee plus tip.
     let balance = l1.balance(deployer).await?;
     let base_fee = l1
         .block(loft_l1::BlockNumberOrTag::Latest)
@@ -289,7 +685,7 @@ pub async fn deploy(
         .and_then(|b| b.base_fee_per_gas)
         .unwrap_or(1_000_000_000);
     let mut gas = 0u64;
-    for code in std::iter::once(&bridge_code).chain(options.dev_token.then_some(&token_code)) {
+    for code in std::iter::once(&rollup_code).chain(options.dev_token.then_some(&token_code)) {
         let request = TransactionRequest::default()
             .from(deployer)
             .into_create()
@@ -297,7 +693,7 @@ pub async fn deploy(
         gas += match l1.estimate_gas(request).await {
             Ok(g) => g,
             // Nodes refuse to estimate for an account that cannot pay; that is our answer too.
-            Err(L1Error::InsufficientFunds { .. }) => 3_000_000,
+            Err(L1Error::InsufficientFunds { .. }) => 4_000_000,
             Err(e) => return Err(e.into()),
         };
     }
@@ -310,7 +706,15 @@ pub async fn deploy(
         });
     }
 
-    let (bridge, bridge_block) = create(l1, "L1Bridge", bridge_code).await?;
+    let (rollup, bridge_block) = create(l1, "L1Rollup", rollup_code).await?;
+    let bridge = rollup_call(l1, rollup, L1Rollup::bridgeCall {}).await?;
+    if l1.code(bridge).await?.is_empty() {
+        return Err(ContractsError::DeployFailed {
+            contract: "L1Bridge",
+            tx: B256::ZERO,
+            reason: format!("the rollup at {rollup} names bridge {bridge}, which has no code"),
+        });
+    }
     let dev_token = if options.dev_token {
         Some(create(l1, "DevToken", token_code).await?.0)
     } else {
@@ -318,8 +722,12 @@ pub async fn deploy(
     };
     Ok(Deployment {
         l1_chain_id,
+        rollup,
         bridge,
         bridge_block,
+        sequencer,
+        challenge_period_secs: options.challenge_period_secs,
+        genesis_state_root: options.genesis_state_root,
         dev_token,
     })
 }
@@ -332,6 +740,117 @@ mod tests {
     fn artifacts_carry_bytecode() {
         assert!(L1Bridge::BYTECODE.len() > 100);
         assert!(DevToken::DEPLOYED_BYTECODE.len() > 100);
+        // The rollup's creation code embeds the bridge's.
+        assert!(L1Rollup::BYTECODE.len() > L1Bridge::BYTECODE.len());
+    }
+
+    #[test]
+    fn token_registration_decodes() {
+        type Payload = (
+            sol_data::Address,
+            sol_data::String,
+            sol_data::String,
+            sol_data::Uint<8>,
+        );
+        let payload = Payload::abi_encode_params(&(
+            Address::repeat_byte(7),
+            "Maker".to_string(),
+            "MKR".to_string(),
+            18u8,
+        ));
+        // Solidity's abi.encode: head words (address, 2 offsets, uint8), then the two strings.
+        assert_eq!(payload.len(), 4 * 32 + 2 * 64);
+        assert_eq!(payload[32..64], U256::from(128).to_be_bytes::<32>());
+        let msg = QueueMessage {
+            index: 0,
+            kind: KIND_REGISTER_TOKEN,
+            sender: Address::repeat_byte(1),
+            head: B256::ZERO,
+            l1_block_number: 1,
+            timestamp: 2,
+            payload: payload.into(),
+        };
+        let r = msg.token_registration().expect("a registration");
+        assert_eq!(r.l1_token, Address::repeat_byte(7));
+        assert_eq!(r.name_lossy(), "Maker");
+        assert_eq!(r.symbol_lossy(), "MKR");
+        assert_eq!(r.decimals, 18);
+        assert_eq!(msg.deposit(), None);
+        let garbage = QueueMessage {
+            payload: Bytes::from_static(&[1, 2, 3]),
+            ..msg.clone()
+        };
+        assert_eq!(garbage.token_registration(), None);
+        let deposit = QueueMessage {
+            kind: KIND_DEPOSIT,
+            ..msg
+        };
+        assert_eq!(deposit.token_registration(), None);
+    }
+
+    #[test]
+    fn withdrawal_leaf_matches_solidity() {
+        // cast keccak $(cast keccak $(cast abi-encode "f(address,uint256,address,address,uint256)" \
+        //   0x01..01 7 0x02..02 0x03..03 1000000000000000000))
+        let w = Withdrawal {
+            l2_sender: Address::repeat_byte(1),
+            nonce: 7,
+            l1_recipient: Address::repeat_byte(2),
+            l1_token: Address::repeat_byte(3),
+            amount: U256::from(10u64).pow(U256::from(18)),
+        };
+        assert_eq!(
+            w.leaf(),
+            "0xf06d98783f325dc5a31d393f1a52badb0be1a45f03cdc26a2b357b9438d3d62a"
+                .parse::<B256>()
+                .unwrap()
+        );
+        let data = claim_withdrawal_calldata(3, &w, &[B256::repeat_byte(9)]);
+        let call = L1Rollup::claimWithdrawalCall::abi_decode(&data).unwrap();
+        assert_eq!(call.batchIndex, 3);
+        assert_eq!(call.w.nonce, U256::from(7));
+        assert_eq!(call.w.l1Token, w.l1_token);
+        assert_eq!(call.proof, vec![B256::repeat_byte(9)]);
+    }
+
+    #[test]
+    fn batch_types_round_trip() {
+        let input = BatchInput {
+            state_root: B256::repeat_byte(1),
+            withdrawal_root: B256::repeat_byte(2),
+            step_roots_root: B256::repeat_byte(3),
+            queue_end: 4,
+            first_block: 5,
+            last_block: 6,
+            step_count: 7,
+        };
+        let data = [0u8, 1, 2, 3];
+        let calldata = submit_batch_calldata(&input, &data);
+        assert_eq!(
+            &calldata[..4],
+            L1Rollup::submitBatchCall::SELECTOR.as_slice()
+        );
+        let (back, back_data) = decode_submit_batch(&calldata).unwrap();
+        assert_eq!(back, input);
+        assert_eq!(back_data.as_ref(), &data);
+
+        let header = BatchHeader {
+            index: 1,
+            parent_hash: B256::repeat_byte(0x11),
+            state_root: B256::repeat_byte(0x22),
+            queue_end: 9,
+            posted_at: 1_700_000_000,
+            ..BatchHeader::default()
+        };
+        let sol = L1Rollup::BatchHeader::from(header);
+        assert_eq!(BatchHeader::from(sol.clone()), header);
+        // A static struct encodes as 14 words, like Solidity's abi.encode(header).
+        let encoded = sol.abi_encode();
+        assert_eq!(encoded.len(), 14 * 32);
+        assert_eq!(header.hash(), keccak256(&encoded));
+        assert_eq!(header.final_at(10), 1_700_000_010);
+        let json = serde_json::to_string(&header).unwrap();
+        assert_eq!(serde_json::from_str::<BatchHeader>(&json).unwrap(), header);
     }
 
     #[test]
