@@ -60,9 +60,15 @@ pub async fn deposit_suite<D: DevControl, U: L1Client>(deployer: &D, user: &U) -
         .set_next_block_timestamp(T0)
         .await
         .expect("pin time");
-    let d = deploy(deployer, DeployOptions { dev_token: true })
-        .await
-        .expect("deploy");
+    let d = deploy(
+        deployer,
+        DeployOptions {
+            dev_token: true,
+            ..DeployOptions::default()
+        },
+    )
+    .await
+    .expect("deploy");
     let token = d.dev_token.expect("dev token");
     let code = deployer.code(d.bridge).await.expect("code");
     t.push(format!(

@@ -65,6 +65,16 @@ struct DeploymentFile {
 
 const DEPLOYMENT_FILE: &str = "deployment.json";
 
+/// Dev token on; the deployer (dev account 0 on the embedded L1) posts batches; the config's
+/// challenge period.
+fn deploy_options(config: &ChainConfig) -> DeployOptions {
+    DeployOptions {
+        dev_token: true,
+        challenge_period_secs: config.rollup.challenge_period_secs,
+        ..DeployOptions::default()
+    }
+}
+
 pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
     let started = Instant::now();
     let config = args
@@ -94,7 +104,7 @@ async fn run_external(
     let l1 = RpcL1::connect(rpc_config, signer)
         .await
         .wrap_err_with(|| format!("connecting to the L1 at {url}"))?;
-    let deployment = deploy(&l1, DeployOptions { dev_token: true })
+    let deployment = deploy(&l1, deploy_options(config))
         .await
         .wrap_err_with(|| format!("deploying loft's contracts on {url} from {}", l1.sender()))?;
     let file = DeploymentFile {
@@ -143,7 +153,7 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
     let fresh = reused.is_none();
     let deployment = match reused {
         Some(d) => d,
-        None => deploy(&deployer, DeployOptions { dev_token: true })
+        None => deploy(&deployer, deploy_options(config))
             .await
             .wrap_err("deploying loft's contracts")?,
     };
@@ -254,6 +264,10 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, demo: &[String], s
     println!(
         "  L1 JSON-RPC   {}  (chain id {}, {} L1)",
         file.l1_rpc_url, d.l1_chain_id, file.backend
+    );
+    println!(
+        "  L1Rollup      {}  (sequencer {}, challenge period {} s)",
+        d.rollup, d.sequencer, d.challenge_period_secs
     );
     println!(
         "  L1Bridge      {}  (deployed in block {})",

@@ -138,7 +138,13 @@ pub(crate) async fn deploy_contracts(
     dev_token: bool,
 ) -> loft_contracts::Deployment {
     let l1 = loft_l1_embedded::EmbeddedL1::new(chain.clone(), key(chain, 0));
-    loft_contracts::deploy(&l1, loft_contracts::DeployOptions { dev_token })
-        .await
-        .unwrap()
+    loft_contracts::deploy(
+        &l1,
+        loft_contracts::DeployOptions {
+            dev_token,
+            ..loft_contracts::DeployOptions::default()
+        },
+    )
+    .await
+    .unwrap()
 }

@@ -67,9 +67,15 @@ async fn reopened_chain_is_the_same_chain() {
     )
     .await
     .unwrap();
-    let deployment = deploy(&l1, DeployOptions { dev_token: true })
-        .await
-        .unwrap();
+    let deployment = deploy(
+        &l1,
+        DeployOptions {
+            dev_token: true,
+            ..DeployOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     let bridge = deployment.bridge;
     let token = deployment.dev_token.unwrap();
     let depositor_l1 = EmbeddedL1::new(chain.clone(), depositor.clone());
