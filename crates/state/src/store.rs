@@ -140,12 +140,14 @@ impl NodeStore for MemStore {
     }
 }
 
-/// The redb table of tree nodes: node hash -> [`Node::encode`] bytes.
-const NODES: TableDefinition<'static, [u8; 32], &'static [u8]> =
+/// The redb table of tree nodes: node hash (32 bytes) -> [`Node::encode`] bytes. The key is a
+/// byte slice rather than `[u8; 32]` because redb compares slices with one `memcmp` but arrays
+/// element by element.
+const NODES: TableDefinition<'static, &'static [u8], &'static [u8]> =
     TableDefinition::new("state_nodes");
 
 /// Default number of nodes per cache generation of a [`RedbStore`] (two generations are kept).
-pub const DEFAULT_CACHE_NODES: usize = 1 << 18;
+pub const DEFAULT_CACHE_NODES: usize = 1 << 19;
 
 /// How long a [`RedbStore`] reuses one read snapshot before taking a fresh one (an old snapshot
 /// keeps redb from reusing pages that later commits freed).
@@ -171,7 +173,7 @@ impl std::fmt::Debug for RedbStore {
 }
 
 /// A read snapshot of the node table (`None` while the table does not exist yet).
-type Snapshot = Option<ReadOnlyTable<[u8; 32], &'static [u8]>>;
+type Snapshot = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
 
 /// The mutable read side of a [`RedbStore`].
 struct Reader {
@@ -250,7 +252,9 @@ impl RedbStore {
                     buf.extend_from_slice(value);
                 }
             }
-            table.insert(&hash.0, buf.as_slice()).map_err(storage)?;
+            table
+                .insert(hash.as_slice(), buf.as_slice())
+                .map_err(storage)?;
         }
         Ok(())
     }
@@ -288,7 +292,7 @@ impl RedbStore {
         let Some(table) = snapshot else {
             return Ok(None);
         };
-        match table.get(&hash.0).map_err(storage)? {
+        match table.get(hash.as_slice()).map_err(storage)? {
             None => Ok(None),
             Some(guard) => Node::decode(guard.value())
                 .map(Some)
