@@ -88,3 +88,54 @@ pub(crate) fn print_config(args: &ConfigArgs) -> Result<()> {
     print!("{}", config.to_toml());
     Ok(())
 }
+
+/// How the wallet commands reach the chain and which key signs.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection and key")]
+pub(crate) struct WalletArgs {
+    /// JSON-RPC URL of the loft L2 node. Contract addresses and chain ids are read from it.
+    #[arg(long, env = "LOFT_RPC", default_value = "http://127.0.0.1:8546")]
+    pub(crate) rpc: String,
+    /// JSON-RPC URL of the L1 node (deposits, claims, L1 balances).
+    #[arg(
+        long = "l1-rpc",
+        env = "LOFT_L1_RPC",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    pub(crate) l1_rpc: String,
+    /// Hex private key that signs (the same key on L1 and L2).
+    #[arg(long, env = "LOFT_KEY", hide_env_values = true)]
+    pub(crate) key: Option<String>,
+    /// Encrypted JSON keystore that signs, instead of --key.
+    #[arg(long, env = "LOFT_KEYSTORE")]
+    pub(crate) keystore: Option<PathBuf>,
+    /// Password of --keystore.
+    #[arg(
+        long,
+        env = "LOFT_KEYSTORE_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub(crate) password: String,
+    /// Sign with development account N of the devnet's mnemonic (the node's `devnet.mnemonic`);
+    /// takes precedence over --key and --keystore.
+    #[arg(long, value_name = "N")]
+    pub(crate) dev_account: Option<u32>,
+}
+
+impl WalletArgs {
+    /// The key source `--key` / `--keystore` name (`--key` first), if any.
+    pub(crate) fn key_source(&self) -> Option<KeySource> {
+        if self.dev_account.is_some() {
+            return None;
+        }
+        match (&self.key, &self.keystore) {
+            (Some(key), _) => Some(KeySource::PrivateKey(key.clone())),
+            (None, Some(path)) => Some(KeySource::Keystore {
+                path: path.clone(),
+                password: self.password.clone(),
+            }),
+            (None, None) => None,
+        }
+    }
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod bench;
 mod devnet;
+mod wallet;
 
 /// loft: a layer-2 scaling stack for Ethereum.
 #[derive(Debug, Parser)]
@@ -29,6 +30,20 @@ enum Command {
     Config(args::ConfigArgs),
     /// Measure loft against its alternative, side by side in one run.
     Bench(bench::BenchArgs),
+    /// Deposit ETH or an ERC-20 from L1 into L2 (approving the bridge first for tokens).
+    Deposit(wallet::DepositArgs),
+    /// Send ETH or an L2 token to another account on L2.
+    Transfer(wallet::TransferArgs),
+    /// Start a withdrawal from L2 to L1 (claim it with `loft claim` once its batch is final).
+    Withdraw(wallet::WithdrawArgs),
+    /// Claim a withdrawal on L1 once its batch is final (or wait for it with --wait).
+    Claim(wallet::ClaimArgs),
+    /// Show an account's ETH (and token) balance on L2 and L1, side by side.
+    Balance(wallet::BalanceArgs),
+    /// Show the chain's status, or where one L2 transaction stands.
+    Status(wallet::StatusArgs),
+    /// Show a batch posted to L1 (the latest without an index).
+    Batch(wallet::BatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +70,13 @@ fn main() -> ExitCode {
             Command::Devnet(args) => devnet::run(args).await,
             Command::Config(args) => args::print_config(&args),
             Command::Bench(args) => bench::run(args).await,
+            Command::Deposit(args) => wallet::deposit_cmd(args).await,
+            Command::Transfer(args) => wallet::transfer_cmd(args).await,
+            Command::Withdraw(args) => wallet::withdraw_cmd(args).await,
+            Command::Claim(args) => wallet::claim_cmd(args).await,
+            Command::Balance(args) => wallet::balance_cmd(args).await,
+            Command::Status(args) => wallet::status_cmd(args).await,
+            Command::Batch(args) => wallet::batch_cmd(args).await,
         }
     });
     match result {

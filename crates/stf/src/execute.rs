@@ -110,7 +110,7 @@ pub enum BlockError {
         /// The transaction hash.
         hash: B256,
         /// Why it is invalid.
-        source: TxError,
+        source: Box<TxError>,
     },
     /// The state failed.
     #[error(transparent)]
@@ -453,7 +453,7 @@ pub fn execute_block(
                     step: block.queue.len() + tx_index,
                     tx_index,
                     hash: tx.hash(),
-                    source,
+                    source: Box::new(source),
                 });
             }
         };

@@ -345,9 +345,9 @@ fn block_runs_queue_then_txs_and_records_every_root() {
         Err(BlockError::InvalidTx {
             step: 1,
             tx_index: 0,
-            source: TxError::NonceTooLow { .. },
+            source,
             ..
-        }) => {}
+        }) if matches!(*source, TxError::NonceTooLow { .. }) => {}
         other => panic!("{other:?}"),
     }
     // An empty block's root is the current root.

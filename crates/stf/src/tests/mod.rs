@@ -2,5 +2,6 @@
 
 mod codec;
 mod effects;
+mod props;
 mod refusals;
 mod util;
