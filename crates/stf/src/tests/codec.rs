@@ -322,3 +322,64 @@ proptest! {
         }
     }
 }
+
+/// Writes the fuzz seeds (`fuzz/seeds/l2_transaction`, `fuzz/seeds/batch_data`):
+/// `cargo test -p loft-stf write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore = "regenerates files in fuzz/seeds"]
+fn write_fuzz_seeds() {
+    const FUZZ_CHAIN_ID: u64 = 42_069;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let for_chain = |mut t: alloy::consensus::TxEip1559| {
+        t.chain_id = FUZZ_CHAIN_ID;
+        t
+    };
+    let txs = vec![
+        sign(
+            1,
+            for_chain(eip1559(0, addr(2), U256::from(1), Bytes::new())),
+        ),
+        sign(
+            2,
+            for_chain(eip1559(
+                0,
+                addr(3),
+                U256::ZERO,
+                transfer_data(addr(5), U256::from(9)),
+            )),
+        ),
+        sign(
+            3,
+            for_chain(eip1559(
+                0,
+                loft_state::layout::L2_BRIDGE,
+                U256::ZERO,
+                withdraw_data(Address::ZERO, U256::from(7), addr(4)),
+            )),
+        ),
+    ];
+    let dir = root.join("l2_transaction");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, tx) in txs.iter().enumerate() {
+        std::fs::write(dir.join(format!("tx{i}")), raw(tx)).unwrap();
+    }
+    let dir = root.join("batch_data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocks = [
+        BatchBlock {
+            timestamp: 1_700_000_000,
+            queue_count: 1,
+            txs: txs.clone(),
+        },
+        BatchBlock {
+            timestamp: 1_700_000_002,
+            queue_count: 0,
+            txs: txs[..1].to_vec(),
+        },
+    ];
+    std::fs::write(
+        dir.join("batch0"),
+        encode_batch(&blocks, FUZZ_CHAIN_ID).unwrap(),
+    )
+    .unwrap();
+}
