@@ -226,11 +226,12 @@ async fn filters_return_exactly_the_matching_logs() {
         ),
     ];
     // The cases are not vacuous: the ground truth has the logs they pick out.
-    assert_eq!(select(&|l| topics(l, 0) == Some(queued)).len(), 4);
+    // Four deposits and the token's registration before its first deposit.
+    assert_eq!(select(&|l| topics(l, 0) == Some(queued)).len(), 5);
     assert_eq!(select(&|l| l.address() == token).len(), 3);
     assert_eq!(select(&|l| topics(l, 1) == Some(B256::ZERO)).len(), 2);
-    assert_eq!(select(&|l| topics(l, 3) == Some(topic(k2))).len(), 2);
-    assert_eq!(select(&|l| l.block_number == Some(y)).len(), 4);
+    assert_eq!(select(&|l| topics(l, 3) == Some(topic(k2))).len(), 3);
+    assert_eq!(select(&|l| l.block_number == Some(y)).len(), 5);
 
     for (name, filter, expected) in cases {
         let got = chain.lock().logs(&filter).unwrap();
