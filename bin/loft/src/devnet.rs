@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
@@ -15,6 +16,7 @@ use loft_contracts::{DeployOptions, Deployment, DevToken, L1Bridge, deploy};
 use loft_l1::{L1Client, send_and_confirm};
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_l1_rpc::{RpcL1, RpcL1Config, load_signer};
+use loft_node::{Node, NodeConfig};
 use serde::Serialize;
 
 use crate::args::{ChainArgs, L1Args};
@@ -31,8 +33,8 @@ pub(crate) struct EmbeddedArgs {
     /// `devnet.block_time_secs`.
     #[arg(long)]
     block_time: Option<u64>,
-    /// Keep the chain in this directory so the devnet survives a restart. Without it, everything
-    /// is in memory.
+    /// Keep the chain and the L2 node's database in this directory so the devnet survives a
+    /// restart (also `kill -9`). Without it, everything lives in a temporary directory.
     #[arg(long, env = "LOFT_DATA_DIR")]
     data_dir: Option<PathBuf>,
 }
@@ -49,15 +51,22 @@ pub(crate) struct DevnetArgs {
     /// Also write the deployment (L1 RPC URL, chain id, contract addresses) as JSON to this file.
     #[arg(long)]
     deployment_out: Option<PathBuf>,
-    /// Skip the demo deposits on a fresh chain.
+    /// Skip the demo on a fresh chain.
     #[arg(long)]
     no_demo: bool,
+    /// Loopback port of the L2 JSON-RPC server (0 picks a free one). Default: the config's
+    /// `l2.rpc_port`.
+    #[arg(long, env = "LOFT_L2_PORT")]
+    l2_port: Option<u16>,
 }
 
 /// What `--deployment-out` and `<data-dir>/deployment.json` hold.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct DeploymentFile {
     l1_rpc_url: String,
+    /// The L2 node's JSON-RPC URL.
+    #[serde(default)]
+    l2_rpc_url: String,
     backend: String,
     #[serde(flatten)]
     deployment: Deployment,
@@ -107,14 +116,18 @@ async fn run_external(
     let deployment = deploy(&l1, deploy_options(config))
         .await
         .wrap_err_with(|| format!("deploying loft's contracts on {url} from {}", l1.sender()))?;
+    let l1: Arc<dyn L1Client> = Arc::new(l1);
+    let (node, _tmp) = start_node(args, config, &deployment, l1).await?;
     let file = DeploymentFile {
         l1_rpc_url: url,
+        l2_rpc_url: format!("http://{}", node.rpc_addr),
         backend: "json-rpc".into(),
         deployment,
     };
     write_deployment(args.deployment_out.as_deref(), &file)?;
     print_summary(&file, config, &[], started);
     wait_for_shutdown().await;
+    drop(node);
     Ok(())
 }
 
@@ -138,8 +151,10 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
         )
     })?;
     let url = format!("http://{addr}");
-    let deployer = EmbeddedL1::new(chain.clone(), dev_keys[0].clone())
-        .with_timeout(Duration::from_secs(config.l1.tx_timeout_secs));
+    let deployer: Arc<dyn L1Client> = Arc::new(
+        EmbeddedL1::new(chain.clone(), dev_keys[0].clone())
+            .with_timeout(Duration::from_secs(config.l1.tx_timeout_secs)),
+    );
 
     // A restarted devnet keeps its contracts.
     let previous = args.embedded.data_dir.as_ref().and_then(|dir| {
@@ -153,12 +168,14 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
     let fresh = reused.is_none();
     let deployment = match reused {
         Some(d) => d,
-        None => deploy(&deployer, deploy_options(config))
+        None => deploy(deployer.as_ref(), deploy_options(config))
             .await
             .wrap_err("deploying loft's contracts")?,
     };
+    let (node, _tmp) = start_node(args, config, &deployment, deployer.clone()).await?;
     let file = DeploymentFile {
         l1_rpc_url: url,
+        l2_rpc_url: format!("http://{}", node.rpc_addr),
         backend: "embedded".into(),
         deployment,
     };
@@ -179,9 +196,49 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
     }
     print_summary(&file, config, &demo, started);
     wait_for_shutdown().await;
+    drop(node);
     server.stop().ok();
     server.stopped().await;
     Ok(())
+}
+
+/// Starts the L2 node (sequencer, queue follower, batcher, JSON-RPC) over `l1`, whose key posts
+/// batches. Its database lives in `<data-dir>/l2`, or in a temporary directory returned alongside
+/// (removed when dropped).
+async fn start_node(
+    args: &DevnetArgs,
+    config: &ChainConfig,
+    deployment: &Deployment,
+    l1: Arc<dyn L1Client>,
+) -> Result<(Node, Option<tempfile::TempDir>)> {
+    let (data_dir, tmp) = match &args.embedded.data_dir {
+        Some(dir) => (dir.join("l2"), None),
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("loft-devnet-")
+                .tempdir()
+                .wrap_err("creating a temporary directory for the L2 node")?;
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    let port = args.l2_port.unwrap_or(config.l2.rpc_port);
+    let node = Node::start(
+        NodeConfig {
+            chain: config.clone(),
+            deployment: deployment.clone(),
+            data_dir,
+            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            post_batches: true,
+        },
+        l1,
+    )
+    .await
+    .wrap_err_with(|| {
+        format!(
+            "starting the L2 node (JSON-RPC on 127.0.0.1:{port}; use --l2-port 0 for a free port)"
+        )
+    })?;
+    Ok((node, tmp))
 }
 
 /// Deposits 1 ETH and 100 dev tokens from a dev account, as a user would.

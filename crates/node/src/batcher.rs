@@ -1,0 +1,195 @@
+//! The batcher: packs sealed L2 blocks into batches (`docs/rollup.md` §3) and posts them to
+//! `L1Rollup.submitBatch` with the claimed roots.
+//!
+//! L1 is the source of truth for what has been posted: before every batch the batcher reads the
+//! rollup's `lastBlock()` and starts after it, so a restart (even after a crash between posting
+//! and recording) never posts a block twice; the contract refuses a non-contiguous batch anyway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{B256, Bytes};
+use alloy::rpc::types::TransactionRequest;
+use loft_contracts::L1Rollup;
+use loft_stf::{BatchBlock, L2Tx, Withdrawal};
+
+use crate::db::{BatchRecord, BlockRecord};
+use crate::{NodeError, Shared};
+
+/// Runs until aborted; failures are logged and retried at the next interval.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let interval = Duration::from_millis(shared.config.rollup.batch_interval_ms);
+    loop {
+        tokio::time::sleep(interval).await;
+        loop {
+            match post_next(&shared).await {
+                Ok(Some(batch)) => {
+                    tracing::info!(target: "loft::batcher", index = batch.index, blocks = %format!("{}..={}", batch.first_block, batch.last_block), steps = batch.step_count, bytes = batch.data_len, l1_gas = batch.l1_gas_used, l1_tx = %batch.l1_tx, "batch posted");
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(target: "loft::batcher", error = %e, "posting a batch failed; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The withdrawals of a run of blocks as the state transition's type, in step order.
+pub fn withdrawals_of(blocks: &[BlockRecord]) -> Vec<Withdrawal> {
+    blocks
+        .iter()
+        .flat_map(|b| b.withdrawals.iter())
+        .map(|w| Withdrawal {
+            l2_sender: w.l2_sender,
+            nonce: w.nonce,
+            l1_recipient: w.l1_recipient,
+            l1_token: w.l1_token,
+            amount: w.amount,
+        })
+        .collect()
+}
+
+/// A batch ready to post.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    /// Its blocks.
+    pub blocks: Vec<BlockRecord>,
+    /// Encoded, compressed data.
+    pub data: Bytes,
+    /// Encoded size before compression.
+    pub raw_len: usize,
+    /// The state root before the first block.
+    pub prev_state_root: B256,
+    /// Root of the step roots.
+    pub step_roots_root: B256,
+    /// Root of the withdrawals.
+    pub withdrawal_root: B256,
+    /// Number of steps.
+    pub step_count: u64,
+}
+
+/// Packs sealed blocks from `first` on, up to `max_bytes` of encoded data.
+pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<PreparedBatch>, NodeError> {
+    let max = shared.config.rollup.max_batch_bytes as usize;
+    let db = &shared.db;
+    let prev = db
+        .block(first - 1)?
+        .ok_or_else(|| NodeError::Storage(format!("block {} missing", first - 1)))?;
+    let mut blocks = Vec::new();
+    let mut batch_blocks = Vec::new();
+    let mut estimate = 16usize;
+    for n in first..=head {
+        let block = db
+            .block(n)?
+            .ok_or_else(|| NodeError::Storage(format!("block {n} missing")))?;
+        let mut txs = Vec::with_capacity(block.tx_hashes.len());
+        let mut size = 12usize;
+        for h in &block.tx_hashes {
+            let record = db
+                .tx(h)?
+                .ok_or_else(|| NodeError::Storage(format!("transaction {h} missing")))?;
+            size += record.raw.len();
+            let tx = L2Tx::decode(&record.raw, shared.config.l2.chain_id)
+                .map_err(|e| NodeError::Storage(format!("stored transaction {h}: {e}")))?;
+            txs.push(tx.into_envelope());
+        }
+        if !blocks.is_empty() && estimate + size > max {
+            break;
+        }
+        estimate += size;
+        batch_blocks.push(BatchBlock {
+            timestamp: block.header.timestamp,
+            queue_count: block.queue_end - block.queue_start,
+            txs,
+        });
+        blocks.push(block);
+    }
+    if blocks.is_empty() {
+        return Ok(None);
+    }
+    let data = loft_stf::encode_batch(&batch_blocks, shared.config.l2.chain_id)
+        .map_err(|e| NodeError::Storage(format!("encoding batch: {e}")))?;
+    let raw_len = estimate;
+    let step_roots: Vec<B256> = blocks
+        .iter()
+        .flat_map(|b| b.step_roots.iter().copied())
+        .collect();
+    let withdrawals = withdrawals_of(&blocks);
+    Ok(Some(PreparedBatch {
+        step_count: step_roots.len() as u64,
+        step_roots_root: loft_stf::step_roots_root(&step_roots),
+        withdrawal_root: loft_stf::withdrawal_root(&withdrawals),
+        prev_state_root: prev.header.state_root,
+        data,
+        raw_len,
+        blocks,
+    }))
+}
+
+/// Posts the next batch if there are unposted sealed blocks.
+async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
+    let l1 = shared.l1.as_ref();
+    let rollup = shared.rollup();
+    let last_posted = loft_contracts::rollup_call(l1, rollup, L1Rollup::lastBlockCall {}).await?;
+    let head = shared.sequencer().head().number;
+    let first = last_posted + 1;
+    if first > head {
+        return Ok(None);
+    }
+    let Some(batch) = prepare(shared, first, head)? else {
+        return Ok(None);
+    };
+    let last = batch.blocks.last().expect("a batch has blocks");
+    let input = loft_contracts::BatchInput {
+        state_root: last.header.state_root,
+        withdrawal_root: batch.withdrawal_root,
+        step_roots_root: batch.step_roots_root,
+        queue_end: last.queue_end,
+        first_block: first,
+        last_block: last.number,
+        step_count: batch.step_count,
+    };
+    let calldata = loft_contracts::submit_batch_calldata(&input, &batch.data);
+    let receipt = l1
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(rollup)
+                .with_input(calldata),
+        )
+        .await?;
+    if !receipt.status() {
+        return Err(NodeError::Storage(format!(
+            "submitBatch reverted in L1 transaction {}",
+            receipt.transaction_hash
+        )));
+    }
+    let submitted = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| loft_contracts::SubmittedBatch::from_log(log).ok())
+        .ok_or_else(|| NodeError::Storage("submitBatch emitted no BatchSubmitted".into()))?;
+    let header = &submitted.header;
+    let record = BatchRecord {
+        index: header.index,
+        first_block: first,
+        last_block: last.number,
+        queue_end: last.queue_end,
+        step_count: batch.step_count,
+        state_root: last.header.state_root,
+        withdrawal_root: batch.withdrawal_root,
+        step_roots_root: batch.step_roots_root,
+        data_len: batch.data.len() as u64,
+        raw_len: batch.raw_len as u64,
+        l1_tx: receipt.transaction_hash,
+        l1_block: receipt.block_number.unwrap_or_default(),
+        l1_gas_used: receipt.gas_used,
+        posted_at: header.posted_at,
+        final_at: header.final_at(shared.config.rollup.challenge_period_secs),
+    };
+    shared.db.store_batch(&record)?;
+    Ok(Some(record))
+}

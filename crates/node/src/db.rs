@@ -1,0 +1,369 @@
+//! The node's database: one redb file holding L2 blocks, transactions and receipts, the journal of
+//! acknowledged but unsealed steps, the L1 queue as seen, posted batches, and the state tree's
+//! nodes (through [`loft_state::RedbStore`], in the same file so a block and its state commit
+//! atomically).
+//!
+//! Records are JSON (serde): they are written once per block or transaction and read rarely, and
+//! JSON keeps the database inspectable. Keys are big-endian integers or 32-byte hashes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, Bytes, Log, U256};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::NodeError;
+
+/// Block number -> [`BlockRecord`].
+pub(crate) const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+/// Block hash -> block number.
+pub(crate) const BLOCK_HASHES: TableDefinition<'_, &[u8; 32], u64> =
+    TableDefinition::new("block_hashes");
+/// Transaction hash -> [`TxRecord`].
+pub(crate) const TXS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("txs");
+/// Journal sequence number -> [`JournalEntry`] (acknowledged steps of the open block).
+pub(crate) const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
+/// Queue index -> [`QueueRecord`].
+pub(crate) const QUEUE: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("queue");
+/// Batch index -> [`BatchRecord`].
+pub(crate) const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batches");
+/// Small counters and markers.
+pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+
+/// `META` key: number of the last sealed block.
+pub(crate) const META_HEAD: &str = "head";
+/// `META` key: L1 block up to which the queue has been read.
+pub(crate) const META_QUEUE_L1_BLOCK: &str = "queue_l1_block";
+
+/// A sealed L2 block.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// Block number (genesis is 0).
+    pub number: u64,
+    /// Header hash.
+    pub hash: B256,
+    /// The Ethereum-style header (RLP-encodable) the hash is computed from.
+    pub header: alloy::consensus::Header,
+    /// Queue messages consumed: `[queue_start, queue_end)`.
+    pub queue_start: u64,
+    /// End (exclusive) of the consumed queue range.
+    pub queue_end: u64,
+    /// Transaction hashes in order.
+    pub tx_hashes: Vec<B256>,
+    /// State root after each step (queue messages, then transactions).
+    pub step_roots: Vec<B256>,
+    /// Withdrawals made in this block, in order.
+    pub withdrawals: Vec<WithdrawalRecord>,
+}
+
+/// A withdrawal, with the L2 transaction that made it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WithdrawalRecord {
+    /// The L2 transaction.
+    pub tx_hash: B256,
+    /// L2 sender.
+    pub l2_sender: Address,
+    /// The transaction's nonce.
+    pub nonce: u64,
+    /// L1 recipient.
+    pub l1_recipient: Address,
+    /// L1 token, zero for ETH.
+    pub l1_token: Address,
+    /// Amount.
+    pub amount: U256,
+}
+
+/// A transaction in a sealed block, with its receipt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TxRecord {
+    /// Block number.
+    pub block: u64,
+    /// Index in the block.
+    pub index: u64,
+    /// EIP-2718 bytes as signed.
+    pub raw: Bytes,
+    /// Recovered sender.
+    pub sender: Address,
+    /// L2 gas charged.
+    pub gas_used: u64,
+    /// Cumulative gas in the block up to and including this one.
+    pub cumulative_gas_used: u64,
+    /// Price paid per gas.
+    pub effective_gas_price: u128,
+    /// Block-wide index of this transaction's first log.
+    pub first_log_index: u64,
+    /// Logs.
+    pub logs: Vec<Log>,
+}
+
+/// An acknowledged step of the open block, replayed after a restart.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum JournalEntry {
+    /// A block was opened with this timestamp, consuming queue messages `[queue_start, queue_end)`.
+    Open {
+        /// Block number.
+        number: u64,
+        /// Block timestamp.
+        timestamp: u64,
+        /// First queue message.
+        queue_start: u64,
+        /// End (exclusive).
+        queue_end: u64,
+    },
+    /// A transaction was accepted into the open block.
+    Tx {
+        /// Block number.
+        number: u64,
+        /// EIP-2718 bytes.
+        raw: Bytes,
+    },
+}
+
+/// A queue message as read from L1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueRecord {
+    /// Queue index.
+    pub index: u64,
+    /// Kind.
+    pub kind: u8,
+    /// L1 sender.
+    pub sender: Address,
+    /// Queue head after it.
+    pub head: B256,
+    /// L1 block.
+    pub l1_block_number: u64,
+    /// L1 timestamp.
+    pub timestamp: u64,
+    /// Payload.
+    pub payload: Bytes,
+    /// The L1 transaction that queued it.
+    pub l1_tx: Option<B256>,
+}
+
+/// A batch this node posted (or found posted) on L1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// Batch index on L1.
+    pub index: u64,
+    /// First L2 block.
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Queue range end.
+    pub queue_end: u64,
+    /// Steps.
+    pub step_count: u64,
+    /// Claimed state root.
+    pub state_root: B256,
+    /// Withdrawal root.
+    pub withdrawal_root: B256,
+    /// Root of the step roots.
+    pub step_roots_root: B256,
+    /// Posted data size (compressed) in bytes.
+    pub data_len: u64,
+    /// Encoded size before compression.
+    pub raw_len: u64,
+    /// The L1 transaction.
+    pub l1_tx: B256,
+    /// The L1 block it landed in.
+    pub l1_block: u64,
+    /// L1 gas used by the posting transaction.
+    pub l1_gas_used: u64,
+    /// L1 timestamp of posting.
+    pub posted_at: u64,
+    /// When the batch becomes final (posted_at + challenge period).
+    pub final_at: u64,
+}
+
+/// The opened database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    db: Arc<Database>,
+}
+
+pub(crate) fn storage(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Storage(e.to_string())
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records always serialize")
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, NodeError> {
+    serde_json::from_slice(bytes).map_err(|e| NodeError::Storage(format!("corrupt record: {e}")))
+}
+
+impl Db {
+    /// Opens or creates the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, NodeError> {
+        let db = Database::create(path).map_err(storage)?;
+        let txn = db.begin_write().map_err(storage)?;
+        {
+            txn.open_table(BLOCKS).map_err(storage)?;
+            txn.open_table(BLOCK_HASHES).map_err(storage)?;
+            txn.open_table(TXS).map_err(storage)?;
+            txn.open_table(JOURNAL).map_err(storage)?;
+            txn.open_table(QUEUE).map_err(storage)?;
+            txn.open_table(BATCHES).map_err(storage)?;
+            txn.open_table(META).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// The shared redb handle.
+    pub fn raw(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// A `META` value.
+    pub fn meta(&self, key: &str) -> Result<Option<u64>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(META).map_err(storage)?;
+        Ok(table.get(key).map_err(storage)?.map(|v| v.value()))
+    }
+
+    /// Block `number`.
+    pub fn block(&self, number: u64) -> Result<Option<BlockRecord>, NodeError> {
+        self.get_u64(BLOCKS, number)
+    }
+
+    /// The number of the block with hash `hash`.
+    pub fn block_number_by_hash(&self, hash: &B256) -> Result<Option<u64>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(BLOCK_HASHES).map_err(storage)?;
+        Ok(table.get(&hash.0).map_err(storage)?.map(|v| v.value()))
+    }
+
+    /// A sealed transaction.
+    pub fn tx(&self, hash: &B256) -> Result<Option<TxRecord>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(TXS).map_err(storage)?;
+        match table.get(&hash.0).map_err(storage)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Queue message `index`, if read from L1.
+    pub fn queue(&self, index: u64) -> Result<Option<QueueRecord>, NodeError> {
+        self.get_u64(QUEUE, index)
+    }
+
+    /// Batch `index`, if recorded.
+    pub fn batch(&self, index: u64) -> Result<Option<BatchRecord>, NodeError> {
+        self.get_u64(BATCHES, index)
+    }
+
+    /// The last recorded batch.
+    pub fn last_batch(&self) -> Result<Option<BatchRecord>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(BATCHES).map_err(storage)?;
+        match table.last().map_err(storage)? {
+            Some((_, v)) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Number of queue messages stored (they are stored contiguously from 0).
+    pub fn queue_len(&self) -> Result<u64, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(QUEUE).map_err(storage)?;
+        Ok(table
+            .last()
+            .map_err(storage)?
+            .map(|(k, _)| k.value() + 1)
+            .unwrap_or(0))
+    }
+
+    /// The journal, in order.
+    pub fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(JOURNAL).map_err(storage)?;
+        let mut out = Vec::new();
+        for item in table.iter().map_err(storage)? {
+            let (k, v) = item.map_err(storage)?;
+            out.push((k.value(), decode(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Appends journal entries and commits (fsync) before returning.
+    pub fn append_journal(&self, entries: &[(u64, JournalEntry)]) -> Result<(), NodeError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(JOURNAL).map_err(storage)?;
+            for (seq, entry) in entries {
+                table
+                    .insert(*seq, encode(entry).as_slice())
+                    .map_err(storage)?;
+            }
+        }
+        txn.commit().map_err(storage)
+    }
+
+    /// Stores queue messages and how far L1 was read, atomically.
+    pub fn store_queue(&self, messages: &[QueueRecord], l1_block: u64) -> Result<(), NodeError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(QUEUE).map_err(storage)?;
+            for m in messages {
+                table
+                    .insert(m.index, encode(m).as_slice())
+                    .map_err(storage)?;
+            }
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            meta.insert(META_QUEUE_L1_BLOCK, l1_block)
+                .map_err(storage)?;
+        }
+        txn.commit().map_err(storage)
+    }
+
+    /// Records a batch.
+    pub fn store_batch(&self, batch: &BatchRecord) -> Result<(), NodeError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(BATCHES).map_err(storage)?;
+            table
+                .insert(batch.index, encode(batch).as_slice())
+                .map_err(storage)?;
+        }
+        txn.commit().map_err(storage)
+    }
+
+    /// The batch that holds L2 block `number`, if it has been posted.
+    pub fn batch_of_block(&self, number: u64) -> Result<Option<BatchRecord>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(BATCHES).map_err(storage)?;
+        // Batches are few and ordered by block range: walk back from the last one.
+        for item in table.iter().map_err(storage)?.rev() {
+            let (_, v) = item.map_err(storage)?;
+            let batch: BatchRecord = decode(v.value())?;
+            if batch.first_block <= number && number <= batch.last_block {
+                return Ok(Some(batch));
+            }
+            if batch.last_block < number {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
+    fn get_u64<T: DeserializeOwned>(
+        &self,
+        def: TableDefinition<'_, u64, &[u8]>,
+        key: u64,
+    ) -> Result<Option<T>, NodeError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(def).map_err(storage)?;
+        match table.get(key).map_err(storage)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+}

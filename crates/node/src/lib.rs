@@ -1,0 +1,226 @@
+//! loft's rollup node (eth profile, sequencer role): accepts wallet transactions over JSON-RPC,
+//! executes them with the one state transition function ([`loft_stf`]) into L2 blocks, follows
+//! the L1->L2 queue, and posts batches with their claimed state roots to L1.
+//!
+//! Services and what they need (the seams):
+//! - [`sequencer::Sequencer`]: the database ([`db::Db`]) and [`loft_stf`]; synchronous.
+//! - [`follower`]: reads `MessageQueued` events through [`loft_l1::L1Client`].
+//! - [`batcher`]: reads sealed blocks, posts `submitBatch` through [`loft_l1::L1Client`].
+//! - [`rpc`]: the Ethereum and `loft_` JSON-RPC over the sequencer, the database and L1.
+//!
+//! [`Node::start`] wires them and returns a handle; everything stops when it is dropped.
+
+pub mod batcher;
+pub mod db;
+pub mod follower;
+pub mod rpc;
+pub mod sequencer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use loft_config::ChainConfig;
+use loft_contracts::Deployment;
+use loft_l1::L1Client;
+use loft_stf::ChainParams;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::db::Db;
+use crate::sequencer::Sequencer;
+
+/// Errors of the node's services.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The database failed or holds something unexpected.
+    #[error("node database: {0}")]
+    Storage(String),
+    /// The state failed.
+    #[error(transparent)]
+    State(#[from] loft_state::StateError),
+    /// L1 access failed.
+    #[error(transparent)]
+    L1(#[from] loft_l1::L1Error),
+    /// Reading or writing L1 contracts failed.
+    #[error(transparent)]
+    Contracts(#[from] loft_contracts::ContractsError),
+    /// The RPC server could not start.
+    #[error("L2 JSON-RPC server: {0}")]
+    Rpc(String),
+}
+
+/// What a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The chain configuration.
+    pub chain: ChainConfig,
+    /// The L1 contracts.
+    pub deployment: Deployment,
+    /// Directory of the node's database.
+    pub data_dir: PathBuf,
+    /// Where the L2 JSON-RPC listens.
+    pub rpc_addr: SocketAddr,
+    /// Post batches (the sequencer's poster). Off: the node sequences but never posts.
+    pub post_batches: bool,
+}
+
+/// The chain parameters of the state transition, from the chain configuration.
+pub fn chain_params(config: &ChainConfig) -> ChainParams {
+    ChainParams {
+        chain_id: config.l2.chain_id,
+        base_fee: config.l2.base_fee as u128,
+        fee_recipient: config.l2.fee_recipient,
+    }
+}
+
+/// Shared by the services.
+#[derive(Debug)]
+pub struct Shared {
+    /// The chain configuration.
+    pub config: ChainConfig,
+    /// The L1 contracts.
+    pub deployment: Deployment,
+    /// The database.
+    pub db: Db,
+    /// The L1.
+    pub l1: Arc<dyn L1Client>,
+    sequencer: Mutex<Sequencer>,
+    /// Wakes the journal flusher.
+    flush: Notify,
+    /// Latest L2 block number sealed.
+    pub heads: watch::Receiver<u64>,
+    /// Latest L1 (block number, timestamp) seen by the follower.
+    pub l1_head: watch::Sender<(u64, u64)>,
+}
+
+impl Shared {
+    /// Locks the sequencer. Never held across an await.
+    pub fn sequencer(&self) -> MutexGuard<'_, Sequencer> {
+        self.sequencer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks the flusher to commit the journal.
+    pub fn request_flush(&self) {
+        self.flush.notify_one();
+    }
+
+    /// The rollup contract.
+    pub fn rollup(&self) -> Address {
+        self.deployment.rollup
+    }
+}
+
+/// A running node. Dropping it stops every service.
+#[derive(Debug)]
+pub struct Node {
+    /// Shared state of the services.
+    pub shared: Arc<Shared>,
+    /// Where the L2 JSON-RPC listens.
+    pub rpc_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    rpc: jsonrpsee::server::ServerHandle,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let _ = self.rpc.stop();
+    }
+}
+
+impl Node {
+    /// Opens the database (replaying the journal), starts the sequencer, the queue follower, the
+    /// batcher and the RPC server.
+    pub async fn start(config: NodeConfig, l1: Arc<dyn L1Client>) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| NodeError::Storage(format!("{}: {e}", config.data_dir.display())))?;
+        let db = Db::open(&config.data_dir.join("l2.redb"))?;
+        let params = chain_params(&config.chain);
+        let (sequencer, heads) = Sequencer::open(db.clone(), params)?;
+        let l1_block = l1.block_number().await?;
+        let l1_time = l1
+            .block(loft_l1::BlockNumberOrTag::Latest)
+            .await?
+            .map(|b| b.timestamp)
+            .unwrap_or_default();
+        let (l1_head, _) = watch::channel((l1_block, l1_time));
+        let shared = Arc::new(Shared {
+            config: config.chain.clone(),
+            deployment: config.deployment.clone(),
+            db,
+            l1,
+            sequencer: Mutex::new(sequencer),
+            flush: Notify::new(),
+            heads,
+            l1_head,
+        });
+        let mut tasks = vec![
+            tokio::spawn(flusher(shared.clone())),
+            tokio::spawn(block_producer(shared.clone())),
+            tokio::spawn(follower::run(shared.clone())),
+        ];
+        if config.post_batches {
+            tasks.push(tokio::spawn(batcher::run(shared.clone())));
+        }
+        let (rpc_addr, rpc) = rpc::serve(shared.clone(), config.rpc_addr)
+            .await
+            .map_err(|e| NodeError::Rpc(e.to_string()))?;
+        tracing::info!(target: "loft::node", %rpc_addr, chain_id = config.chain.l2.chain_id, "L2 JSON-RPC listening");
+        Ok(Self {
+            shared,
+            rpc_addr,
+            tasks,
+            rpc,
+        })
+    }
+}
+
+/// Commits the journal of accepted steps and then answers the waiting submitters (group commit:
+/// all transactions accepted while one commit runs share the next).
+async fn flusher(shared: Arc<Shared>) {
+    loop {
+        shared.flush.notified().await;
+        loop {
+            let (entries, waiters) = shared.sequencer().take_unflushed();
+            if entries.is_empty() && waiters.is_empty() {
+                break;
+            }
+            let db = shared.db.clone();
+            let result = tokio::task::spawn_blocking(move || db.append_journal(&entries))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = &result {
+                tracing::error!(target: "loft::sequencer", error = %e, "journal commit failed; transactions are not acknowledged");
+            }
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+        }
+    }
+}
+
+/// Seals a block every block time.
+async fn block_producer(shared: Arc<Shared>) {
+    let mut interval =
+        tokio::time::interval(Duration::from_millis(shared.config.l2.block_time_ms.max(1)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let s = shared.clone();
+        let result = tokio::task::spawn_blocking(move || s.sequencer().tick()).await;
+        match result {
+            Ok(Ok(Some(n))) => tracing::trace!(target: "loft::sequencer", block = n, "sealed"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(target: "loft::sequencer", error = %e, "sealing a block failed")
+            }
+            Err(e) => tracing::error!(target: "loft::sequencer", error = %e, "sealing task failed"),
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! The sequencer: orders queue messages and transactions into L2 blocks, executing each with the
+//! one state transition function ([`loft_stf`]) as it arrives, so a transaction's outcome is known
+//! (soft-confirmed) the moment it is accepted.
+//!
+//! Durability: every accepted step is appended to an in-memory journal buffer under the sequencer
+//! lock, and the caller is answered only after the journal flusher has committed (fsync) the
+//! buffer to the database — many transactions share one commit (group commit). Sealing a block
+//! writes the block, its transactions and receipts, the new state-tree nodes and the head marker
+//! in one database transaction and drops the journal entries it covers. After a crash,
+//! [`Sequencer::open`] reloads the last sealed block and replays the journal: the same steps from
+//! the same state give the same results.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy::consensus::{
+    Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope,
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+};
+use alloy::primitives::{Address, B256, Bloom, Bytes, U256};
+use loft_state::{RedbStore, Smt, StateRead, StateWrite};
+use loft_stf::{ChainParams, L2Tx, QueueInput, TxError};
+use tokio::sync::{oneshot, watch};
+
+use crate::NodeError;
+use crate::db::{
+    BLOCK_HASHES, BLOCKS, BlockRecord, Db, JOURNAL, JournalEntry, META, META_HEAD, TXS, TxRecord,
+    WithdrawalRecord, encode, storage,
+};
+
+/// Most queue messages one block consumes.
+const MAX_QUEUE_PER_BLOCK: u64 = 1024;
+/// Most transactions one block holds.
+const MAX_TXS_PER_BLOCK: usize = 20_000;
+/// Gas limit shown in L2 headers (L2 gas is a fixed price per operation, not a resource bound).
+const L2_BLOCK_GAS_LIMIT: u64 = 1_000_000_000;
+
+/// Why a transaction was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The state transition refused it.
+    #[error(transparent)]
+    Refused(#[from] TxError),
+    /// The same transaction was already accepted.
+    #[error("already known: transaction {0} was accepted before")]
+    AlreadyKnown(B256),
+    /// The open block is full; try again in a moment.
+    #[error("the sequencer is at capacity ({0} transactions in the open block); retry shortly")]
+    Busy(usize),
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// A transaction of the open block.
+#[derive(Debug, Clone)]
+pub struct PendingTx {
+    /// The decoded transaction.
+    pub tx: L2Tx,
+    /// EIP-2718 bytes.
+    pub raw: Bytes,
+    /// Receipt data.
+    pub gas_used: u64,
+    /// Price per gas.
+    pub effective_gas_price: u128,
+    /// Logs.
+    pub logs: Vec<alloy::primitives::Log>,
+}
+
+/// The block being built.
+#[derive(Debug)]
+struct OpenBlock {
+    number: u64,
+    timestamp: u64,
+    queue_start: u64,
+    queue_end: u64,
+    txs: Vec<PendingTx>,
+    by_hash: HashMap<B256, usize>,
+    step_roots: Vec<B256>,
+    withdrawals: Vec<WithdrawalRecord>,
+    /// Last journal sequence number of this block.
+    last_seq: u64,
+}
+
+/// The sequencer's state. Wrapped in a mutex by the node; every method is short and synchronous.
+#[derive(Debug)]
+pub struct Sequencer {
+    params: ChainParams,
+    db: Db,
+    state: Smt<RedbStore>,
+    head: BlockRecord,
+    open: Option<OpenBlock>,
+    next_queue: u64,
+    seq: u64,
+    unflushed: Vec<(u64, JournalEntry)>,
+    waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    heads: watch::Sender<u64>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The genesis block: empty state, timestamp 0.
+pub fn genesis(params: &ChainParams) -> BlockRecord {
+    let header = Header {
+        beneficiary: params.fee_recipient,
+        state_root: B256::ZERO,
+        transactions_root: alloy::consensus::constants::EMPTY_ROOT_HASH,
+        receipts_root: alloy::consensus::constants::EMPTY_ROOT_HASH,
+        gas_limit: L2_BLOCK_GAS_LIMIT,
+        base_fee_per_gas: Some(params.base_fee as u64),
+        ..Default::default()
+    };
+    BlockRecord {
+        number: 0,
+        hash: header.hash_slow(),
+        header,
+        queue_start: 0,
+        queue_end: 0,
+        tx_hashes: vec![],
+        step_roots: vec![],
+        withdrawals: vec![],
+    }
+}
+
+impl Sequencer {
+    /// Opens the sequencer on `db`: reloads the last sealed block (or writes genesis) and replays
+    /// the journal of acknowledged steps.
+    pub fn open(db: Db, params: ChainParams) -> Result<(Self, watch::Receiver<u64>), NodeError> {
+        let head = match db.meta(META_HEAD)? {
+            Some(n) => db
+                .block(n)?
+                .ok_or_else(|| NodeError::Storage(format!("head block {n} is missing")))?,
+            None => {
+                let genesis = genesis(&params);
+                write_blocks(&db, &genesis, &[], &[], None)?;
+                genesis
+            }
+        };
+        let store = RedbStore::new(db.raw().clone());
+        let state = Smt::new(store, head.header.state_root);
+        let (heads, heads_rx) = watch::channel(head.number);
+        let journal = db.journal()?;
+        let seq = journal.last().map(|(s, _)| s + 1).unwrap_or(0);
+        let mut me = Self {
+            params,
+            next_queue: head.queue_end,
+            db,
+            state,
+            head,
+            open: None,
+            seq,
+            unflushed: vec![],
+            waiters: vec![],
+            heads,
+        };
+        let mut replayed = 0usize;
+        for (seq, entry) in journal {
+            match entry {
+                JournalEntry::Open {
+                    number,
+                    timestamp,
+                    queue_start,
+                    queue_end,
+                } if number == me.head.number + 1 && me.open.is_none() => {
+                    if queue_start != me.next_queue {
+                        return Err(NodeError::Storage(format!(
+                            "journal opens block {number} at queue index {queue_start}, expected {}",
+                            me.next_queue
+                        )));
+                    }
+                    me.open_block_at(timestamp, queue_end)?;
+                    if let Some(open) = me.open.as_mut() {
+                        open.last_seq = seq;
+                    }
+                }
+                JournalEntry::Tx { number, raw } if number == me.head.number + 1 => {
+                    let tx = L2Tx::decode(&raw, me.params.chain_id).map_err(|e| {
+                        NodeError::Storage(format!("journal holds an undecodable tx: {e}"))
+                    })?;
+                    if me
+                        .open
+                        .as_ref()
+                        .is_some_and(|o| o.by_hash.contains_key(&tx.hash()))
+                    {
+                        continue;
+                    }
+                    me.execute(tx, raw)
+                        .map_err(|e| NodeError::Storage(format!("journal replay diverged: {e}")))?;
+                    if let Some(open) = me.open.as_mut() {
+                        open.last_seq = seq;
+                    }
+                    replayed += 1;
+                }
+                // Entries of blocks already sealed (written by the flusher after the seal).
+                _ => {}
+            }
+        }
+        me.unflushed.clear();
+        if replayed > 0 {
+            tracing::info!(target: "loft::sequencer", replayed, block = me.head.number + 1, "replayed acknowledged transactions from the journal");
+        }
+        Ok((me, heads_rx))
+    }
+
+    /// The chain parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The last sealed block.
+    pub fn head(&self) -> &BlockRecord {
+        &self.head
+    }
+
+    /// The current state, including the open block's steps (soft-confirmed).
+    pub fn state(&self) -> &Smt<RedbStore> {
+        &self.state
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Next queue index to be consumed.
+    pub fn next_queue(&self) -> u64 {
+        self.next_queue
+    }
+
+    /// A transaction of the open block by hash.
+    pub fn pending_tx(&self, hash: &B256) -> Option<(u64, &PendingTx)> {
+        let open = self.open.as_ref()?;
+        let i = *open.by_hash.get(hash)?;
+        Some((open.number, &open.txs[i]))
+    }
+
+    /// Number of transactions in the open block.
+    pub fn pending_count(&self) -> usize {
+        self.open.as_ref().map(|o| o.txs.len()).unwrap_or(0)
+    }
+
+    /// Validates and executes a raw transaction into the open block. On success the returned
+    /// receiver fires once the transaction is durable; only then may it be acknowledged.
+    pub fn submit(
+        &mut self,
+        raw: Bytes,
+    ) -> Result<(B256, oneshot::Receiver<Result<(), String>>), SubmitError> {
+        let tx = L2Tx::decode(&raw, self.params.chain_id)?;
+        let hash = tx.hash();
+        if self.pending_tx(&hash).is_some() || self.db.tx(&hash)?.is_some() {
+            return Err(SubmitError::AlreadyKnown(hash));
+        }
+        if self.pending_count() >= MAX_TXS_PER_BLOCK {
+            return Err(SubmitError::Busy(MAX_TXS_PER_BLOCK));
+        }
+        if self.open.is_none() {
+            self.open_block()?;
+        }
+        self.execute(tx, raw.clone())?;
+        let number = self.open.as_ref().map(|o| o.number).unwrap_or_default();
+        self.journal(JournalEntry::Tx { number, raw });
+        let (done, wait) = oneshot::channel();
+        self.waiters.push(done);
+        Ok((hash, wait))
+    }
+
+    fn journal(&mut self, entry: JournalEntry) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.unflushed.push((seq, entry));
+        if let Some(open) = self.open.as_mut() {
+            open.last_seq = seq;
+        }
+    }
+
+    /// Takes the journal entries and waiters to flush (the flusher commits them, then answers).
+    #[allow(clippy::type_complexity)]
+    pub fn take_unflushed(
+        &mut self,
+    ) -> (
+        Vec<(u64, JournalEntry)>,
+        Vec<oneshot::Sender<Result<(), String>>>,
+    ) {
+        (
+            std::mem::take(&mut self.unflushed),
+            std::mem::take(&mut self.waiters),
+        )
+    }
+
+    /// Whether anything waits to be flushed.
+    pub fn has_unflushed(&self) -> bool {
+        !self.unflushed.is_empty() || !self.waiters.is_empty()
+    }
+
+    fn execute(&mut self, tx: L2Tx, raw: Bytes) -> Result<(), SubmitError> {
+        let outcome = loft_stf::execute_tx(&self.state, &self.params, &tx)?;
+        for (key, value) in outcome.writes {
+            self.state.set(key, value).map_err(NodeError::from)?;
+        }
+        let root = self.state.root().map_err(NodeError::from)?;
+        let open = self.open.as_mut().expect("a block is open while executing");
+        if let Some(w) = outcome.withdrawal {
+            open.withdrawals.push(WithdrawalRecord {
+                tx_hash: tx.hash(),
+                l2_sender: w.l2_sender,
+                nonce: w.nonce,
+                l1_recipient: w.l1_recipient,
+                l1_token: w.l1_token,
+                amount: w.amount,
+            });
+        }
+        open.step_roots.push(root);
+        open.by_hash.insert(tx.hash(), open.txs.len());
+        open.txs.push(PendingTx {
+            tx,
+            raw,
+            gas_used: outcome.receipt.gas_used,
+            effective_gas_price: outcome.receipt.effective_gas_price,
+            logs: outcome.receipt.logs,
+        });
+        Ok(())
+    }
+
+    /// Opens a block now, consuming the queue messages read so far.
+    fn open_block(&mut self) -> Result<(), NodeError> {
+        let available = self.db.queue_len()?;
+        let queue_end = available.min(self.next_queue + MAX_QUEUE_PER_BLOCK);
+        let timestamp = now_secs().max(self.head.header.timestamp);
+        let (number, queue_start) = (self.head.number + 1, self.next_queue);
+        self.open_block_at(timestamp, queue_end)?;
+        self.journal(JournalEntry::Open {
+            number,
+            timestamp,
+            queue_start,
+            queue_end,
+        });
+        Ok(())
+    }
+
+    fn open_block_at(&mut self, timestamp: u64, queue_end: u64) -> Result<(), NodeError> {
+        let mut open = OpenBlock {
+            number: self.head.number + 1,
+            timestamp,
+            queue_start: self.next_queue,
+            queue_end,
+            txs: vec![],
+            by_hash: HashMap::new(),
+            step_roots: vec![],
+            withdrawals: vec![],
+            last_seq: 0,
+        };
+        for index in self.next_queue..queue_end {
+            let m = self
+                .db
+                .queue(index)?
+                .ok_or_else(|| NodeError::Storage(format!("queue message {index} is missing")))?;
+            let input = QueueInput {
+                index: m.index,
+                kind: m.kind,
+                sender: m.sender,
+                payload: m.payload,
+            };
+            let writes = loft_stf::apply_queue_message(&self.state, &input)?;
+            for (key, value) in writes {
+                self.state.set(key, value)?;
+            }
+            open.step_roots.push(self.state.root()?);
+        }
+        self.next_queue = queue_end;
+        self.open = Some(open);
+        Ok(())
+    }
+
+    /// Called every block time: seals the open block, or makes a block for waiting queue
+    /// messages. Returns the sealed block's number.
+    pub fn tick(&mut self) -> Result<Option<u64>, NodeError> {
+        if self.open.is_none() {
+            if self.db.queue_len()? <= self.next_queue {
+                return Ok(None);
+            }
+            self.open_block()?;
+        }
+        self.seal().map(Some)
+    }
+
+    fn seal(&mut self) -> Result<u64, NodeError> {
+        let open = self.open.take().expect("seal needs an open block");
+        let envelopes: Vec<TxEnvelope> = open.txs.iter().map(|p| p.tx.envelope().clone()).collect();
+        let mut cumulative = 0u64;
+        let mut receipts = Vec::with_capacity(open.txs.len());
+        let mut records = Vec::with_capacity(open.txs.len());
+        let mut bloom = Bloom::default();
+        let mut log_index = 0u64;
+        for (i, p) in open.txs.iter().enumerate() {
+            cumulative += p.gas_used;
+            let receipt = Receipt {
+                status: Eip658Value::Eip658(true),
+                cumulative_gas_used: cumulative,
+                logs: p.logs.clone(),
+            };
+            let with_bloom = ReceiptWithBloom::from(receipt);
+            bloom |= with_bloom.logs_bloom;
+            receipts.push(receipt_envelope(p.tx.envelope(), with_bloom));
+            records.push((
+                p.tx.hash(),
+                TxRecord {
+                    block: open.number,
+                    index: i as u64,
+                    raw: p.raw.clone(),
+                    sender: p.tx.sender(),
+                    gas_used: p.gas_used,
+                    cumulative_gas_used: cumulative,
+                    effective_gas_price: p.effective_gas_price,
+                    first_log_index: log_index,
+                    logs: p.logs.clone(),
+                },
+            ));
+            log_index += p.logs.len() as u64;
+        }
+        let state_root = self.state.root()?;
+        let header = Header {
+            parent_hash: self.head.hash,
+            beneficiary: self.params.fee_recipient,
+            state_root,
+            transactions_root: calculate_transaction_root(&envelopes),
+            receipts_root: calculate_receipt_root(&receipts),
+            logs_bloom: bloom,
+            number: open.number,
+            gas_limit: L2_BLOCK_GAS_LIMIT,
+            gas_used: cumulative,
+            timestamp: open.timestamp,
+            base_fee_per_gas: Some(self.params.base_fee as u64),
+            ..Default::default()
+        };
+        let block = BlockRecord {
+            number: open.number,
+            hash: header.hash_slow(),
+            header,
+            queue_start: open.queue_start,
+            queue_end: open.queue_end,
+            tx_hashes: open.txs.iter().map(|p| p.tx.hash()).collect(),
+            step_roots: open.step_roots,
+            withdrawals: open.withdrawals,
+        };
+        let nodes = self.state.take_new_nodes();
+        write_blocks(&self.db, &block, &records, &nodes, Some(open.last_seq))?;
+        // The next updates read these nodes: keep them hot instead of re-reading them from disk.
+        self.state.store().cache(&nodes);
+        tracing::debug!(target: "loft::sequencer", number = block.number, txs = block.tx_hashes.len(), queue = block.queue_end - block.queue_start, "sealed block");
+        self.head = block;
+        self.heads.send_replace(self.head.number);
+        Ok(self.head.number)
+    }
+
+    /// The state as of the end of sealed block `number` (historical roots stay provable).
+    pub fn state_at(&self, number: u64) -> Result<Option<Smt<RedbStore>>, NodeError> {
+        if number == self.head.number {
+            return Ok(Some(Smt::new(
+                self.state.store().clone(),
+                self.head.header.state_root,
+            )));
+        }
+        Ok(self
+            .db
+            .block(number)?
+            .map(|b| Smt::new(self.state.store().clone(), b.header.state_root)))
+    }
+
+    /// The pending nonce of `address` (open block included).
+    pub fn nonce(&self, address: Address) -> Result<u64, NodeError> {
+        Ok(self.state.account(address)?.nonce)
+    }
+
+    /// The soft-confirmed ETH balance of `address`.
+    pub fn balance(&self, address: Address) -> Result<U256, NodeError> {
+        Ok(self.state.account(address)?.balance)
+    }
+}
+
+fn receipt_envelope(tx: &TxEnvelope, receipt: ReceiptWithBloom) -> ReceiptEnvelope {
+    match tx {
+        TxEnvelope::Legacy(_) => ReceiptEnvelope::Legacy(receipt),
+        _ => ReceiptEnvelope::Eip1559(receipt),
+    }
+}
+
+/// A sealed block's receipt as an Ethereum receipt envelope (for roots and RPC).
+pub fn envelope_for(raw_type: u8, receipt: ReceiptWithBloom) -> ReceiptEnvelope {
+    if raw_type == 0 {
+        ReceiptEnvelope::Legacy(receipt)
+    } else {
+        ReceiptEnvelope::Eip1559(receipt)
+    }
+}
+
+/// Writes a sealed block with its transactions and state nodes, advances the head and drops the
+/// journal up to `journal_end`, all in one commit.
+fn write_blocks(
+    db: &Db,
+    block: &BlockRecord,
+    txs: &[(B256, TxRecord)],
+    nodes: &[(B256, loft_state::Node)],
+    journal_end: Option<u64>,
+) -> Result<(), NodeError> {
+    let txn = db.raw().begin_write().map_err(storage)?;
+    {
+        let mut blocks = txn.open_table(BLOCKS).map_err(storage)?;
+        blocks
+            .insert(block.number, encode(block).as_slice())
+            .map_err(storage)?;
+        let mut hashes = txn.open_table(BLOCK_HASHES).map_err(storage)?;
+        hashes
+            .insert(&block.hash.0, block.number)
+            .map_err(storage)?;
+        let mut table = txn.open_table(TXS).map_err(storage)?;
+        for (hash, record) in txs {
+            table
+                .insert(&hash.0, encode(record).as_slice())
+                .map_err(storage)?;
+        }
+        let mut meta = txn.open_table(META).map_err(storage)?;
+        meta.insert(META_HEAD, block.number).map_err(storage)?;
+        if let Some(end) = journal_end {
+            let mut journal = txn.open_table(JOURNAL).map_err(storage)?;
+            journal.retain_in(..=end, |_, _| false).map_err(storage)?;
+        }
+    }
+    RedbStore::write_nodes(&txn, nodes)?;
+    txn.commit().map_err(storage)?;
+    Ok(())
+}
