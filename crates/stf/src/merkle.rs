@@ -229,18 +229,17 @@ mod tests {
             step_roots_root(&r[..3]),
             hash_pair(&hash_pair(&r[0], &r[1]), &hash_pair(&r[2], &z))
         );
-        for n in 1..=9 {
-            let root = step_roots_root(&r.iter().cycle().take(n).copied().collect::<Vec<_>>());
-            let leaves: Vec<_> = r.iter().cycle().take(n).copied().collect();
-            for i in 0..n {
+        for n in 1..=9usize {
+            // Distinct leaves, so a proof opened at another index must fail.
+            let leaves: Vec<B256> = (0..n).map(|i| B256::with_last_byte(i as u8 + 1)).collect();
+            let root = step_roots_root(&leaves);
+            for (i, leaf) in leaves.iter().enumerate() {
                 let proof = step_roots_proof(&leaves, i).unwrap();
-                assert!(verify_step_root(root, i as u64, leaves[i], &proof));
-                assert!(
-                    !verify_step_root(root, (i ^ 1) as u64, leaves[i], &proof)
-                        || leaves[i] == leaves[i ^ 1]
-                        || proof.is_empty()
-                );
+                assert_eq!(proof.len(), n.next_power_of_two().trailing_zeros() as usize);
+                assert!(verify_step_root(root, i as u64, *leaf, &proof));
+                assert!(!verify_step_root(root, i as u64 + 1, *leaf, &proof));
             }
+            assert!(step_roots_proof(&leaves, n).is_none());
         }
     }
 }
