@@ -177,6 +177,8 @@ pub struct Devnet {
     child: Child,
     /// The L1 JSON-RPC URL it serves.
     pub url: String,
+    /// The L2 node's JSON-RPC URL.
+    pub l2_url: String,
     /// What it deployed.
     pub deployment: Deployment,
     /// Its temporary folder (deployment file, logs).
@@ -194,7 +196,7 @@ impl Devnet {
         let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(loft)
-            .args(["devnet", "--l1-port", "0", "--deployment-out"])
+            .args(["devnet", "--l1-port", "0", "--l2-port", "0", "--deployment-out"])
             .arg(&out)
             .args(extra)
             .stdout(Stdio::piped())
@@ -216,10 +218,15 @@ impl Devnet {
             .as_str()
             .expect("l1_rpc_url")
             .to_string();
+        let l2_url = value["l2_rpc_url"]
+            .as_str()
+            .expect("l2_rpc_url")
+            .to_string();
         let deployment: Deployment = serde_json::from_value(value).expect("deployment");
         Self {
             child,
             url,
+            l2_url,
             deployment,
             dir,
             ready_after,

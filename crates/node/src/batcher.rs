@@ -134,6 +134,10 @@ async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
     let l1 = shared.l1.as_ref();
     let rollup = shared.rollup();
     let last_posted = loft_contracts::rollup_call(l1, rollup, L1Rollup::lastBlockCall {}).await?;
+    let recorded = shared.db.last_batch()?.map(|b| b.last_block).unwrap_or(0);
+    if recorded < last_posted {
+        recover_records(shared).await?;
+    }
     let head = shared.sequencer().head().number;
     let first = last_posted + 1;
     if first > head {
@@ -192,4 +196,42 @@ async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
     };
     shared.db.store_batch(&record)?;
     Ok(Some(record))
+}
+
+/// Records batches that are on L1 but not in the database: posted just before a crash, after
+/// the L1 transaction landed but before its record was written.
+async fn recover_records(shared: &Shared) -> Result<(), NodeError> {
+    let l1 = shared.l1.as_ref();
+    let latest = l1.block_number().await?;
+    let known = shared.db.last_batch()?.map(|b| b.index + 1).unwrap_or(0);
+    let batches =
+        loft_contracts::read_batches(l1, shared.rollup(), shared.deployment.bridge_block, latest)
+            .await?;
+    for b in batches.into_iter().filter(|b| b.header.index >= known) {
+        let h = &b.header;
+        let receipt = match b.transaction_hash {
+            Some(tx) => l1.receipt(tx).await?,
+            None => None,
+        };
+        let record = BatchRecord {
+            index: h.index,
+            first_block: h.first_block,
+            last_block: h.last_block,
+            queue_end: h.queue_end,
+            step_count: h.step_count,
+            state_root: h.state_root,
+            withdrawal_root: h.withdrawal_root,
+            step_roots_root: h.step_roots_root,
+            data_len: 0,
+            raw_len: 0,
+            l1_tx: b.transaction_hash.unwrap_or_default(),
+            l1_block: b.l1_block_number.unwrap_or_default(),
+            l1_gas_used: receipt.map(|r| r.gas_used).unwrap_or_default(),
+            posted_at: h.posted_at,
+            final_at: h.final_at(shared.config.rollup.challenge_period_secs),
+        };
+        tracing::info!(target: "loft::batcher", index = h.index, l1_tx = %record.l1_tx, "recorded a batch found on L1 (posted before a restart)");
+        shared.db.store_batch(&record)?;
+    }
+    Ok(())
 }

@@ -36,8 +36,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 async fn poll(shared: &Shared) -> Result<usize, NodeError> {
     let l1 = shared.l1.as_ref();
     let latest = l1.block_number().await?;
-    if let Some(block) = l1.block(loft_l1::BlockNumberOrTag::Number(latest)).await? {
-        shared.l1_head.send_replace((latest, block.timestamp));
+    if latest != shared.l1_head.borrow().number
+        && let Some(block) = l1.block(loft_l1::BlockNumberOrTag::Number(latest)).await?
+    {
+        shared.l1_head.send_replace(crate::L1Head {
+            number: latest,
+            timestamp: block.timestamp,
+            seen: std::time::Instant::now(),
+        });
     }
     let confirmed = latest.saturating_sub(shared.config.l1.confirmations.saturating_sub(1));
     let from = match shared.db.meta(crate::db::META_QUEUE_L1_BLOCK)? {

@@ -92,8 +92,28 @@ pub struct Shared {
     flush: Notify,
     /// Latest L2 block number sealed.
     pub heads: watch::Receiver<u64>,
-    /// Latest L1 (block number, timestamp) seen by the follower.
-    pub l1_head: watch::Sender<(u64, u64)>,
+    /// Latest L1 block seen by the follower.
+    pub l1_head: watch::Sender<L1Head>,
+}
+
+/// The latest L1 block the follower saw, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct L1Head {
+    /// Block number.
+    pub number: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// When the follower first saw it.
+    pub seen: std::time::Instant,
+}
+
+impl L1Head {
+    /// The L1 time now, estimated as the head's timestamp plus the time since it was seen: a
+    /// quiet dev chain makes no blocks, but its next block (the one a claim lands in) has the
+    /// current time.
+    pub fn now(&self) -> u64 {
+        self.timestamp + self.seen.elapsed().as_secs()
+    }
 }
 
 impl Shared {
@@ -148,7 +168,11 @@ impl Node {
             .await?
             .map(|b| b.timestamp)
             .unwrap_or_default();
-        let (l1_head, _) = watch::channel((l1_block, l1_time));
+        let (l1_head, _) = watch::channel(L1Head {
+            number: l1_block,
+            timestamp: l1_time,
+            seen: std::time::Instant::now(),
+        });
         let shared = Arc::new(Shared {
             config: config.chain.clone(),
             deployment: config.deployment.clone(),

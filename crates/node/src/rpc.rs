@@ -433,7 +433,7 @@ fn tx_status(shared: &Shared, hash: B256) -> RpcResult<Value> {
 
 /// The L1 status of L2 block `number`.
 fn batch_status(shared: &Shared, number: u64) -> RpcResult<Value> {
-    let (_, l1_time) = *shared.l1_head.borrow();
+    let l1_time = shared.l1_head.borrow().now();
     Ok(match shared.db.batch_of_block(number)? {
         None => json!({
             "status": "soft-confirmed",
@@ -512,7 +512,7 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
     )
     .await
     .map_err(NodeError::from)?;
-    let (_, l1_time) = *shared.l1_head.borrow();
+    let l1_time = shared.l1_head.borrow().now();
     let (status, detail) = if claimed {
         ("claimed", "paid out on L1".to_string())
     } else if l1_time < batch.final_at {
@@ -597,9 +597,7 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
     method!("eth_getTransactionCount", |a, c| {
         let address: Address = a.next()?;
         let block: Option<BlockId> = a.optional()?;
-        with_state(c, block, |s| {
-            s.account(address).map(|x| U64::from(x.nonce))
-        })
+        with_state(c, block, |s| s.account(address).map(|x| U64::from(x.nonce)))
     });
     method!("eth_getCode", |a, c| {
         let address: Address = a.next()?;
@@ -806,7 +804,7 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         let Some(batch) = batch else {
             return Err(not_found("no such batch"));
         };
-        let (_, l1_time) = *c.l1_head.borrow();
+        let l1_time = c.l1_head.borrow().now();
         let mut out = serde_json::to_value(&batch).unwrap_or_default();
         out["final"] = json!(l1_time >= batch.final_at);
         let mut transactions = 0usize;
