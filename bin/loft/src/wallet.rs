@@ -172,6 +172,10 @@ pub(crate) struct DepositResult {
     pub(crate) queue_index: Option<u64>,
     /// The recipient's L2 balance of the asset before the deposit.
     pub(crate) l2_balance_before: U256,
+    /// When the deposit transaction was sent (for timing the credit on L2).
+    pub(crate) sent_at: Instant,
+    /// How long until L1 included (and confirmed) it.
+    pub(crate) l1_time: Duration,
 }
 
 /// An L2 transaction included in a block.
@@ -427,10 +431,23 @@ impl Wallet {
     }
 
     async fn l2_call(&self, to: Address, data: Vec<u8>) -> Result<Bytes> {
-        self.l2
+        self.l2_call_opt(to, data)
+            .await?
+            .ok_or_else(|| eyre!("{to} is not an L2 token"))
+    }
+
+    /// An L2 `eth_call` that the node refused (e.g. an address that is not an L2 token yet) is
+    /// `None`; a transport failure is an error.
+    async fn l2_call_opt(&self, to: Address, data: Vec<u8>) -> Result<Option<Bytes>> {
+        match self
+            .l2
             .call(TransactionRequest::default().with_to(to).with_input(data))
             .await
-            .map_err(|e| rpc_error(format!("eth_call to {to} on L2"), e))
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(RpcError::ErrorResp(_)) => Ok(None),
+            Err(e) => Err(rpc_error(format!("eth_call to {to} on L2"), e)),
+        }
     }
 
     async fn l1_call(&self, to: Address, data: Vec<u8>) -> Result<Bytes> {
@@ -522,10 +539,13 @@ impl Wallet {
                 .await
                 .map_err(|e| rpc_error("eth_getBalance on L2", e)),
             Asset::Token { l2, .. } => {
+                // A token no deposit has registered on L2 yet: nobody holds any.
                 let out = self
-                    .l2_call(l2, IErc20::balanceOfCall { owner: account }.abi_encode())
+                    .l2_call_opt(l2, IErc20::balanceOfCall { owner: account }.abi_encode())
                     .await?;
-                Ok(IErc20::balanceOfCall::abi_decode_returns(&out).unwrap_or_default())
+                Ok(out
+                    .and_then(|o| IErc20::balanceOfCall::abi_decode_returns(&o).ok())
+                    .unwrap_or_default())
             }
         }
     }
@@ -675,9 +695,11 @@ impl Wallet {
                 )
             }
         };
+        let sent_at = Instant::now();
         let receipt = send_and_confirm(l1, request)
             .await
             .wrap_err_with(|| format!("depositing {} to {recipient}", asset.format(amount)))?;
+        let l1_time = sent_at.elapsed();
         let queue_index = receipt
             .inner
             .logs()
@@ -696,11 +718,13 @@ impl Wallet {
             gas_used: receipt.gas_used,
             queue_index,
             l2_balance_before,
+            sent_at,
+            l1_time,
         })
     }
 
-    /// Waits until the deposit shows on L2 (the recipient's balance rose); returns how long that
-    /// took and the new balance.
+    /// Waits until the deposit shows on L2 (the recipient's balance rose); returns how long after
+    /// sending the L1 transaction that was, and the new balance.
     pub(crate) async fn wait_for_deposit(
         &self,
         deposit: &DepositResult,
@@ -712,7 +736,7 @@ impl Wallet {
                 .l2_balance(deposit.recipient, deposit.asset.asset)
                 .await?;
             if now > deposit.l2_balance_before {
-                return Ok((started.elapsed(), now));
+                return Ok((deposit.sent_at.elapsed(), now));
             }
             if started.elapsed() > timeout {
                 bail!(
@@ -1177,8 +1201,9 @@ pub(crate) async fn deposit_cmd(args: DepositArgs) -> Result<()> {
             .wait_for_deposit(&result, Duration::from_secs(args.timeout))
             .await?;
         println!(
-            "  on L2 after  {:.1}s: balance of {} is {}",
+            "  on L2        {:.1}s after sending ({:.1}s of it until L1 included it): balance of {} is {}",
             took.as_secs_f64(),
+            result.l1_time.as_secs_f64(),
             result.recipient,
             asset.format(balance)
         );
@@ -1294,19 +1319,8 @@ pub(crate) async fn claim_cmd(args: ClaimArgs) -> Result<()> {
         let started = Instant::now();
         wallet
             .claim_wait(args.tx, Duration::from_secs(args.timeout), |st| {
-                let when = st
-                    .claimable_at
-                    .map(|at| {
-                        let now = unix_now();
-                        if at > now {
-                            format!(" (claimable in ~{})", human_secs(at - now))
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .unwrap_or_default();
                 eprintln!(
-                    "[{:>5.0}s] waiting: {}{when}",
+                    "[{:>5.0}s] waiting: {}",
                     started.elapsed().as_secs_f64(),
                     st.detail
                 );
@@ -1343,7 +1357,7 @@ pub(crate) async fn claim_cmd(args: ClaimArgs) -> Result<()> {
                 ),
                 None => "it".into(),
             };
-            println!("already claimed: {what} was paid out on L1 ({})", st.detail);
+            println!("already claimed: {what} was paid out on L1");
             Ok(())
         }
         ClaimOutcome::NotYet(st) => {
@@ -1569,7 +1583,10 @@ async fn print_batch(wallet: &Wallet, b: &Value) {
     println!("batch {index}: {finality}");
     let (first, last) = (field_u64(b, "first_block"), field_u64(b, "last_block"));
     let blocks = match (first, last) {
-        (Some(f), Some(l)) => format!("{f}..={l} ({} blocks)", l.saturating_sub(f) + 1),
+        (Some(f), Some(l)) => {
+            let n = l.saturating_sub(f) + 1;
+            format!("{f}..={l} ({n} block{})", if n == 1 { "" } else { "s" })
+        }
         _ => "?".into(),
     };
     println!("  L2 blocks        {blocks}");
