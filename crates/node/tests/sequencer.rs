@@ -1,0 +1,142 @@
+//! The sequencer against a real database on disk: execution, sealing, and recovery of every
+//! acknowledged step after the process dies without sealing.
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolValue;
+use loft_node::db::{Db, QueueRecord};
+use loft_node::sequencer::{Sequencer, SubmitError};
+use loft_state::StateRead;
+use loft_stf::ChainParams;
+
+const CHAIN_ID: u64 = 42069;
+
+fn params() -> ChainParams {
+    ChainParams {
+        chain_id: CHAIN_ID,
+        base_fee: 1_000_000_000,
+        fee_recipient: Address::repeat_byte(0xfe),
+    }
+}
+
+fn deposit(index: u64, to: Address, amount: U256) -> QueueRecord {
+    QueueRecord {
+        index,
+        kind: 0,
+        sender: to,
+        head: Default::default(),
+        l1_block_number: 1,
+        timestamp: 1,
+        payload: (Address::ZERO, to, to, amount).abi_encode().into(),
+        l1_tx: None,
+    }
+}
+
+fn transfer(key: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 0,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    let sig = key.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// Submits and flushes the journal as the node's flusher does.
+fn submit(
+    seq: &mut Sequencer,
+    db: &Db,
+    raw: Bytes,
+) -> Result<alloy::primitives::B256, SubmitError> {
+    let (hash, _durable) = seq.submit(raw)?;
+    let (entries, _waiters) = seq.take_unflushed();
+    db.append_journal(&entries).unwrap();
+    Ok(hash)
+}
+
+#[test]
+fn acknowledged_transactions_survive_a_crash_before_sealing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l2.redb");
+    let alice = PrivateKeySigner::random();
+    let bob = Address::repeat_byte(0xb0);
+    let one_eth = U256::from(10u64).pow(U256::from(18u64));
+
+    let (root_before_crash, hashes) = {
+        let db = Db::open(&path).unwrap();
+        db.store_queue(&[deposit(0, alice.address(), one_eth)], 1)
+            .unwrap();
+        let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+        // Block 1: the deposit and two transfers, sealed.
+        let mut hashes = vec![];
+        for nonce in 0..2 {
+            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
+        }
+        assert_eq!(seq.tick().unwrap(), Some(1));
+        // Block 2: three more, acknowledged (journaled) but never sealed.
+        for nonce in 2..5 {
+            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
+        }
+        (seq.state().clone().root_hash(), hashes)
+        // Dropped here without sealing: the crash.
+    };
+
+    let db = Db::open(&path).unwrap();
+    let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+    assert_eq!(seq.head().number, 1);
+    assert_eq!(
+        seq.pending_count(),
+        3,
+        "the journal restores the open block"
+    );
+    for h in &hashes[2..] {
+        assert!(seq.pending_tx(h).is_some(), "{h} lost");
+    }
+    assert_eq!(seq.state().clone().root_hash(), root_before_crash);
+    assert_eq!(seq.nonce(alice.address()).unwrap(), 5);
+    assert_eq!(
+        seq.state().account(bob).unwrap().balance,
+        U256::from(5_000u64)
+    );
+    // A replayed transaction is refused, not executed twice.
+    let again = submit(&mut seq, &db, transfer(&alice, 4, bob, 1_000)).unwrap_err();
+    assert!(matches!(again, SubmitError::AlreadyKnown(_)), "{again}");
+    assert_eq!(seq.tick().unwrap(), Some(2));
+    for h in &hashes {
+        assert!(db.tx(h).unwrap().is_some(), "{h} has no receipt");
+    }
+    // Reopening after the seal replays nothing twice.
+    drop(seq);
+    let (seq, _) = Sequencer::open(db, params()).unwrap();
+    assert_eq!(seq.head().number, 2);
+    assert_eq!(seq.pending_count(), 0);
+    assert_eq!(seq.nonce(alice.address()).unwrap(), 5);
+}
+
+#[test]
+fn refused_transactions_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("l2.redb")).unwrap();
+    let alice = PrivateKeySigner::random();
+    db.store_queue(&[deposit(0, alice.address(), U256::from(100_000u64))], 1)
+        .unwrap();
+    let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+    // Cannot pay 21,000 gas at 1 gwei.
+    let err = submit(
+        &mut seq,
+        &db,
+        transfer(&alice, 0, Address::repeat_byte(1), 1),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SubmitError::Refused(_)), "{err}");
+    assert_eq!(seq.nonce(alice.address()).unwrap(), 0);
+    assert_eq!(seq.pending_count(), 0);
+}
