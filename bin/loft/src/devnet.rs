@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
 use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use clap::Args;
 use eyre::{Result, WrapErr, eyre};
 use loft_config::ChainConfig;
-use loft_contracts::{DeployOptions, Deployment, DevToken, L1Bridge, deploy};
+use loft_contracts::{DeployOptions, Deployment, DevToken, deploy};
 use loft_l1::{L1Client, send_and_confirm};
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_l1_rpc::{RpcL1, RpcL1Config, load_signer};
@@ -20,6 +21,7 @@ use loft_node::{Node, NodeConfig};
 use serde::Serialize;
 
 use crate::args::{ChainArgs, L1Args};
+use crate::wallet::{AssetInfo, ClaimOutcome, Wallet};
 
 /// The embedded L1.
 #[derive(Debug, Clone, Args)]
@@ -125,7 +127,7 @@ async fn run_external(
         deployment,
     };
     write_deployment(args.deployment_out.as_deref(), &file)?;
-    print_summary(&file, config, &[], started);
+    print_summary(&file, config, started);
     wait_for_shutdown().await;
     drop(node);
     Ok(())
@@ -184,18 +186,22 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
     }
     write_deployment(args.deployment_out.as_deref(), &file)?;
 
-    let mut demo = Vec::new();
-    if fresh && !args.no_demo {
-        let user = EmbeddedL1::new(
-            chain.clone(),
-            dev_keys.get(1).unwrap_or(&dev_keys[0]).clone(),
-        );
-        demo = demo_deposits(&user, &file.deployment)
-            .await
-            .wrap_err("running the demo deposits")?;
-    }
-    print_summary(&file, config, &demo, started);
+    print_summary(&file, config, started);
+    let demo_task = (fresh && !args.no_demo).then(|| {
+        let (l2_url, l1_url) = (file.l2_rpc_url.clone(), file.l1_rpc_url.clone());
+        let user = dev_keys.get(1).unwrap_or(&dev_keys[0]).clone();
+        let friend = dev_keys.get(2).unwrap_or(&dev_keys[0]).address();
+        let token = file.deployment.dev_token;
+        tokio::spawn(async move {
+            if let Err(e) = demo(l2_url, l1_url, user, friend, token).await {
+                eprintln!("demo failed: {e:#}");
+            }
+        })
+    });
     wait_for_shutdown().await;
+    if let Some(t) = demo_task {
+        t.abort();
+    }
     drop(node);
     server.stop().ok();
     server.stopped().await;
@@ -241,68 +247,113 @@ async fn start_node(
     Ok((node, tmp))
 }
 
-/// Deposits 1 ETH and 100 dev tokens from a dev account, as a user would.
-async fn demo_deposits(user: &EmbeddedL1, deployment: &Deployment) -> Result<Vec<String>> {
-    let bridge = deployment.bridge;
-    let me = user.sender();
-    let one_eth = U256::from(10u64).pow(U256::from(18u64));
-    let call =
-        |to: Address, data: Vec<u8>| TransactionRequest::default().with_to(to).with_input(data);
-    let mut lines = Vec::new();
-    let r = send_and_confirm(
-        user,
-        call(
-            bridge,
-            L1Bridge::depositETHCall { l2Recipient: me }.abi_encode(),
-        )
-        .with_value(one_eth),
-    )
-    .await?;
-    lines.push(format!(
-        "deposit 1 ETH from {me}: tx {} ({} gas)",
-        r.transaction_hash, r.gas_used
-    ));
-    if let Some(token) = deployment.dev_token {
-        let amount = one_eth * U256::from(100u64);
+/// The demo, as a user would do it with the wallet commands: deposit ETH and the dev token on L1,
+/// pay on L2, withdraw, wait for the batch and its challenge period, claim on L1. Prints each
+/// step with its transaction as it happens.
+async fn demo(
+    l2_url: String,
+    l1_url: String,
+    user: PrivateKeySigner,
+    friend: Address,
+    dev_token: Option<Address>,
+) -> Result<()> {
+    let w = Wallet::connect(&l2_url, &l1_url, Some(user)).await?;
+    let me = w.address().unwrap_or_default();
+    let eth = AssetInfo::eth();
+    let step = |n: u32, text: String| println!("demo [{n}/6] {text}");
+
+    let d = w.deposit_eth(eth.parse("1")?, None).await?;
+    let (took, balance) = w.wait_for_deposit(&d, Duration::from_secs(60)).await?;
+    step(
+        1,
+        format!(
+            "deposit 1 ETH on L1 from {me}: L1 tx {} ({} gas); credited on L2 after {} ms, L2 balance {}",
+            d.l1_tx,
+            d.gas_used,
+            took.as_millis(),
+            eth.format(balance)
+        ),
+    );
+    if let Some(token) = dev_token {
+        let amount = U256::from(100u64) * U256::from(10u64).pow(U256::from(18u64));
         send_and_confirm(
-            user,
-            call(token, DevToken::mintCall { to: me, amount }.abi_encode()),
+            w.l1().await?,
+            TransactionRequest::default()
+                .with_to(token)
+                .with_input(DevToken::mintCall { to: me, amount }.abi_encode()),
         )
         .await?;
-        send_and_confirm(
-            user,
-            call(
-                token,
-                DevToken::approveCall {
-                    spender: bridge,
-                    value: amount,
-                }
-                .abi_encode(),
+        let ldt = w.resolve_asset(Some("dev")).await?;
+        let d = w.deposit_token(&ldt, amount, None).await?;
+        let (took, balance) = w.wait_for_deposit(&d, Duration::from_secs(60)).await?;
+        step(
+            2,
+            format!(
+                "deposit 100 LDT on L1 (after minting): L1 tx {} ({} gas); credited on L2 after {} ms, L2 balance {}",
+                d.l1_tx,
+                d.gas_used,
+                took.as_millis(),
+                ldt.format(balance)
             ),
-        )
-        .await?;
-        let r = send_and_confirm(
-            user,
-            call(
-                bridge,
-                L1Bridge::depositERC20Call {
-                    token,
-                    l2Recipient: me,
-                    amount,
-                }
-                .abi_encode(),
+        );
+        let t = w.transfer(&ldt, friend, ldt.parse("5")?).await?;
+        step(
+            3,
+            format!(
+                "L2 transfer of 5 LDT to {friend}: tx {} in L2 block {}, fee {} wei, confirmed in {} ms",
+                t.hash,
+                t.block.unwrap_or_default(),
+                t.fee,
+                t.elapsed.as_millis()
             ),
-        )
-        .await?;
-        lines.push(format!(
-            "deposit 100 LDT from {me}: tx {} ({} gas)",
-            r.transaction_hash, r.gas_used
-        ));
+        );
     }
-    let length = loft_contracts::bridge_call(user, bridge, L1Bridge::queueLengthCall {}).await?;
-    let head = loft_contracts::bridge_call(user, bridge, L1Bridge::queueHeadCall {}).await?;
-    lines.push(format!("L1->L2 queue: {length} messages, head {head}"));
-    Ok(lines)
+    let t = w.transfer(&eth, friend, eth.parse("0.1")?).await?;
+    step(
+        3,
+        format!(
+            "L2 transfer of 0.1 ETH to {friend}: tx {} in L2 block {}, fee {} wei, confirmed in {} ms",
+            t.hash,
+            t.block.unwrap_or_default(),
+            t.fee,
+            t.elapsed.as_millis()
+        ),
+    );
+    let t = w.withdraw(&eth, eth.parse("0.25")?, None).await?;
+    step(
+        4,
+        format!(
+            "L2 withdrawal of 0.25 ETH to {me} on L1: tx {} in L2 block {}",
+            t.hash,
+            t.block.unwrap_or_default()
+        ),
+    );
+    let mut last = None;
+    let outcome = w
+        .claim_wait(t.hash, Duration::from_secs(600), |status| {
+            if last != Some(status.status) {
+                last = Some(status.status);
+                step(5, format!("withdrawal: {}", status.detail));
+            }
+        })
+        .await?;
+    match outcome {
+        ClaimOutcome::Claimed(c) => step(
+            6,
+            format!(
+                "claimed on L1 from final batch {}: L1 tx {} ({} gas), {} paid to {}",
+                c.batch,
+                c.l1_tx,
+                c.gas_used,
+                eth.format(c.amount),
+                c.recipient
+            ),
+        ),
+        ClaimOutcome::AlreadyClaimed(_) => step(6, "the withdrawal was already claimed".into()),
+        ClaimOutcome::NotYet(s) => step(6, format!("not claimable: {}", s.detail)),
+    }
+    println!("demo done: try `cast balance {friend} --rpc-url {l2_url}`");
+    Ok(())
 }
 
 fn write_deployment(path: Option<&std::path::Path>, file: &DeploymentFile) -> Result<()> {
@@ -315,7 +366,7 @@ fn write_deployment(path: Option<&std::path::Path>, file: &DeploymentFile) -> Re
     Ok(())
 }
 
-fn print_summary(file: &DeploymentFile, config: &ChainConfig, demo: &[String], started: Instant) {
+fn print_summary(file: &DeploymentFile, config: &ChainConfig, started: Instant) {
     let d = &file.deployment;
     println!("loft devnet ready in {} ms", started.elapsed().as_millis());
     println!(
@@ -347,9 +398,6 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, demo: &[String], s
                 alloy::hex::encode(key.to_bytes())
             );
         }
-    }
-    for line in demo {
-        println!("  demo: {line}");
     }
     println!("Press Ctrl-C to stop.");
 }

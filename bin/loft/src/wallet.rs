@@ -852,7 +852,10 @@ impl Wallet {
             let status = self.withdrawal_status(l2_tx).await?;
             match status.status {
                 WithdrawalState::Claimed => return Ok(ClaimOutcome::AlreadyClaimed(status)),
-                WithdrawalState::Claimable => return self.send_claim(&status).await,
+                WithdrawalState::Claimable => match self.send_claim(&status).await? {
+                    ClaimOutcome::NotYet(st) => progress(&st),
+                    done => return Ok(done),
+                },
                 state => {
                     let report = match last {
                         Some((s, at)) => s != state || at.elapsed() >= Duration::from_secs(10),
@@ -918,12 +921,17 @@ impl Wallet {
                         st.detail = "paid out on L1 (claimed by another transaction)".into();
                         Ok(ClaimOutcome::AlreadyClaimed(st))
                     }
-                    Ok(IL1Rollup::IL1RollupErrors::BatchNotFinal(e)) => Err(eyre!(
-                        "the rollup refused the claim: batch {} is final only at L1 time {} (L1 time now {})",
-                        e.index,
-                        e.finalAt,
-                        e.now_
-                    )),
+                    // The node's estimate of L1 time ran ahead of the block the claim landed
+                    // in: not claimable yet after all.
+                    Ok(IL1Rollup::IL1RollupErrors::BatchNotFinal(e)) => {
+                        let mut st = status.clone();
+                        st.status = WithdrawalState::ChallengePeriod;
+                        st.detail = format!(
+                            "batch {} is final only at L1 time {} (L1 time now {})",
+                            e.index, e.finalAt, e.now_
+                        );
+                        Ok(ClaimOutcome::NotYet(st))
+                    }
                     Ok(IL1Rollup::IL1RollupErrors::InvalidWithdrawalProof(e)) => Err(eyre!(
                         "the rollup refused the claim: the proof of leaf {} does not match batch {}'s withdrawal root",
                         e.leaf,
