@@ -237,6 +237,28 @@ impl Devnet {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Starts `loft devnet --data-dir <data_dir>` with `extra` arguments, like [`Devnet::start`].
+    /// The chain and the L2 database stay in the caller's `data_dir` (which outlives this guard),
+    /// so a later `start_in` on the same folder continues them; [`Devnet::dir`] is a fresh
+    /// temporary folder for the log and the deployment file of this run only.
+    pub fn start_in(loft: &Path, data_dir: &Path, extra: &[&str]) -> Self {
+        let data_dir = data_dir.to_str().expect("data dir is UTF-8");
+        let mut args = vec!["--data-dir", data_dir];
+        args.extend_from_slice(extra);
+        Self::start(loft, &args)
+    }
+
+    /// Kills the process with SIGKILL (no shutdown path runs) and waits until it is gone.
+    pub fn kill_9(&mut self) {
+        run_ok(Command::new("kill").args(["-9", &self.pid().to_string()]));
+        let _ = self.child.wait();
+    }
+
+    /// The process's log (stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("devnet.log")).unwrap_or_default()
+    }
 }
 
 impl Drop for Devnet {
