@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
-use loft_bench::{L1ThroughputOptions, l1_throughput};
+use loft_bench::{L1ThroughputOptions, RollupBenchOptions, l1_throughput, rollup_batch};
 
 /// `loft bench`.
 #[derive(Debug, Clone, Args)]
@@ -17,6 +17,22 @@ pub(crate) struct BenchArgs {
 enum BenchCommand {
     /// L1 throughput: the same pre-signed deposits on the embedded L1 and on a fresh anvil.
     L1(L1BenchArgs),
+    /// One rollup batch of N L2 transfers: sequencer throughput and soft-confirmation latency over
+    /// JSON-RPC, and L1 bytes and gas per transfer against the same transfers done on L1.
+    Rollup(RollupBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct RollupBenchArgs {
+    /// Number of L2 transfers (all in one batch).
+    #[arg(long, default_value_t = 1000)]
+    transfers: usize,
+    /// Number of sending accounts.
+    #[arg(long, default_value_t = 8)]
+    senders: u32,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -42,6 +58,20 @@ struct L1BenchArgs {
 
 pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     match args.what {
+        BenchCommand::Rollup(a) => {
+            let report = rollup_batch(&RollupBenchOptions {
+                transfers: a.transfers,
+                senders: a.senders,
+            })
+            .await
+            .wrap_err("running the rollup batch benchmark")?;
+            print!("{}", report.table());
+            if let Some(path) = a.json_out {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .wrap_err_with(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
         BenchCommand::L1(a) => {
             let report = l1_throughput(&L1ThroughputOptions {
                 txs: a.txs,

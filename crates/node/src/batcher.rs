@@ -112,7 +112,9 @@ pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<Prepared
     }
     let data = loft_stf::encode_batch(&batch_blocks, shared.config.l2.chain_id)
         .map_err(|e| NodeError::Storage(format!("encoding batch: {e}")))?;
-    let raw_len = estimate;
+    let raw_len = loft_stf::batch::encode_payload(&batch_blocks, shared.config.l2.chain_id)
+        .map_err(|e| NodeError::Storage(format!("encoding batch: {e}")))?
+        .len();
     let step_roots: Vec<B256> = blocks
         .iter()
         .flat_map(|b| b.step_roots.iter().copied())
@@ -130,7 +132,7 @@ pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<Prepared
 }
 
 /// Posts the next batch if there are unposted sealed blocks.
-async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
+pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
     let l1 = shared.l1.as_ref();
     let rollup = shared.rollup();
     let last_posted = loft_contracts::rollup_call(l1, rollup, L1Rollup::lastBlockCall {}).await?;
