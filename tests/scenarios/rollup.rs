@@ -743,16 +743,16 @@ fn full_flow(kind: L1Kind) {
         assert_invariant(&net, &ledger, &format!("{asset:?} second claim refused"));
     }
 
+    // What is left in the bridge is exactly what stayed on L2.
+    assert_eq!(net.l1_eth(&net.bridge), eth_in - eth_out);
+    assert_eq!(net.l1_tokens(&net.bridge), tokens_in - tokens_out);
+    assert!(ledger.withdrawals.is_empty());
+
     assert!(
         node_bugs.is_empty(),
         "NODE BUG: status said claimable before a claim could pass on L1:\n{}",
         node_bugs.join("\n")
     );
-
-    // What is left in the bridge is exactly what stayed on L2.
-    assert_eq!(net.l1_eth(&net.bridge), eth_in - eth_out);
-    assert_eq!(net.l1_tokens(&net.bridge), tokens_in - tokens_out);
-    assert!(ledger.withdrawals.is_empty());
 }
 
 #[test]
