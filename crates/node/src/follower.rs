@@ -42,7 +42,6 @@ async fn poll(shared: &Shared) -> Result<usize, NodeError> {
         shared.l1_head.send_replace(crate::L1Head {
             number: latest,
             timestamp: block.timestamp,
-            seen: std::time::Instant::now(),
         });
     }
     let confirmed = latest.saturating_sub(shared.config.l1.confirmations.saturating_sub(1));

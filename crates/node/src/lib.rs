@@ -96,23 +96,28 @@ pub struct Shared {
     pub l1_head: watch::Sender<L1Head>,
 }
 
-/// The latest L1 block the follower saw, and when.
+/// The latest L1 block the follower saw.
 #[derive(Debug, Clone, Copy)]
 pub struct L1Head {
     /// Block number.
     pub number: u64,
     /// Its timestamp.
     pub timestamp: u64,
-    /// When the follower first saw it.
-    pub seen: std::time::Instant,
 }
 
 impl L1Head {
-    /// The L1 time now, estimated as the head's timestamp plus the time since it was seen: a
-    /// quiet dev chain makes no blocks, but its next block (the one a claim lands in) has the
-    /// current time.
+    /// The L1 time a transaction sent now would see, estimated as the later of the head's
+    /// timestamp and the wall clock. A quiet dev chain makes no blocks, but its next block takes
+    /// the current time; a chain whose blocks came faster than one per second runs ahead of the
+    /// wall clock and its next block is at least the head's time. On a real chain the next block
+    /// can be up to one slot older than the wall clock, so a claim sent at the first "claimable"
+    /// may still be refused as not final; the wallet then waits and retries.
     pub fn now(&self) -> u64 {
-        self.timestamp + self.seen.elapsed().as_secs()
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.timestamp.max(wall)
     }
 }
 
@@ -171,7 +176,6 @@ impl Node {
         let (l1_head, _) = watch::channel(L1Head {
             number: l1_block,
             timestamp: l1_time,
-            seen: std::time::Instant::now(),
         });
         let shared = Arc::new(Shared {
             config: config.chain.clone(),

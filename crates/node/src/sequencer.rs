@@ -258,10 +258,24 @@ impl Sequencer {
         if self.pending_count() >= MAX_TXS_PER_BLOCK {
             return Err(SubmitError::Busy(MAX_TXS_PER_BLOCK));
         }
-        if self.open.is_none() {
+        let opened = self.open.is_none();
+        if opened {
             self.open_block()?;
         }
-        self.execute(tx, raw.clone())?;
+        if let Err(e) = self.execute(tx, raw.clone()) {
+            // A refused transaction leaves nothing behind: not even the block it opened, unless
+            // that block already consumes queue messages (then it is sealed for them).
+            if opened
+                && self
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.queue_start == o.queue_end)
+            {
+                self.open = None;
+                self.unflushed.pop();
+            }
+            return Err(e);
+        }
         let number = self.open.as_ref().map(|o| o.number).unwrap_or_default();
         self.journal(JournalEntry::Tx { number, raw });
         let (done, wait) = oneshot::channel();

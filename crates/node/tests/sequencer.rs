@@ -140,3 +140,21 @@ fn refused_transactions_change_nothing() {
     assert_eq!(seq.nonce(alice.address()).unwrap(), 0);
     assert_eq!(seq.pending_count(), 0);
 }
+
+#[test]
+fn a_refused_transaction_opens_no_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("l2.redb")).unwrap();
+    let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+    let nobody = PrivateKeySigner::random();
+    let err = submit(
+        &mut seq,
+        &db,
+        transfer(&nobody, 5, Address::repeat_byte(1), 1),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SubmitError::Refused(_)), "{err}");
+    assert_eq!(seq.tick().unwrap(), None, "no empty block");
+    assert_eq!(seq.head().number, 0);
+    assert!(db.journal().unwrap().is_empty());
+}
