@@ -196,7 +196,14 @@ impl Devnet {
         let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(loft)
-            .args(["devnet", "--l1-port", "0", "--l2-port", "0", "--deployment-out"])
+            .args([
+                "devnet",
+                "--l1-port",
+                "0",
+                "--l2-port",
+                "0",
+                "--deployment-out",
+            ])
             .arg(&out)
             .args(extra)
             .stdout(Stdio::piped())
