@@ -681,7 +681,6 @@ fn full_flow(kind: L1Kind) {
     //    second claim fails; status claimed.
     net.let_challenge_period_pass(net.devnet.deployment.challenge_period_secs + 1);
     let already = selector_hex::<L1Rollup::AlreadyClaimed>();
-    let mut node_bugs = Vec::new();
     for (i, (tx, asset, recipient, amount)) in [
         (&eth_tx, Asset::Eth, eth_recipient, eth_out),
         (&token_tx, Asset::Token, token_recipient, tokens_out),
@@ -699,27 +698,11 @@ fn full_flow(kind: L1Kind) {
         };
         let before = balance(&recipient_s);
         let claim = [net.rollup.as_str(), CLAIM_SIG, &batch, &tuple, &proof];
+        // "claimable" must mean a claim passes on L1 now: the node takes the later of the L1
+        // head's time and the wall clock, which the next dev-chain block never precedes.
         if let Err(e) = try_send(&net.l1, claimer, &claim) {
-            assert!(
-                e.contains(&not_final),
-                "claim of a claimable withdrawal failed: {e}"
-            );
-            // NODE BUG (reported): `loft_withdrawalStatus` says claimable before L1 agrees. The
-            // node estimates L1 time as head timestamp + time since seen, but a dev chain's head
-            // can be ahead of the wall clock (blocks in quick succession get parent + 1 s) while
-            // its next block takes max(wall clock, parent + 1). Record it, finish the flow by
-            // retrying, and fail at the end.
             let status = net.l2_rpc("loft_withdrawalStatus", &[tx]);
-            node_bugs.push(format!(
-                "[{kind:?}] loft_withdrawalStatus({tx}) said \"claimable\" ({status}) but the claim on L1 reverted BatchNotFinal: {}",
-                e.lines().find(|l| l.contains("BatchNotFinal") || l.contains(&not_final)).unwrap_or(&e)
-            ));
-            wait_until(PATIENCE, "the claim to pass on L1", || {
-                try_send(&net.l1, claimer, &claim).ok().or_else(|| {
-                    std::thread::sleep(Duration::from_millis(250));
-                    None
-                })
-            });
+            panic!("[{kind:?}] {tx} was claimable ({status}) but the claim failed on L1: {e}");
         }
         assert_eq!(
             balance(&recipient_s),
@@ -747,12 +730,6 @@ fn full_flow(kind: L1Kind) {
     assert_eq!(net.l1_eth(&net.bridge), eth_in - eth_out);
     assert_eq!(net.l1_tokens(&net.bridge), tokens_in - tokens_out);
     assert!(ledger.withdrawals.is_empty());
-
-    assert!(
-        node_bugs.is_empty(),
-        "NODE BUG: status said claimable before a claim could pass on L1:\n{}",
-        node_bugs.join("\n")
-    );
 }
 
 #[test]
