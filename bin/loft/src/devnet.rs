@@ -374,6 +374,13 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, started: Instant) 
         file.l1_rpc_url, d.l1_chain_id, file.backend
     );
     println!(
+        "  L2 JSON-RPC   {}  (chain id {}, blocks every {} ms, batches every {} ms)",
+        file.l2_rpc_url,
+        config.l2.chain_id,
+        config.l2.block_time_ms,
+        config.rollup.batch_interval_ms
+    );
+    println!(
         "  L1Rollup      {}  (sequencer {}, challenge period {} s)",
         d.rollup, d.sequencer, d.challenge_period_secs
     );
