@@ -14,6 +14,7 @@
 
 pub mod batch;
 pub mod execute;
+pub mod leaf;
 pub mod merkle;
 pub mod params;
 pub mod tx;
@@ -26,6 +27,7 @@ pub use execute::{
     BlockError, BlockInput, BlockOutcome, QueueInput, TxOutcome, TxReceipt, Writes,
     apply_queue_message, execute_block, execute_tx,
 };
+pub use leaf::{STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf, W_DEPTH, empty_withdrawal_root};
 pub use merkle::{
     Withdrawal, step_roots_proof, step_roots_root, verify_step_root, verify_withdrawal,
     withdrawal_proof, withdrawal_root,
