@@ -100,6 +100,15 @@ pub struct RollupConfig {
     /// Upper bound of a batch's encoded (uncompressed) data in bytes; a batch is closed before it
     /// grows past it.
     pub max_batch_bytes: u64,
+    /// Bond a poster must lock on L1 before posting batches, in gwei (TOML integers are 64-bit).
+    pub bond_gwei: u64,
+    /// Share of a slashed bond paid to the challenger who proved the fraud, in basis points; the
+    /// rest goes to `slash_sink`.
+    pub challenger_share_bps: u16,
+    /// Where the rest of a slashed bond goes (the default `0x…dEaD` burns it).
+    pub slash_sink: alloy::primitives::Address,
+    /// Seconds the poster has to answer an opening request (`docs/fraud-proofs.md` §5.4).
+    pub response_window_secs: u64,
 }
 
 /// The embedded development L1.
@@ -145,6 +154,10 @@ impl ChainConfig {
                 challenge_period_secs: 10,
                 batch_interval_ms: 2_000,
                 max_batch_bytes: 120_000,
+                bond_gwei: 1_000_000_000,
+                challenger_share_bps: 5_000,
+                slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
+                response_window_secs: 4,
             },
             devnet: DevnetConfig {
                 block_time_secs: 0,
@@ -175,6 +188,10 @@ impl ChainConfig {
             challenge_period_secs: 7 * 24 * 3600,
             batch_interval_ms: 60_000,
             max_batch_bytes: 120_000,
+            bond_gwei: 10_000_000_000,
+            challenger_share_bps: 5_000,
+            slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
+            response_window_secs: 24 * 3600,
         };
         c
     }
@@ -271,6 +288,23 @@ impl ChainConfig {
                 ),
             ));
         }
+        if self.rollup.challenger_share_bps > 10_000 {
+            return Err(invalid(
+                "rollup.challenger_share_bps",
+                format!("{} is above 10000 (100%)", self.rollup.challenger_share_bps),
+            ));
+        }
+        if self.rollup.response_window_secs == 0
+            || self.rollup.response_window_secs >= self.rollup.challenge_period_secs
+        {
+            return Err(invalid(
+                "rollup.response_window_secs",
+                format!(
+                    "{} must be at least 1 and below the challenge period ({} s), so an opening request can be made and answered within it",
+                    self.rollup.response_window_secs, self.rollup.challenge_period_secs
+                ),
+            ));
+        }
         let d = &self.devnet;
         if d.gas_limit < 1_000_000 {
             return Err(invalid(
@@ -295,6 +329,12 @@ impl ChainConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The poster bond in wei.
+    pub fn bond_wei(&self) -> alloy::primitives::U256 {
+        alloy::primitives::U256::from(self.rollup.bond_gwei)
+            * alloy::primitives::U256::from(1_000_000_000u64)
     }
 
     /// Balance of each development account, in wei.
@@ -348,6 +388,25 @@ mod tests {
     }
 
     #[test]
+    fn a_response_window_longer_than_the_challenge_period_is_rejected() {
+        let mut c = ChainConfig::devnet();
+        c.rollup.response_window_secs = c.rollup.challenge_period_secs;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "rollup.response_window_secs",
+                ..
+            })
+        ));
+        ChainConfig::mainnet().validate().unwrap();
+        let mainnet = ChainConfig::mainnet();
+        assert_eq!(
+            ChainConfig::from_toml(&mainnet.to_toml(), "m").unwrap(),
+            mainnet
+        );
+    }
+
+    #[test]
     fn load_reports_missing_file() {
         let err = ChainConfig::load(Path::new("/nonexistent/loft.toml")).unwrap_err();
         assert!(matches!(err, ConfigError::Io { .. }));
@@ -384,6 +443,10 @@ mod tests {
             "challenge_period_secs",
             "batch_interval_ms",
             "max_batch_bytes",
+            "bond_gwei",
+            "challenger_share_bps",
+            "slash_sink",
+            "response_window_secs",
         ] {
             assert!(
                 doc.contains(&format!(".{field}`")),
