@@ -93,6 +93,20 @@ pub async fn deposit_suite<D: DevControl, U: L1Client>(deployer: &D, user: &U) -
     .await
     .expect("depositETH");
     t.push(receipt_line("depositETH", &r));
+    // Derivation reads batch data from transactions' input: same fields on every backend.
+    let mined = user
+        .transaction(r.transaction_hash)
+        .await
+        .expect("transaction")
+        .expect("a mined transaction is known");
+    assert_eq!(
+        mined.input,
+        alloy::primitives::Bytes::from(L1Bridge::depositETHCall { l2Recipient: me }.abi_encode())
+    );
+    t.push(format!(
+        "transaction: from={} to={:?} block={:?}",
+        mined.from, mined.to, mined.block_number
+    ));
 
     let amount = eth * U256::from(100u64);
     deployer

@@ -177,6 +177,21 @@ impl L1Client for EmbeddedL1 {
     async fn logs(&self, filter: &Filter) -> L1Result<Vec<Log>> {
         self.chain.lock().logs(filter).map_err(|e| self.map_err(e))
     }
+
+    async fn transaction(&self, hash: B256) -> L1Result<Option<loft_l1::L1Transaction>> {
+        use alloy::consensus::Transaction as _;
+        Ok(self
+            .chain
+            .lock()
+            .rpc_transaction(hash)
+            .map(|t| loft_l1::L1Transaction {
+                hash,
+                from: t.inner.signer(),
+                to: t.inner.to(),
+                input: t.inner.input().clone(),
+                block_number: t.block_number,
+            }))
+    }
 }
 
 #[async_trait]

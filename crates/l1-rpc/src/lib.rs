@@ -362,6 +362,22 @@ impl L1Client for RpcL1 {
         self.retry("eth_getLogs", || self.provider.get_logs(filter))
             .await
     }
+
+    async fn transaction(&self, hash: B256) -> L1Result<Option<loft_l1::L1Transaction>> {
+        use alloy::consensus::Transaction as _;
+        let tx = self
+            .retry("eth_getTransactionByHash", || {
+                self.provider.get_transaction_by_hash(hash)
+            })
+            .await?;
+        Ok(tx.map(|t| loft_l1::L1Transaction {
+            hash,
+            from: t.inner.signer(),
+            to: t.inner.to(),
+            input: t.inner.input().clone(),
+            block_number: t.block_number,
+        }))
+    }
 }
 
 #[async_trait]

@@ -154,6 +154,24 @@ pub trait L1Client: Send + Sync + Debug {
     async fn receipt(&self, hash: B256) -> L1Result<Option<TransactionReceipt>>;
     /// Logs matching a filter (address, topics, block range).
     async fn logs(&self, filter: &Filter) -> L1Result<Vec<Log>>;
+    /// A mined transaction's sender, recipient and input (what derivation reads batch data from),
+    /// or `None` when the node does not know it.
+    async fn transaction(&self, hash: B256) -> L1Result<Option<L1Transaction>>;
+}
+
+/// The fields of a mined L1 transaction that loft reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L1Transaction {
+    /// Its hash.
+    pub hash: B256,
+    /// The signer.
+    pub from: Address,
+    /// The called contract (`None` for a creation).
+    pub to: Option<Address>,
+    /// The calldata.
+    pub input: Bytes,
+    /// The block it was mined in.
+    pub block_number: Option<u64>,
 }
 
 /// Control over a development chain: time and block production. Offered by the embedded dev chain
