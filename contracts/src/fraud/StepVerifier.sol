@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {StepLeaf} from "./StepLeaf.sol";
+import {IStepVerifier} from "./IStepVerifier.sol";
+import {StepCodec} from "./StepCodec.sol";
+import {SparseMerkle} from "../lib/SparseMerkle.sol";
+
+/// @notice The queue heads the verifier checks queue messages against (`L1MessageQueue`).
+interface IQueueHeads {
+    function queueHeadAt(uint256 count) external view returns (bytes32);
+}
+
+/// @title StepVerifier
+/// @notice Re-executes one step of a batch on L1 from the leaf before it and a witness
+/// (docs/fraud-proofs.md §2, §5.2), exactly as loft-stf executes it (docs/rollup.md §2).
+/// @dev Witness: `abi.encode(uint8 kind, DataChunk[] chunks, QueueMessage message,
+/// StateAccess[] writes, StateAccess[] reads, bytes32[16] wSiblings)` (top-level params, so the
+/// first word is the kind). Every value the verifier uses comes from `reads` (proven against
+/// `prev.stateRoot`) or `writes` (proven in order against the running root); the computed writes
+/// must be exactly `writes` (keys, order, count), so a refused step carries no `writes`.
+contract StepVerifier is IStepVerifier {
+    /// @notice One 1,024-byte chunk of the batch data with its positional Merkle path (leaf up).
+    struct DataChunk {
+        uint64 index;
+        bytes data;
+        bytes32[] path;
+    }
+
+    /// @notice A queue message as `MessageQueued` carries it.
+    struct QueueMessage {
+        uint8 kind;
+        address sender;
+        uint64 l1BlockNumber;
+        uint64 timestamp;
+        bytes payload;
+    }
+
+    /// @notice One state leaf: its value before the step (or absence) and its proof.
+    struct StateAccess {
+        bytes32 key;
+        bool present;
+        bytes value;
+        SparseMerkle.Proof proof;
+    }
+
+    struct Witness {
+        uint8 kind;
+        DataChunk[] chunks;
+        QueueMessage message;
+        StateAccess[] writes;
+        StateAccess[] reads;
+        bytes32[16] wSiblings;
+    }
+
+    /// @dev The running execution: witness leaves, the account cache and the computed writes.
+    struct Exec {
+        StateAccess[] reads;
+        StateAccess[] writes;
+        bytes32[4] keys;
+        bytes[4] values;
+        uint256 n;
+        address[3] accAddr;
+        uint256[3] accNonce;
+        uint256[3] accBal;
+        uint256 nAcc;
+    }
+
+    /// @dev A transaction's operation (docs/rollup.md §2.2); kind 0: unsupported call.
+    struct Op {
+        uint8 kind;
+        address token;
+        address to;
+        uint256 amount;
+        address l1Recipient;
+        uint256 gas;
+        uint256 fee;
+        uint256 ethOut;
+        uint256 tokenHave;
+    }
+
+    uint8 internal constant STEP_QUEUE = 1;
+    uint8 internal constant STEP_TX = 2;
+    uint8 internal constant STEP_BLOCK = 3;
+    uint256 internal constant CHUNK = 1024;
+    uint256 internal constant W_DEPTH = 16;
+
+    uint8 internal constant OP_ETH = 1;
+    uint8 internal constant OP_TRANSFER = 2;
+    uint8 internal constant OP_WITHDRAW = 3;
+
+    address internal constant L2_BRIDGE = 0x4C6f667400000000000000000000000000000001;
+    bytes4 internal constant TRANSFER_SELECTOR = 0xa9059cbb;
+    bytes4 internal constant WITHDRAW_SELECTOR = 0x69328dec;
+    bytes32 internal constant L2_TOKEN_SALT = keccak256("loft.l2-token");
+
+    /// @notice The L2 chain id (EIP-155), implicit in batch data.
+    uint256 public immutable l2ChainId;
+    /// @notice The L2 base fee, wei per gas.
+    uint256 public immutable baseFee;
+    /// @notice Receives every transaction fee.
+    address public immutable feeRecipient;
+    /// @notice The L1 queue (the bridge), for its heads.
+    IQueueHeads public immutable bridge;
+
+    /// @notice The witness does not verify or does not fit the step (the challenger's mistake).
+    error BadWitness(string reason);
+    /// @notice A proven state leaf is inconsistent (cannot happen in a state loft-stf produced).
+    error CorruptState(bytes32 key);
+
+    constructor(uint256 l2ChainId_, uint256 baseFee_, address feeRecipient_, address bridge_) {
+        l2ChainId = l2ChainId_;
+        baseFee = baseFee_;
+        feeRecipient = feeRecipient_;
+        bridge = IQueueHeads(bridge_);
+    }
+
+    /// @inheritdoc IStepVerifier
+    function execute(StepContext calldata ctx, StepLeaf calldata prev, bytes calldata witness)
+        external
+        view
+        returns (bool valid, StepLeaf memory next)
+    {
+        Witness memory w = _decode(witness);
+        if (w.kind < STEP_QUEUE || w.kind > STEP_BLOCK) revert BadWitness("kind");
+        next = StepLeaf(w.kind, prev.queuePos, prev.dataEnd, prev.wCount, prev.wRoot, prev.stateRoot);
+        Exec memory e;
+        e.reads = w.reads;
+        e.writes = w.writes;
+        _verifyReads(e.reads, prev.stateRoot);
+        // The first step of a batch is a block marker.
+        if (prev.kind == 0 && w.kind != STEP_BLOCK) {
+            valid = false;
+        } else if (w.kind == STEP_QUEUE) {
+            valid = _queue(ctx, prev, w.message, e, next);
+        } else {
+            bytes memory step = _stepBytes(ctx, prev.dataEnd, w.chunks);
+            if (w.kind == STEP_BLOCK) {
+                uint256 length;
+                (valid, length) = StepCodec.decodeBlock(step);
+                next.dataEnd = uint64(prev.dataEnd + length);
+            } else {
+                (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(step);
+                if (ok) {
+                    next.dataEnd = uint64(prev.dataEnd + t.length);
+                    valid = _tx(e, t, next, w.wSiblings);
+                }
+            }
+        }
+        if (!valid) {
+            if (e.writes.length != 0) revert BadWitness("writes for a refused step");
+            return (false, next);
+        }
+        next.stateRoot = _applyWrites(e, prev.stateRoot);
+    }
+
+    function _decode(bytes calldata witness) private pure returns (Witness memory w) {
+        (w.kind, w.chunks, w.message, w.writes, w.reads, w.wSiblings) = abi.decode(
+            witness, (uint8, DataChunk[], QueueMessage, StateAccess[], StateAccess[], bytes32[16])
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Batch data
+
+    /// @dev The bytes `[start, min(dataLength, start + MAX_STEP_BYTES))` of the batch data, from
+    /// the chunks that hold them, each checked against `dataRoot`.
+    function _stepBytes(StepContext calldata ctx, uint256 start, DataChunk[] memory chunks)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 dataLength = ctx.dataLength;
+        if (start >= dataLength) return out;
+        uint256 end = start + StepCodec.MAX_STEP_BYTES;
+        if (end > dataLength) end = dataLength;
+        uint256 first = start / CHUNK;
+        if (chunks.length != (end - 1) / CHUNK - first + 1) revert BadWitness("chunk count");
+        uint256 count = (dataLength + CHUNK - 1) / CHUNK;
+        uint256 depth;
+        while ((uint256(1) << depth) < count) depth++;
+        out = new bytes(end - start);
+        for (uint256 j = 0; j < chunks.length; j++) {
+            DataChunk memory c = chunks[j];
+            uint256 index = first + j;
+            uint256 size = dataLength - index * CHUNK;
+            if (size > CHUNK) size = CHUNK;
+            if (c.index != index || c.data.length != size || c.path.length != depth) {
+                revert BadWitness("chunk shape");
+            }
+            if (_chunkRoot(c.data, index, c.path) != ctx.dataRoot) revert BadWitness("chunk proof");
+            _copy(out, start, end, c.data, index * CHUNK);
+        }
+    }
+
+    /// @dev The positional Merkle root implied by chunk `index` and its path (leaf up).
+    function _chunkRoot(bytes memory data, uint256 index, bytes32[] memory path) private pure returns (bytes32 node) {
+        node = keccak256(data);
+        for (uint256 l = 0; l < path.length; l++) {
+            node = (index >> l) & 1 == 1
+                ? keccak256(abi.encodePacked(path[l], node))
+                : keccak256(abi.encodePacked(node, path[l]));
+        }
+    }
+
+    /// @dev Copies the part of `[start, end)` that `data` (the batch bytes from offset `from`) holds.
+    function _copy(bytes memory out, uint256 start, uint256 end, bytes memory data, uint256 from) private pure {
+        uint256 lo = start > from ? start : from;
+        uint256 hi = end < from + data.length ? end : from + data.length;
+        if (hi <= lo) return;
+        assembly ("memory-safe") {
+            mcopy(add(add(out, 0x20), sub(lo, start)), add(add(data, 0x20), sub(lo, from)), sub(hi, lo))
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // State access
+
+    function _verifyReads(StateAccess[] memory reads, bytes32 root) private pure {
+        for (uint256 i = 0; i < reads.length; i++) {
+            StateAccess memory a = reads[i];
+            if (!a.present && a.value.length != 0) revert BadWitness("absent leaf with a value");
+            if (!SparseMerkle.verify(a.proof, root, a.key, a.present, keccak256(a.value))) {
+                revert BadWitness("read proof");
+            }
+        }
+    }
+
+    /// @dev The pre-state value of leaf `key` from the witness (reads first, then writes).
+    function _get(Exec memory e, bytes32 key) private pure returns (bool present, bytes memory value) {
+        for (uint256 i = 0; i < e.reads.length; i++) {
+            if (e.reads[i].key == key) return (e.reads[i].present, e.reads[i].value);
+        }
+        for (uint256 i = 0; i < e.writes.length; i++) {
+            if (e.writes[i].key == key) return (e.writes[i].present, e.writes[i].value);
+        }
+        revert BadWitness("missing leaf");
+    }
+
+    /// @dev Appends write `(key, value)` or replaces an earlier write of `key` in place.
+    function _push(Exec memory e, bytes32 key, bytes memory value) private pure {
+        for (uint256 i = 0; i < e.n; i++) {
+            if (e.keys[i] == key) {
+                e.values[i] = value;
+                return;
+            }
+        }
+        e.keys[e.n] = key;
+        e.values[e.n] = value;
+        e.n++;
+    }
+
+    /// @dev Checks the witness writes against the computed ones and applies them in order.
+    function _applyWrites(Exec memory e, bytes32 root) private pure returns (bytes32) {
+        if (e.writes.length != e.n) revert BadWitness("write count");
+        for (uint256 i = 0; i < e.n; i++) {
+            StateAccess memory a = e.writes[i];
+            if (a.key != e.keys[i]) revert BadWitness("write order");
+            if (!a.present && a.value.length != 0) revert BadWitness("absent leaf with a value");
+            root = SparseMerkle.update(
+                a.proof, root, a.key, a.present, a.present ? keccak256(a.value) : bytes32(0), keccak256(e.values[i])
+            );
+        }
+        return root;
+    }
+
+    function _accountKey(address a) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(1), a));
+    }
+
+    function _tokenBalanceKey(address a, address token) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(2), a, token));
+    }
+
+    function _tokenKey(address token) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(3), token));
+    }
+
+    /// @dev Index of `a` in the account cache, loading it on first touch.
+    function _acc(Exec memory e, address a) private pure returns (uint256) {
+        for (uint256 i = 0; i < e.nAcc; i++) {
+            if (e.accAddr[i] == a) return i;
+        }
+        uint256 j = e.nAcc++;
+        e.accAddr[j] = a;
+        (bool present, bytes memory v) = _get(e, _accountKey(a));
+        if (present) {
+            if (v.length != 64) revert CorruptState(_accountKey(a));
+            (e.accNonce[j], e.accBal[j]) = abi.decode(v, (uint256, uint256));
+        }
+        return j;
+    }
+
+    function _pushAccount(Exec memory e, uint256 i) private pure {
+        _push(e, _accountKey(e.accAddr[i]), abi.encode(e.accNonce[i], e.accBal[i]));
+    }
+
+    function _tokenBalance(Exec memory e, address a, address token) private pure returns (uint256) {
+        (bool present, bytes memory v) = _get(e, _tokenBalanceKey(a, token));
+        if (!present) return 0;
+        if (v.length != 32) revert CorruptState(_tokenBalanceKey(a, token));
+        return abi.decode(v, (uint256));
+    }
+
+    function _isToken(Exec memory e, address token) private pure returns (bool present) {
+        (present,) = _get(e, _tokenKey(token));
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Transactions (loft-stf `execute_tx`)
+
+    /// @dev `Call::parse`: the operation's shape from `to`, `value` and `data` alone.
+    function _parse(StepCodec.Tx memory t) private pure returns (Op memory op) {
+        bytes memory data = t.data;
+        if (data.length == 0) {
+            if (t.to == L2_BRIDGE) return op;
+            op.kind = OP_ETH;
+            op.to = t.to;
+            op.amount = t.value;
+            op.gas = 21_000;
+            return op;
+        }
+        if (t.value != 0 || data.length < 4) return op;
+        bytes4 selector = bytes4(data);
+        if (t.to == L2_BRIDGE) {
+            if (selector != WITHDRAW_SELECTOR || data.length != 100) return op;
+            uint256 token = StepCodec.word(data, 4);
+            uint256 recipient = StepCodec.word(data, 68);
+            if (token >> 160 != 0 || recipient >> 160 != 0) return op;
+            op.kind = OP_WITHDRAW;
+            op.token = address(uint160(token));
+            op.amount = StepCodec.word(data, 36);
+            op.l1Recipient = address(uint160(recipient));
+            op.gas = 60_000;
+            return op;
+        }
+        if (selector != TRANSFER_SELECTOR || data.length != 68) return op;
+        uint256 to = StepCodec.word(data, 4);
+        if (to >> 160 != 0) return op;
+        op.kind = OP_TRANSFER;
+        op.token = t.to;
+        op.to = address(uint160(to));
+        op.amount = StepCodec.word(data, 36);
+        op.gas = 40_000;
+    }
+
+    /// @dev Checks the transaction in the order of docs/rollup.md §2.2 and computes its effects.
+    function _tx(Exec memory e, StepCodec.Tx memory t, StepLeaf memory next, bytes32[16] memory wSiblings)
+        private
+        view
+        returns (bool)
+    {
+        address sender = StepCodec.recover(t, l2ChainId);
+        if (sender == address(0)) return false;
+        uint256 si = _acc(e, sender);
+        if (t.nonce != e.accNonce[si] || t.nonce == type(uint64).max) return false;
+        if (t.maxFee < baseFee) return false;
+        if (t.ty == StepCodec.TYPE_EIP1559 && t.priority > t.maxFee) return false;
+        Op memory op = _parse(t);
+        if (op.kind == 0) return false;
+        if (op.kind == OP_ETH) {
+            if (_isToken(e, op.to)) return false;
+        } else if (op.kind == OP_TRANSFER) {
+            if (!_isToken(e, op.token) || op.to == address(0)) return false;
+        } else {
+            if (op.token != address(0) && !_isToken(e, op.token)) return false;
+            if (op.l1Recipient == address(0) || op.amount == 0) return false;
+        }
+        if (t.gasLimit < op.gas) return false;
+        uint256 price = t.maxFee;
+        if (t.ty == StepCodec.TYPE_EIP1559 && baseFee + t.priority < price) price = baseFee + t.priority;
+        op.fee = op.gas * price;
+        op.ethOut = op.fee;
+        if (op.kind == OP_ETH || (op.kind == OP_WITHDRAW && op.token == address(0))) {
+            unchecked {
+                op.ethOut = op.fee + op.amount;
+            }
+            if (op.ethOut < op.fee) return false;
+        }
+        if (op.ethOut > e.accBal[si]) return false;
+        bool tokenSide = op.kind == OP_TRANSFER || (op.kind == OP_WITHDRAW && op.token != address(0));
+        if (tokenSide) {
+            op.tokenHave = _tokenBalance(e, sender, op.token);
+            if (op.tokenHave < op.amount) return false;
+        }
+        // Effects.
+        e.accNonce[si] += 1;
+        e.accBal[si] -= op.ethOut;
+        _pushAccount(e, si);
+        if (op.kind == OP_ETH) {
+            uint256 ri = _acc(e, op.to);
+            if (e.accBal[ri] > type(uint256).max - op.amount) return false;
+            e.accBal[ri] += op.amount;
+            _pushAccount(e, ri);
+        } else if (op.kind == OP_TRANSFER) {
+            _transferTokens(e, sender, op);
+        } else {
+            _withdraw(e, sender, t.nonce, op, next, wSiblings);
+        }
+        uint256 fi = _acc(e, feeRecipient);
+        if (e.accBal[fi] > type(uint256).max - op.fee) return false;
+        e.accBal[fi] += op.fee;
+        _pushAccount(e, fi);
+        return true;
+    }
+
+    function _transferTokens(Exec memory e, address sender, Op memory op) private pure {
+        uint256 left = op.tokenHave - op.amount;
+        _push(e, _tokenBalanceKey(sender, op.token), abi.encode(left));
+        uint256 recipient = op.to == sender ? left : _tokenBalance(e, op.to, op.token);
+        if (recipient > type(uint256).max - op.amount) revert CorruptState(_tokenBalanceKey(op.to, op.token));
+        _push(e, _tokenBalanceKey(op.to, op.token), abi.encode(recipient + op.amount));
+    }
+
+    function _withdraw(
+        Exec memory e,
+        address sender,
+        uint64 nonce,
+        Op memory op,
+        StepLeaf memory next,
+        bytes32[16] memory wSiblings
+    ) private pure {
+        address l1Token;
+        if (op.token != address(0)) {
+            bytes32 key = _tokenKey(op.token);
+            (bool present, bytes memory info) = _get(e, key);
+            if (!present || info.length < 160) revert CorruptState(key);
+            _push(e, _tokenBalanceKey(sender, op.token), abi.encode(op.tokenHave - op.amount));
+            uint256 supply = StepCodec.word(info, 32);
+            if (supply < op.amount) revert CorruptState(key);
+            bytes memory updated = bytes.concat(info); // a copy
+            uint256 newSupply = supply - op.amount;
+            assembly ("memory-safe") {
+                mstore(add(updated, 0x40), newSupply)
+            }
+            _push(e, key, updated);
+            l1Token = address(uint160(StepCodec.word(info, 0)));
+        }
+        bytes32 leaf =
+            keccak256(bytes.concat(keccak256(abi.encode(sender, uint256(nonce), op.l1Recipient, l1Token, op.amount))));
+        uint256 index = next.wCount;
+        if (index >> W_DEPTH != 0) revert BadWitness("withdrawal tree full");
+        bytes32 empty = 0;
+        for (uint256 l = 0; l < W_DEPTH; l++) {
+            if ((index >> l) & 1 == 1) {
+                empty = keccak256(abi.encodePacked(wSiblings[l], empty));
+                leaf = keccak256(abi.encodePacked(wSiblings[l], leaf));
+            } else {
+                empty = keccak256(abi.encodePacked(empty, wSiblings[l]));
+                leaf = keccak256(abi.encodePacked(leaf, wSiblings[l]));
+            }
+        }
+        if (empty != next.wRoot) revert BadWitness("withdrawal slot");
+        next.wRoot = leaf;
+        next.wCount = uint64(index + 1);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Queue messages (loft-stf `apply_queue_message`)
+
+    function _queue(
+        StepContext calldata ctx,
+        StepLeaf calldata prev,
+        QueueMessage memory m,
+        Exec memory e,
+        StepLeaf memory next
+    ) private view returns (bool) {
+        uint256 pos = prev.queuePos;
+        if (pos >= ctx.queueEnd) return false;
+        bytes32 head = keccak256(
+            abi.encode(bridge.queueHeadAt(pos), pos, m.kind, m.sender, m.l1BlockNumber, m.timestamp, keccak256(m.payload))
+        );
+        if (head != bridge.queueHeadAt(pos + 1)) revert BadWitness("queue message");
+        next.queuePos = uint64(pos + 1);
+        if (m.kind == 0) {
+            _deposit(e, m.payload);
+        } else if (m.kind == 1) {
+            _register(e, m.payload);
+        }
+        return true;
+    }
+
+    function _deposit(Exec memory e, bytes memory p) private pure {
+        if (p.length < 128) return;
+        uint256 w0 = StepCodec.word(p, 0);
+        uint256 w1 = StepCodec.word(p, 32);
+        uint256 w2 = StepCodec.word(p, 64);
+        if (w0 >> 160 != 0 || w1 >> 160 != 0 || w2 >> 160 != 0) return;
+        address l1Token = address(uint160(w0));
+        address to = address(uint160(w2));
+        uint256 amount = StepCodec.word(p, 96);
+        if (l1Token == address(0)) {
+            uint256 i = _acc(e, to);
+            if (e.accBal[i] > type(uint256).max - amount) return;
+            e.accBal[i] += amount;
+            _pushAccount(e, i);
+            return;
+        }
+        _depositToken(e, l1Token, to, amount);
+    }
+
+    function _depositToken(Exec memory e, address l1Token, address to, uint256 amount) private pure {
+        address token = address(uint160(uint256(keccak256(abi.encodePacked(L2_TOKEN_SALT, l1Token)))));
+        bytes32 key = _tokenKey(token);
+        (bool present, bytes memory info) = _get(e, key);
+        if (!present) info = abi.encode(l1Token, uint256(0), uint8(18), "", "");
+        if (info.length < 160) revert CorruptState(key);
+        uint256 supply = StepCodec.word(info, 32);
+        if (supply > type(uint256).max - amount) return;
+        bytes memory updated = bytes.concat(info);
+        uint256 newSupply = supply + amount;
+        assembly ("memory-safe") {
+            mstore(add(updated, 0x40), newSupply)
+        }
+        uint256 balance = _tokenBalance(e, to, token);
+        if (balance > type(uint256).max - amount) revert CorruptState(_tokenBalanceKey(to, token));
+        _push(e, key, updated);
+        _push(e, _tokenBalanceKey(to, token), abi.encode(balance + amount));
+    }
+
+    function _register(Exec memory e, bytes memory p) private pure {
+        (bool ok, address l1Token, bytes memory name, bytes memory symbol, uint8 decimals) =
+            StepCodec.decodeRegistration(p);
+        if (!ok) return;
+        address token = address(uint160(uint256(keccak256(abi.encodePacked(L2_TOKEN_SALT, l1Token)))));
+        bytes32 key = _tokenKey(token);
+        (bool present,) = _get(e, key);
+        if (present) return;
+        _push(e, key, abi.encode(l1Token, uint256(0), decimals, string(name), string(symbol)));
+    }
+}
