@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 /// @title StepCodec
 /// @notice Decoding of one batch-data step (docs/fraud-proofs.md §3: a block marker `0x10
-/// varint(timestamp)` or a transaction in the docs/rollup.md §3.2 encoding) and the rebuilding of a
+/// varint(timestamp)`, a queue marker `0x11` or a transaction in the docs/rollup.md §3.2 encoding) and the rebuilding of a
 /// transaction's signed payload, the Solidity twin of loft-stf's batch codec and of alloy's RLP.
 /// @dev Every reader is bounds-checked through a cursor that turns `bad` instead of reverting: a
 /// malformed step is an undecodable step (fraud), never a revert.
@@ -12,6 +12,8 @@ library StepCodec {
     uint256 internal constant MAX_STEP_BYTES = 320;
     /// @notice First byte of a block marker.
     uint8 internal constant BLOCK_TAG = 0x10;
+    /// @notice The one byte of a queue step.
+    uint8 internal constant QUEUE_TAG = 0x11;
     /// @notice Type byte of a legacy (EIP-155) transaction.
     uint8 internal constant TYPE_LEGACY = 0x00;
     /// @notice Type byte of an EIP-1559 transaction.

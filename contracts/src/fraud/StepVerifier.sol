@@ -14,9 +14,9 @@ interface IQueueHeads {
 /// @title StepVerifier
 /// @notice Re-executes one step of a batch on L1 from the leaf before it and a witness
 /// (docs/fraud-proofs.md §2, §5.2), exactly as loft-stf executes it (docs/rollup.md §2).
-/// @dev Witness: `abi.encode(uint8 kind, DataChunk[] chunks, QueueMessage message,
-/// StateAccess[] writes, StateAccess[] reads, bytes32[16] wSiblings)` (top-level params, so the
-/// first word is the kind). Every value the verifier uses comes from `reads` (proven against
+/// @dev Witness: `abi.encode(DataChunk[] chunks, QueueMessage message, StateAccess[] writes,
+/// StateAccess[] reads, bytes32[16] wSiblings)` (top-level params). The step's kind is the first
+/// byte of its data (`0x10` block, `0x11` queue, `0x00`/`0x02` transaction). Every value the verifier uses comes from `reads` (proven against
 /// `prev.stateRoot`) or `writes` (proven in order against the running root); the computed writes
 /// must be exactly `writes` (keys, order, count), so a refused step carries no `writes`.
 contract StepVerifier is IStepVerifier {
@@ -45,7 +45,6 @@ contract StepVerifier is IStepVerifier {
     }
 
     struct Witness {
-        uint8 kind;
         DataChunk[] chunks;
         QueueMessage message;
         StateAccess[] writes;
@@ -122,29 +121,36 @@ contract StepVerifier is IStepVerifier {
         returns (bool valid, StepLeaf memory next)
     {
         Witness memory w = _decode(witness);
-        if (w.kind < STEP_QUEUE || w.kind > STEP_BLOCK) revert BadWitness("kind");
-        next = StepLeaf(w.kind, prev.queuePos, prev.dataEnd, prev.wCount, prev.wRoot, prev.stateRoot);
+        next = StepLeaf(0, prev.queuePos, prev.dataEnd, prev.wCount, prev.wRoot, prev.stateRoot);
         Exec memory e;
         e.reads = w.reads;
         e.writes = w.writes;
         _verifyReads(e.reads, prev.stateRoot);
+        // The step's kind is its first byte (docs/fraud-proofs.md §2); no byte: undecodable.
+        bytes memory step = _stepBytes(ctx, prev.dataEnd, w.chunks);
+        uint256 tag = step.length == 0 ? 0xff : uint8(step[0]);
+        if (tag == StepCodec.BLOCK_TAG) {
+            next.kind = STEP_BLOCK;
+        } else if (tag == StepCodec.QUEUE_TAG) {
+            next.kind = STEP_QUEUE;
+        } else if (tag == StepCodec.TYPE_LEGACY || tag == StepCodec.TYPE_EIP1559) {
+            next.kind = STEP_TX;
+        }
         // The first step of a batch is a block marker.
-        if (prev.kind == 0 && w.kind != STEP_BLOCK) {
+        if (next.kind == 0 || (prev.kind == 0 && next.kind != STEP_BLOCK)) {
             valid = false;
-        } else if (w.kind == STEP_QUEUE) {
+        } else if (next.kind == STEP_QUEUE) {
+            next.dataEnd = prev.dataEnd + 1;
             valid = _queue(ctx, prev, w.message, e, next);
+        } else if (next.kind == STEP_BLOCK) {
+            uint256 length;
+            (valid, length) = StepCodec.decodeBlock(step);
+            next.dataEnd = uint64(prev.dataEnd + length);
         } else {
-            bytes memory step = _stepBytes(ctx, prev.dataEnd, w.chunks);
-            if (w.kind == STEP_BLOCK) {
-                uint256 length;
-                (valid, length) = StepCodec.decodeBlock(step);
-                next.dataEnd = uint64(prev.dataEnd + length);
-            } else {
-                (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(step);
-                if (ok) {
-                    next.dataEnd = uint64(prev.dataEnd + t.length);
-                    valid = _tx(e, t, next, w.wSiblings);
-                }
+            (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(step);
+            if (ok) {
+                next.dataEnd = uint64(prev.dataEnd + t.length);
+                valid = _tx(e, t, next, w.wSiblings);
             }
         }
         if (!valid) {
@@ -155,9 +161,8 @@ contract StepVerifier is IStepVerifier {
     }
 
     function _decode(bytes calldata witness) private pure returns (Witness memory w) {
-        (w.kind, w.chunks, w.message, w.writes, w.reads, w.wSiblings) = abi.decode(
-            witness, (uint8, DataChunk[], QueueMessage, StateAccess[], StateAccess[], bytes32[16])
-        );
+        (w.chunks, w.message, w.writes, w.reads, w.wSiblings) =
+            abi.decode(witness, (DataChunk[], QueueMessage, StateAccess[], StateAccess[], bytes32[16]));
     }
 
     // -----------------------------------------------------------------------------------------

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {StepLeaf, stepLeafHash} from "../src/fraud/StepLeaf.sol";
+import {IStepVerifier} from "../src/fraud/IStepVerifier.sol";
+import {StepVerifier} from "../src/fraud/StepVerifier.sol";
+
+/// @dev The few forge cheatcodes these tests use (forge-std is not available here).
+interface Vm {
+    function readFile(string calldata path) external view returns (string memory);
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
+    function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
+    function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
+    function parseJsonBytes32Array(string calldata json, string calldata key) external pure returns (bytes32[] memory);
+    function toString(uint256 value) external pure returns (string memory);
+}
+
+/// @dev A queue exposing `queueHeadAt` over heads set by the test (the L1MessageQueue hash chain,
+/// computed by the Rust generator).
+contract TestQueue {
+    bytes32[] private heads;
+
+    function setHeads(bytes32[] memory h) external {
+        heads = h;
+    }
+
+    function queueHeadAt(uint256 count) external view returns (bytes32) {
+        require(count < heads.length, "queue index");
+        return heads[count];
+    }
+}
+
+/// @dev Checks StepVerifier against the verdicts and leaves loft-stf computes
+/// (testdata/fraud/steps.json, written by crates/fraud/src/vectors.rs).
+contract StepVerifierTest {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    address private constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+    string private constant VECTORS = "../testdata/fraud/steps.json";
+
+    TestQueue private queue;
+    StepVerifier private verifier;
+    string private json;
+
+    struct Case {
+        string name;
+        IStepVerifier.StepContext ctx;
+        StepLeaf prev;
+        bytes witness;
+        bool revert_;
+        bool valid;
+        bytes32 nextHash;
+        bytes32[] heads;
+    }
+
+    function setUp() public {
+        json = vm.readFile(VECTORS);
+        queue = new TestQueue();
+        verifier = new StepVerifier(
+            vm.parseJsonUint(json, ".chainId"),
+            vm.parseJsonUint(json, ".baseFee"),
+            vm.parseJsonAddress(json, ".feeRecipient"),
+            address(queue)
+        );
+    }
+
+    function log(string memory label, uint256 value) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok;
+    }
+
+    /// @dev Case `i` from its `abi` field: `abi.encode(Case)` (one cheatcode call: parsing the large file is what costs gas here).
+    function _load(string memory text, uint256 i) internal returns (Case memory c) {
+        bytes memory blob = vm.parseJsonBytes(text, string.concat(".cases[", vm.toString(i), "].abi"));
+        c = abi.decode(blob, (Case));
+        queue.setHeads(c.heads);
+    }
+
+    function test_vectors() public {
+        uint256 count = vm.parseJsonUint(json, ".count");
+        require(count >= 80, "too few vectors");
+        uint256 valid;
+        uint256 invalid;
+        uint256 reverts;
+        string memory text = json;
+        for (uint256 i = 0; i < count; i++) {
+            // Every iteration reuses the same memory: the file is copied into each cheatcode call.
+            uint256 free;
+            assembly ("memory-safe") {
+                free := mload(0x40)
+            }
+            Case memory c = _load(text, i);
+            (bool ok, bytes memory ret) =
+                address(verifier).staticcall(abi.encodeCall(verifier.execute, (c.ctx, c.prev, c.witness)));
+            if (c.revert_) {
+                require(!ok, string.concat(c.name, ": expected a revert"));
+                reverts++;
+                assembly ("memory-safe") {
+                    mstore(0x40, free)
+                }
+                continue;
+            }
+            require(ok, string.concat(c.name, ": reverted"));
+            (bool v, StepLeaf memory next) = abi.decode(ret, (bool, StepLeaf));
+            require(v == c.valid, string.concat(c.name, ": verdict"));
+            if (v) {
+                require(stepLeafHash(next) == c.nextHash, string.concat(c.name, ": next leaf"));
+                valid++;
+            } else {
+                invalid++;
+            }
+            assembly ("memory-safe") {
+                mstore(0x40, free)
+            }
+        }
+        log("valid", valid);
+        log("invalid", invalid);
+        log("reverts", reverts);
+    }
+
+    /// The worst case: a token withdrawal with four state proofs at depth 30, sixteen non-empty
+    /// withdrawal siblings and the step across two chunks of a 100 KiB batch.
+    function test_gas_worstCase() public {
+        uint256 count = vm.parseJsonUint(json, ".count");
+        Case memory c = _load(json, count - 1);
+        require(keccak256(bytes(c.name)) == keccak256("gas: deep token withdrawal"), "gas case last");
+        bytes memory call = abi.encodeCall(verifier.execute, (c.ctx, c.prev, c.witness));
+        uint256 calldataGas;
+        for (uint256 i = 0; i < call.length; i++) {
+            calldataGas += call[i] == 0 ? 4 : 16;
+        }
+        uint256 before = gasleft();
+        (bool ok, bytes memory ret) = address(verifier).staticcall(call);
+        uint256 used = before - gasleft();
+        require(ok, "reverted");
+        (bool v, StepLeaf memory next) = abi.decode(ret, (bool, StepLeaf));
+        require(v && stepLeafHash(next) == c.nextHash, "wrong result");
+        log("execution gas", used);
+        log("calldata bytes", call.length);
+        log("calldata gas", calldataGas);
+        log("total (21000 + calldata + execution)", 21_000 + calldataGas + used);
+        require(21_000 + calldataGas + used < 1_000_000, "above 1,000,000 gas");
+    }
+}

@@ -1,0 +1,1111 @@
+//! Differential vectors for `contracts/test/StepVerifier.t.sol`, written to
+//! `testdata/fraud/steps.json`. The test fails if the committed file differs from what it
+//! generates, unless `LOFT_BLESS=1` is set (then it rewrites the file).
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy::primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolValue;
+use loft_state::layout::{
+    Account, TokenInfo, account_key, encode_balance, l2_token_address, token_balance_key, token_key,
+};
+use loft_state::{MemStore, Smt};
+use loft_stf::params::{TRANSFER_SELECTOR, WITHDRAW_SELECTOR};
+use loft_stf::{ChainParams, STEP_BLOCK, StepLeaf};
+use serde_json::{Value, json};
+
+use crate::{QueueMessage, StepInput, build_step_witness, data_root, queue_head};
+
+const PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../testdata/fraud/steps.json"
+);
+const CHAIN_ID: u64 = 4242;
+const BASE_FEE: u128 = 7;
+const BRIDGE: Address = loft_state::layout::L2_BRIDGE;
+
+type State = Smt<MemStore>;
+
+fn signer(i: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_slice(&[i; 32]).unwrap()
+}
+
+fn addr(i: u8) -> Address {
+    signer(i).address()
+}
+
+fn params() -> ChainParams {
+    ChainParams {
+        chain_id: CHAIN_ID,
+        base_fee: BASE_FEE,
+        fee_recipient: addr(9),
+    }
+}
+
+fn l1_token() -> Address {
+    Address::repeat_byte(0x77)
+}
+
+fn token() -> Address {
+    l2_token_address(l1_token())
+}
+
+fn eth(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+fn set_account(s: &mut State, a: Address, nonce: u64, balance: U256) {
+    s.set(account_key(a), Account { nonce, balance }.encode())
+        .unwrap();
+}
+
+fn base_state() -> State {
+    let mut s = Smt::new(MemStore::new(), B256::ZERO);
+    set_account(&mut s, addr(1), 3, eth(10));
+    set_account(&mut s, addr(2), 0, U256::from(5u64));
+    set_account(&mut s, addr(9), 0, U256::from(1_000_000_000u64));
+    set_account(&mut s, addr(4), 0, U256::MAX - U256::from(100u64));
+    set_account(&mut s, addr(5), u64::MAX - 1, U256::MAX >> 1);
+    set_account(&mut s, addr(6), u64::MAX, eth(1));
+    let info = TokenInfo {
+        l1_token: l1_token(),
+        total_supply: U256::from(5000u64),
+        decimals: 6,
+        name: "Token".into(),
+        symbol: "TKN".into(),
+    };
+    s.set(token_key(token()), info.encode()).unwrap();
+    s.set(
+        token_balance_key(addr(1), token()),
+        encode_balance(U256::from(1000u64)),
+    )
+    .unwrap();
+    s.set(
+        token_balance_key(addr(2), token()),
+        encode_balance(U256::from(4000u64)),
+    )
+    .unwrap();
+    s
+}
+
+fn transfer_data(to: Address, amount: U256) -> Bytes {
+    [TRANSFER_SELECTOR.to_vec(), (to, amount).abi_encode_params()]
+        .concat()
+        .into()
+}
+
+fn withdraw_data(token: Address, amount: U256, l1: Address) -> Bytes {
+    [
+        WITHDRAW_SELECTOR.to_vec(),
+        (token, amount, l1).abi_encode_params(),
+    ]
+    .concat()
+    .into()
+}
+
+#[derive(Clone)]
+struct T {
+    legacy: bool,
+    chain: u64,
+    nonce: u64,
+    priority: u128,
+    max_fee: u128,
+    gas: u64,
+    to: Address,
+    value: U256,
+    data: Bytes,
+}
+
+fn tx(nonce: u64, to: Address, value: U256, data: Bytes) -> T {
+    T {
+        legacy: false,
+        chain: CHAIN_ID,
+        nonce,
+        priority: 3,
+        max_fee: 20,
+        gas: 100_000,
+        to,
+        value,
+        data,
+    }
+}
+
+fn legacy(t: T) -> T {
+    T { legacy: true, ..t }
+}
+
+fn sign(key: u8, t: &T) -> TxEnvelope {
+    if t.legacy {
+        let tx = TxLegacy {
+            chain_id: Some(t.chain),
+            nonce: t.nonce,
+            gas_price: t.max_fee,
+            gas_limit: t.gas,
+            to: TxKind::Call(t.to),
+            value: t.value,
+            input: t.data.clone(),
+        };
+        let sig = signer(key).sign_hash_sync(&tx.signature_hash()).unwrap();
+        TxEnvelope::Legacy(tx.into_signed(sig))
+    } else {
+        let tx = TxEip1559 {
+            chain_id: t.chain,
+            nonce: t.nonce,
+            gas_limit: t.gas,
+            max_fee_per_gas: t.max_fee,
+            max_priority_fee_per_gas: t.priority,
+            to: TxKind::Call(t.to),
+            value: t.value,
+            access_list: Default::default(),
+            input: t.data.clone(),
+        };
+        let sig = signer(key).sign_hash_sync(&tx.signature_hash()).unwrap();
+        TxEnvelope::Eip1559(tx.into_signed(sig))
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u128) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The §3.2 encoding of `t` with signature `sig` (any chain: the chain id is not encoded).
+fn encode(t: &T, sig: &Signature) -> Vec<u8> {
+    let mut out = vec![if t.legacy { 0x00 } else { 0x02 }];
+    put_varint(&mut out, t.nonce.into());
+    if !t.legacy {
+        put_varint(&mut out, t.priority);
+    }
+    put_varint(&mut out, t.max_fee);
+    put_varint(&mut out, t.gas.into());
+    out.extend_from_slice(t.to.as_slice());
+    let n = 32 - (t.value.leading_zeros() / 8);
+    out.push(n as u8);
+    out.extend_from_slice(&t.value.to_be_bytes::<32>()[32 - n..]);
+    put_varint(&mut out, t.data.len() as u128);
+    out.extend_from_slice(&t.data);
+    out.push(u8::from(sig.v()));
+    out.extend_from_slice(&sig.r().to_be_bytes::<32>());
+    out.extend_from_slice(&sig.s().to_be_bytes::<32>());
+    out
+}
+
+fn signed(key: u8, t: &T) -> Vec<u8> {
+    let env = sign(key, t);
+    let sig = *env.signature();
+    encode(t, &sig)
+}
+
+/// One case: the step bytes at `offset` (after `0x01` and block-marker padding).
+struct Case {
+    name: String,
+    state: State,
+    step: Vec<u8>,
+    /// Bytes of padding before the step (block markers `0x10 0x00`, then maybe one `0x10 0x7f`).
+    pad: usize,
+    trailing: Vec<u8>,
+    prev_kind: u8,
+    /// For queue steps: the message at position 1 (message 0 is a dummy), and `queueEnd`.
+    message: Option<QueueMessage>,
+    queue_end: u64,
+    withdrawals: Vec<B256>,
+    revert: Option<fn(&mut crate::abi::Witness)>,
+}
+
+fn case(name: &str, step: Vec<u8>) -> Case {
+    Case {
+        name: name.into(),
+        state: base_state(),
+        step,
+        pad: 0,
+        trailing: vec![0x10, 0x00],
+        prev_kind: STEP_BLOCK,
+        message: None,
+        queue_end: 2,
+        withdrawals: Vec::new(),
+        revert: None,
+    }
+}
+
+fn padding(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() + 2 <= n {
+        out.extend_from_slice(&[0x10, 0x00]);
+    }
+    if out.len() < n {
+        // An odd byte: make the last marker three bytes long.
+        out.truncate(out.len() - 2);
+        out.extend_from_slice(&[0x10, 0x80, 0x01]);
+    }
+    out
+}
+
+fn dummy_message() -> QueueMessage {
+    QueueMessage {
+        kind: 9,
+        sender: Address::repeat_byte(0xbb),
+        l1_block_number: 1,
+        timestamp: 2,
+        payload: Bytes::from_static(b"dummy"),
+    }
+}
+
+fn run(c: Case) -> Value {
+    let mut data = vec![0x01];
+    data.extend(padding(c.pad));
+    let offset = data.len() as u64;
+    data.extend_from_slice(&c.step);
+    data.extend_from_slice(&c.trailing);
+    let n = c.withdrawals.len();
+    let (_, w_root) = crate::data::withdrawal_slot(&c.withdrawals, n);
+    let prev = StepLeaf {
+        kind: c.prev_kind,
+        queue_pos: 1,
+        data_end: offset,
+        w_count: n as u64,
+        w_root,
+        state_root: c.state.root_hash(),
+    };
+    let dummy = dummy_message();
+    let mut heads = vec![B256::ZERO, queue_head(B256::ZERO, 0, &dummy)];
+    if let Some(m) = &c.message {
+        heads.push(queue_head(heads[1], 1, m));
+    }
+    let input = StepInput {
+        data: &data,
+        queue_end: c.queue_end,
+        message: c.message.as_ref(),
+        withdrawals: &c.withdrawals,
+    };
+    let built = build_step_witness(&c.state, &params(), &prev, &input).unwrap();
+    let mut witness = built.witness.clone();
+    if let Some(tamper) = c.revert {
+        use alloy::sol_types::SolType;
+        type W = (
+            alloy::sol_types::sol_data::Array<crate::abi::DataChunk>,
+            crate::abi::QueueMessage,
+            alloy::sol_types::sol_data::Array<crate::abi::StateAccess>,
+            alloy::sol_types::sol_data::Array<crate::abi::StateAccess>,
+            alloy::sol_types::sol_data::FixedArray<alloy::sol_types::sol_data::FixedBytes<32>, 16>,
+        );
+        let mut w = W::abi_decode_params(&witness).unwrap();
+        tamper(&mut w);
+        witness = W::abi_encode_params(&w);
+    }
+    let blob = (
+        c.name.clone(),
+        (data_root(&data), data.len() as u64, c.queue_end),
+        (
+            U256::from(prev.kind),
+            prev.queue_pos,
+            prev.data_end,
+            prev.w_count,
+            prev.w_root,
+            prev.state_root,
+        ),
+        Bytes::from(witness.clone()),
+        c.revert.is_some(),
+        built.valid,
+        built.next.hash(),
+        heads.clone(),
+    )
+        .abi_encode();
+    json!({
+        "name": c.name,
+        "dataRoot": data_root(&data),
+        "dataLength": data.len(),
+        "queueEnd": c.queue_end,
+        "heads": heads,
+        "prevKind": prev.kind,
+        "prevQueuePos": prev.queue_pos,
+        "prevDataEnd": prev.data_end,
+        "prevWCount": prev.w_count,
+        "prevWRoot": prev.w_root,
+        "prevStateRoot": prev.state_root,
+        "witness": Bytes::from(witness),
+        "revert": c.revert.is_some(),
+        "valid": built.valid,
+        "nextHash": built.next.hash(),
+        "abi": Bytes::from(blob),
+    })
+}
+
+fn queue_case(name: &str, kind: u8, payload: Vec<u8>) -> Case {
+    Case {
+        message: Some(QueueMessage {
+            kind,
+            sender: Address::repeat_byte(0xaa),
+            l1_block_number: 77,
+            timestamp: 1_700_000_000,
+            payload: payload.into(),
+        }),
+        ..case(name, vec![0x11])
+    }
+}
+
+fn deposit(l1: Address, to: Address, amount: U256) -> Vec<u8> {
+    (l1, Address::repeat_byte(0xaa), to, amount).abi_encode_params()
+}
+
+fn registration(l1: Address, name: &str, symbol: &str, decimals: u8) -> Vec<u8> {
+    (
+        l1,
+        name.to_string(),
+        symbol.to_string(),
+        U256::from(decimals),
+    )
+        .abi_encode_params()
+}
+
+/// A state where the leaves a token withdrawal of key 1 touches sit at depth 30.
+fn deep_state() -> State {
+    let mut s = base_state();
+    let keys = [
+        account_key(addr(1)),
+        token_balance_key(addr(1), token()),
+        token_key(token()),
+        account_key(addr(9)),
+    ];
+    for key in keys {
+        for bit in 0..30 {
+            let mut k = key;
+            k.0[bit / 8] ^= 0x80 >> (bit % 8);
+            s.set(k, keccak256(k).to_vec()).unwrap();
+        }
+    }
+    s
+}
+
+fn generate() -> Value {
+    let a = addr(1);
+    let b = addr(2);
+    let fresh = addr(3);
+    let l1r = Address::repeat_byte(0x33);
+    let t = token();
+    let mut cases = Vec::new();
+    let mut push = |c: Case| cases.push(run(c));
+
+    // Valid transactions.
+    push(case(
+        "eth transfer (1559)",
+        signed(1, &tx(3, b, U256::from(1000u64), Bytes::new())),
+    ));
+    push(case(
+        "eth transfer (legacy) to an empty account",
+        signed(1, &legacy(tx(3, fresh, eth(1), Bytes::new()))),
+    ));
+    push(case(
+        "token transfer",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, transfer_data(b, U256::from(250u64))),
+        ),
+    ));
+    push(case(
+        "token transfer to an empty account (legacy)",
+        signed(
+            1,
+            &legacy(tx(
+                3,
+                t,
+                U256::ZERO,
+                transfer_data(fresh, U256::from(1000u64)),
+            )),
+        ),
+    ));
+    push(case(
+        "eth withdrawal (legacy)",
+        signed(
+            1,
+            &legacy(tx(
+                3,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(Address::ZERO, eth(2), l1r),
+            )),
+        ),
+    ));
+    push(case(
+        "token withdrawal",
+        signed(
+            1,
+            &tx(
+                3,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(t, U256::from(400u64), l1r),
+            ),
+        ),
+    ));
+    push(case(
+        "eth self-transfer",
+        signed(1, &tx(3, a, eth(1), Bytes::new())),
+    ));
+    push(case(
+        "token self-transfer",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, transfer_data(a, U256::from(1000u64))),
+        ),
+    ));
+    push(case(
+        "zero eth to the zero address",
+        signed(1, &tx(3, Address::ZERO, U256::ZERO, Bytes::new())),
+    ));
+    push(case(
+        "zero token transfer",
+        signed(1, &tx(3, t, U256::ZERO, transfer_data(fresh, U256::ZERO))),
+    ));
+    push(case(
+        "fee recipient as sender",
+        signed(9, &tx(0, b, U256::from(1u64), Bytes::new())),
+    ));
+    push(case(
+        "transfer to the fee recipient",
+        signed(1, &tx(3, addr(9), U256::from(1u64), Bytes::new())),
+    ));
+    push(case(
+        "fee recipient withdraws all it can",
+        signed(
+            9,
+            &legacy(tx(
+                0,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(
+                    Address::ZERO,
+                    U256::from(1_000_000_000u64 - 60_000 * 20),
+                    l1r,
+                ),
+            )),
+        ),
+    ));
+    push(case(
+        "max values: nonce 2^64-2, gas price 2^128-1, gas limit 2^64-1",
+        signed(
+            5,
+            &legacy(T {
+                max_fee: u128::MAX,
+                gas: u64::MAX,
+                ..tx(u64::MAX - 1, b, U256::MAX >> 2, Bytes::new())
+            }),
+        ),
+    ));
+    push(case(
+        "1559 price capped by max fee",
+        signed(
+            1,
+            &T {
+                priority: 1000,
+                max_fee: 9,
+                ..tx(3, b, U256::ONE, Bytes::new())
+            },
+        ),
+    ));
+    push(case(
+        "1559 price at max fee = base fee, priority 0",
+        signed(
+            1,
+            &T {
+                priority: 0,
+                max_fee: 7,
+                ..tx(3, b, U256::ONE, Bytes::new())
+            },
+        ),
+    ));
+    push({
+        let mut c = case(
+            "withdrawal into a non-empty withdrawal tree",
+            signed(
+                1,
+                &tx(
+                    3,
+                    BRIDGE,
+                    U256::ZERO,
+                    withdraw_data(t, U256::from(1u64), l1r),
+                ),
+            ),
+        );
+        c.withdrawals = (0..5u8).map(|i| keccak256([i])).collect();
+        c
+    });
+    let mut c = case(
+        "transfer across a chunk boundary",
+        signed(1, &tx(3, b, U256::from(7u64), Bytes::new())),
+    );
+    c.pad = 1000;
+    push(c);
+    let mut c = case(
+        "transfer at the end of a three-chunk batch",
+        signed(1, &tx(3, b, U256::from(7u64), Bytes::new())),
+    );
+    c.pad = 2100;
+    c.trailing = Vec::new();
+    push(c);
+
+    // Refused transactions.
+    let good = tx(3, b, U256::from(1000u64), Bytes::new());
+    let env = sign(1, &good);
+    let sig = *env.signature();
+    let n = U256::from_be_slice(&alloy::primitives::hex!(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+    ));
+    push(case(
+        "high s (EIP-2)",
+        encode(&good, &Signature::new(sig.r(), n - sig.s(), !sig.v())),
+    ));
+    push(case(
+        "r = 0",
+        encode(&good, &Signature::new(U256::ZERO, sig.s(), sig.v())),
+    ));
+    push(case(
+        "signature over other fields",
+        encode(
+            &T {
+                nonce: 4,
+                ..good.clone()
+            },
+            &sig,
+        ),
+    ));
+    push(case(
+        "signed for another chain id",
+        signed(
+            1,
+            &T {
+                chain: 1,
+                ..good.clone()
+            },
+        ),
+    ));
+    push(case(
+        "legacy signed for another chain id",
+        signed(
+            1,
+            &legacy(T {
+                chain: 1,
+                ..good.clone()
+            }),
+        ),
+    ));
+    push(case(
+        "nonce too low",
+        signed(1, &tx(2, b, U256::ONE, Bytes::new())),
+    ));
+    push(case(
+        "nonce too high",
+        signed(1, &tx(4, b, U256::ONE, Bytes::new())),
+    ));
+    push(case(
+        "nonce 2^64-1 (EIP-2681)",
+        signed(6, &tx(u64::MAX, b, U256::ONE, Bytes::new())),
+    ));
+    push(case(
+        "insufficient funds (value)",
+        signed(1, &tx(3, b, eth(10), Bytes::new())),
+    ));
+    push(case(
+        "insufficient funds (fee) from an empty account",
+        signed(3, &tx(0, b, U256::ZERO, Bytes::new())),
+    ));
+    push(case(
+        "insufficient funds (eth withdrawal)",
+        signed(
+            2,
+            &tx(
+                0,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(Address::ZERO, U256::ONE, l1r),
+            ),
+        ),
+    ));
+    push(case(
+        "insufficient token funds",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, transfer_data(b, U256::from(1001u64))),
+        ),
+    ));
+    push(case(
+        "insufficient token funds (withdrawal)",
+        signed(
+            1,
+            &tx(
+                3,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(t, U256::from(1001u64), l1r),
+            ),
+        ),
+    ));
+    push(case(
+        "unsupported call: eth to a token",
+        signed(1, &tx(3, t, U256::ONE, Bytes::new())),
+    ));
+    push(case(
+        "unsupported call: transfer to a non-token",
+        signed(1, &tx(3, b, U256::ZERO, transfer_data(b, U256::ONE))),
+    ));
+    push(case(
+        "unsupported call: value to the bridge",
+        signed(1, &tx(3, BRIDGE, U256::ONE, Bytes::new())),
+    ));
+    push(case(
+        "unsupported call: value with calldata",
+        signed(1, &tx(3, t, U256::ONE, transfer_data(b, U256::ONE))),
+    ));
+    push(case(
+        "unsupported call: unknown selector",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, Bytes::from_static(&[1, 2, 3, 4, 5])),
+        ),
+    ));
+    push(case(
+        "unsupported call: short calldata",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, Bytes::from_static(&[0xa9, 0x05, 0x9c])),
+        ),
+    ));
+    push(case("unsupported call: dirty address word", {
+        let mut d = transfer_data(b, U256::ONE).to_vec();
+        d[4] = 1;
+        signed(1, &tx(3, t, U256::ZERO, d.into()))
+    }));
+    push(case("unsupported call: withdraw calldata of 101 bytes", {
+        let mut d = withdraw_data(t, U256::ONE, l1r).to_vec();
+        d.push(0);
+        signed(1, &tx(3, BRIDGE, U256::ZERO, d.into()))
+    }));
+    push(case(
+        "unknown token",
+        signed(
+            1,
+            &tx(
+                3,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(Address::repeat_byte(0x42), U256::ONE, l1r),
+            ),
+        ),
+    ));
+    push(case(
+        "token transfer to the zero address",
+        signed(
+            1,
+            &tx(3, t, U256::ZERO, transfer_data(Address::ZERO, U256::ONE)),
+        ),
+    ));
+    push(case(
+        "withdrawal to the zero address",
+        signed(
+            1,
+            &tx(
+                3,
+                BRIDGE,
+                U256::ZERO,
+                withdraw_data(Address::ZERO, U256::ONE, Address::ZERO),
+            ),
+        ),
+    ));
+    push(case(
+        "withdrawal of zero",
+        signed(
+            1,
+            &tx(3, BRIDGE, U256::ZERO, withdraw_data(t, U256::ZERO, l1r)),
+        ),
+    ));
+    push(case(
+        "gas limit too low",
+        signed(
+            1,
+            &T {
+                gas: 20_999,
+                ..good.clone()
+            },
+        ),
+    ));
+    push(case(
+        "gas limit too low (withdrawal)",
+        signed(
+            1,
+            &T {
+                gas: 59_999,
+                ..tx(3, BRIDGE, U256::ZERO, withdraw_data(t, U256::ONE, l1r))
+            },
+        ),
+    ));
+    push(case(
+        "fee below base fee",
+        signed(
+            1,
+            &T {
+                max_fee: 6,
+                priority: 0,
+                ..good.clone()
+            },
+        ),
+    ));
+    push(case(
+        "legacy gas price below base fee",
+        signed(
+            1,
+            &legacy(T {
+                max_fee: 6,
+                ..good.clone()
+            }),
+        ),
+    ));
+    push(case(
+        "priority above max fee",
+        signed(
+            1,
+            &T {
+                max_fee: 8,
+                priority: 9,
+                ..good.clone()
+            },
+        ),
+    ));
+    push(case(
+        "credit overflows the recipient",
+        signed(1, &tx(3, addr(4), U256::from(101u64), Bytes::new())),
+    ));
+    push({
+        let mut c = case("first step of a batch is a transaction", signed(1, &good));
+        c.prev_kind = 0;
+        c
+    });
+
+    // Undecodable steps.
+    push(case("unknown step tag", vec![0x05, 0, 0]));
+    push(case("transaction type 1", vec![0x01, 0, 0]));
+    let enc = signed(1, &good);
+    let mut c = case(
+        "transaction cut by the end of the data",
+        enc[..enc.len() - 1].to_vec(),
+    );
+    c.trailing = Vec::new();
+    push(c);
+    push(case("non-minimal u256 value", {
+        let mut e = vec![0x02, 3, 3, 20];
+        put_varint(&mut e, 100_000);
+        e.extend_from_slice(b.as_slice());
+        e.extend_from_slice(&[2, 0, 5, 0, 0]);
+        e.extend_from_slice(&[0u8; 64]);
+        e
+    }));
+    push(case("y parity 2", {
+        let mut e = enc.clone();
+        let p = e.len() - 65;
+        e[p] = 2;
+        e
+    }));
+    push(case("non-shortest varint nonce", {
+        let mut e = vec![0x02, 0x83, 0x00];
+        e.extend_from_slice(&enc[2..]);
+        e
+    }));
+    push(case(
+        "transaction longer than 320 bytes",
+        signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+    ));
+    push({
+        let mut c = case("data ends at prev.dataEnd", Vec::new());
+        c.trailing = Vec::new();
+        c
+    });
+
+    // Block markers.
+    push(case("block marker", vec![0x10, 0xe8, 0x07]));
+    push(case(
+        "block marker with the largest timestamp",
+        vec![
+            0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ],
+    ));
+    push({
+        let mut c = case("first step: block marker", vec![0x10, 0x05]);
+        c.prev_kind = 0;
+        c
+    });
+    push(case(
+        "block marker with a non-shortest varint",
+        vec![0x10, 0x85, 0x00],
+    ));
+    push(case(
+        "block marker with a timestamp above 2^64",
+        vec![
+            0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+        ],
+    ));
+    push({
+        let mut c = case("block marker cut by the end of the data", vec![0x10, 0x85]);
+        c.trailing = Vec::new();
+        c
+    });
+
+    // Queue steps.
+    push(queue_case(
+        "deposit eth to an empty account",
+        0,
+        deposit(Address::ZERO, fresh, eth(3)),
+    ));
+    push(queue_case(
+        "deposit eth to an existing account",
+        0,
+        deposit(Address::ZERO, a, U256::ONE),
+    ));
+    push(queue_case(
+        "deposit of a registered token",
+        0,
+        deposit(l1_token(), fresh, U256::from(55u64)),
+    ));
+    push(queue_case(
+        "deposit of an unregistered token",
+        0,
+        deposit(Address::repeat_byte(0x44), b, U256::from(9u64)),
+    ));
+    push(queue_case(
+        "deposit overflowing the balance",
+        0,
+        deposit(Address::ZERO, addr(4), U256::from(101u64)),
+    ));
+    push(queue_case(
+        "deposit overflowing the total supply",
+        0,
+        deposit(l1_token(), b, U256::MAX - U256::from(10u64)),
+    ));
+    push(queue_case(
+        "deposit of zero",
+        0,
+        deposit(Address::ZERO, fresh, U256::ZERO),
+    ));
+    push(queue_case(
+        "deposit payload too short",
+        0,
+        deposit(Address::ZERO, fresh, U256::ONE)[..127].to_vec(),
+    ));
+    push(queue_case(
+        "deposit payload with a trailing byte",
+        0,
+        [deposit(Address::ZERO, fresh, U256::ONE), vec![1]].concat(),
+    ));
+    push(queue_case("deposit with a dirty address word", 0, {
+        let mut p = deposit(Address::ZERO, fresh, U256::ONE);
+        p[64] = 1;
+        p
+    }));
+    push(queue_case(
+        "registration",
+        1,
+        registration(Address::repeat_byte(0x45), "New Token", "NEW", 8),
+    ));
+    push(queue_case(
+        "registration of a known token",
+        1,
+        registration(l1_token(), "Other", "OTH", 8),
+    ));
+    push(queue_case(
+        "registration with empty metadata",
+        1,
+        registration(Address::repeat_byte(0x46), "", "", 18),
+    ));
+    push(queue_case(
+        "registration with a long name",
+        1,
+        registration(Address::repeat_byte(0x47), &"n".repeat(100), "ü€😀", 0),
+    ));
+    push(queue_case("registration with invalid utf-8", 1, {
+        let mut p = registration(Address::repeat_byte(0x48), "abc", "X", 8);
+        p[160] = 0xff;
+        p
+    }));
+    push(queue_case("registration with decimals above 255", 1, {
+        let mut p = registration(Address::repeat_byte(0x48), "abc", "X", 8);
+        p[126] = 1;
+        p
+    }));
+    push(queue_case("registration with a string out of bounds", 1, {
+        let mut p = registration(Address::repeat_byte(0x48), "abc", "X", 8);
+        p[63] = 0xf0;
+        p
+    }));
+    push(queue_case(
+        "registration payload too short",
+        1,
+        vec![0u8; 100],
+    ));
+    push(queue_case(
+        "unknown message kind",
+        7,
+        deposit(Address::ZERO, fresh, U256::ONE),
+    ));
+    push({
+        let mut c = queue_case(
+            "queue step beyond queueEnd",
+            0,
+            deposit(Address::ZERO, fresh, U256::ONE),
+        );
+        c.queue_end = 1;
+        c
+    });
+    push({
+        let mut c = queue_case(
+            "first step: queue",
+            0,
+            deposit(Address::ZERO, fresh, U256::ONE),
+        );
+        c.prev_kind = 0;
+        c
+    });
+
+    // Witnesses that do not verify: the call reverts.
+    push({
+        let mut c = queue_case(
+            "revert: altered queue message",
+            0,
+            deposit(Address::ZERO, fresh, U256::ONE),
+        );
+        c.revert = Some(|w| w.1.payload = Bytes::from_static(b"x"));
+        c
+    });
+    push({
+        let mut c = case("revert: tampered write proof", signed(1, &good));
+        c.revert = Some(|w| w.2[0].proof.siblings[0] = B256::repeat_byte(1));
+        c
+    });
+    push({
+        let mut c = case("revert: tampered read proof", signed(1, &good));
+        c.revert = Some(|w| w.3[0].proof.siblings[0] = B256::repeat_byte(1));
+        c
+    });
+    push({
+        let mut c = case("revert: altered chunk", signed(1, &good));
+        c.revert = Some(|w| {
+            let mut d = w.0[0].data.to_vec();
+            d[0] ^= 1;
+            w.0[0].data = d.into();
+        });
+        c
+    });
+    push({
+        let mut c = case(
+            "revert: writes for a refused transaction",
+            signed(1, &tx(2, b, U256::ONE, Bytes::new())),
+        );
+        c.revert = Some(|w| w.2.push(w.3[0].clone()));
+        c
+    });
+    push({
+        let mut c = case("revert: a write missing", signed(1, &good));
+        c.revert = Some(|w| {
+            w.2.pop();
+        });
+        c
+    });
+    push({
+        let mut c = case(
+            "revert: occupied withdrawal slot",
+            signed(
+                1,
+                &tx(3, BRIDGE, U256::ZERO, withdraw_data(t, U256::ONE, l1r)),
+            ),
+        );
+        c.revert = Some(|w| w.4[0] = B256::repeat_byte(2));
+        c
+    });
+
+    // The worst case for gas: a token withdrawal, four proofs at depth 30, a full withdrawal tree
+    // but one slot, the step across two chunks of a 100 KiB batch.
+    push({
+        let mut c = case(
+            "gas: deep token withdrawal",
+            signed(
+                1,
+                &legacy(tx(
+                    3,
+                    BRIDGE,
+                    U256::ZERO,
+                    withdraw_data(t, U256::from(400u64), l1r),
+                )),
+            ),
+        );
+        c.state = deep_state();
+        c.pad = 100 * 1024 - 60;
+        c.withdrawals = (0..65535u32).map(|i| keccak256(i.to_be_bytes())).collect();
+        c
+    });
+
+    json!({
+        "description": "loft one-step fraud proof vectors (docs/fraud-proofs.md 5.2), generated by \
+            crates/fraud/src/vectors.rs; regenerate with LOFT_BLESS=1 cargo test -p loft-fraud vectors",
+        "chainId": CHAIN_ID,
+        "baseFee": BASE_FEE as u64,
+        "feeRecipient": params().fee_recipient,
+        "count": cases.len(),
+        "cases": cases,
+    })
+}
+
+#[test]
+fn vectors_file_is_current() {
+    let v = generate();
+    let cases = v["cases"].as_array().unwrap();
+    // Both verdicts and reverts occur.
+    assert!(cases.iter().any(|c| c["valid"] == json!(true)));
+    assert!(cases.iter().any(|c| c["valid"] == json!(false)));
+    let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
+    if std::env::var("LOFT_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(std::path::Path::new(PATH).parent().unwrap()).unwrap();
+        std::fs::write(PATH, &text).unwrap();
+        return;
+    }
+    let on_disk = std::fs::read_to_string(PATH).unwrap_or_default();
+    assert!(
+        on_disk == text,
+        "{PATH} is not what the generator produces; rerun with LOFT_BLESS=1 and commit it"
+    );
+}
+
+#[test]
+fn expected_verdicts() {
+    let v = generate();
+    let verdict = |name: &str| {
+        let c = v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == json!(name))
+            .unwrap_or_else(|| panic!("{name}"));
+        c["valid"].as_bool().unwrap()
+    };
+    for name in [
+        "eth transfer (1559)",
+        "token withdrawal",
+        "registration",
+        "deposit payload with a trailing byte",
+        "block marker",
+        "first step: block marker",
+        "gas: deep token withdrawal",
+    ] {
+        assert!(verdict(name), "{name} should be valid");
+    }
+    for name in [
+        "high s (EIP-2)",
+        "nonce too low",
+        "credit overflows the recipient",
+        "transaction longer than 320 bytes",
+        "queue step beyond queueEnd",
+        "first step: queue",
+        "first step of a batch is a transaction",
+    ] {
+        assert!(!verdict(name), "{name} should be invalid");
+    }
+}
