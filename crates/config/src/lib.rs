@@ -191,7 +191,7 @@ impl ChainConfig {
             bond_gwei: 10_000_000_000,
             challenger_share_bps: 5_000,
             slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
-            response_window_secs: 24 * 3600,
+            response_window_secs: 6 * 3600,
         };
         c
     }
