@@ -91,6 +91,23 @@ pub enum BatchError {
         /// The previous block's.
         previous: u64,
     },
+    /// A step whose first byte is no step kind (v1).
+    #[error("unknown step byte {byte:#04x} at byte {at}")]
+    UnknownStep {
+        /// The byte.
+        byte: u8,
+        /// Its offset.
+        at: usize,
+    },
+    /// A step that needs more than [`MAX_STEP_BYTES`] bytes (v1).
+    #[error("step at byte {at} is longer than {MAX_STEP_BYTES} bytes")]
+    StepTooLong {
+        /// The step's offset.
+        at: usize,
+    },
+    /// More than 2^[`crate::W_DEPTH`] withdrawals in one batch.
+    #[error("more than 65,536 withdrawals in one batch")]
+    TooManyWithdrawals,
     /// Encoding: a transaction the format cannot carry.
     #[error("transaction {hash} cannot be put in a batch: {reason}")]
     Unencodable {
@@ -427,4 +444,171 @@ pub fn decompress_batch(data: &[u8]) -> Result<Vec<u8>, BatchError> {
 /// recovered (see [`crate::L2Tx::from_envelope`]).
 pub fn decode_batch(data: &[u8], chain_id: u64) -> Result<Vec<BatchBlock>, BatchError> {
     decode_payload(&decompress_batch(data)?, chain_id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version 1 (`docs/fraud-proofs.md` §3): `0x01 ‖ step*`, no compression, every step readable on
+// its own from its offset.
+
+/// Version byte of batch data v1.
+pub const BATCH_VERSION_V1: u8 = 1;
+/// Most bytes one step's encoding may take (the L1 verifier reads at most this many).
+pub const MAX_STEP_BYTES: usize = 320;
+/// Size of the chunks [`data_root`] commits to (the last one may be shorter).
+pub const DATA_CHUNK_BYTES: usize = 1024;
+/// First byte of a block marker.
+pub const MARK_BLOCK: u8 = 0x10;
+/// The byte of a queue step.
+pub const MARK_QUEUE: u8 = 0x11;
+
+/// One step of batch data v1.
+// Most steps are transactions: boxing them would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataStep {
+    /// A new L2 block starts: `0x10 varint(timestamp)`.
+    Block {
+        /// Absolute seconds.
+        timestamp: u64,
+    },
+    /// The next queue message is consumed here: `0x11`.
+    Queue,
+    /// A signed transaction in the §3.2 transaction encoding.
+    Tx(TxEnvelope),
+}
+
+impl DataStep {
+    /// The step kind of its leaf: [`crate::STEP_BLOCK`], [`crate::STEP_QUEUE`] or
+    /// [`crate::STEP_TX`].
+    pub fn kind(&self) -> u8 {
+        match self {
+            Self::Block { .. } => crate::leaf::STEP_BLOCK,
+            Self::Queue => crate::leaf::STEP_QUEUE,
+            Self::Tx(_) => crate::leaf::STEP_TX,
+        }
+    }
+}
+
+/// Encoded batch data v1 with the offset where each step's bytes end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedBatch {
+    /// `0x01 ‖ step*`.
+    pub data: Bytes,
+    /// `ends[i]`: offset in `data` just after step `i` (a leaf's `dataEnd`).
+    pub ends: Vec<u64>,
+}
+
+/// Appends the encoding of one step.
+pub fn encode_step(out: &mut Vec<u8>, step: &DataStep, chain_id: u64) -> Result<(), BatchError> {
+    let start = out.len();
+    match step {
+        DataStep::Block { timestamp } => {
+            out.push(MARK_BLOCK);
+            put_varint(out, u128::from(*timestamp));
+        }
+        DataStep::Queue => out.push(MARK_QUEUE),
+        DataStep::Tx(tx) => {
+            put_tx(out, tx, chain_id)?;
+            if out.len() - start > MAX_STEP_BYTES {
+                out.truncate(start);
+                return Err(BatchError::Unencodable {
+                    hash: *tx.tx_hash(),
+                    reason: "encoding longer than MAX_STEP_BYTES (320)",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Batch data v1 of `steps` for chain `chain_id`, with each step's end offset. Fails if a
+/// transaction is not representable (other chain id, other type, access list, contract creation)
+/// or encodes to more than [`MAX_STEP_BYTES`]. Checks no batch rule (first step a block,
+/// non-decreasing timestamps): those are the sequencer's.
+pub fn encode_batch_v1(steps: &[DataStep], chain_id: u64) -> Result<EncodedBatch, BatchError> {
+    let mut out = Vec::with_capacity(1 + steps.len() * 112);
+    out.push(BATCH_VERSION_V1);
+    let mut ends = Vec::with_capacity(steps.len());
+    for step in steps {
+        encode_step(&mut out, step, chain_id)?;
+        ends.push(out.len() as u64);
+    }
+    Ok(EncodedBatch {
+        data: out.into(),
+        ends,
+    })
+}
+
+/// Decodes the step whose bytes start at `offset` of batch data v1 and returns it with the offset
+/// where it ends. At most [`MAX_STEP_BYTES`] bytes from `offset` are read: a step that needs more
+/// is [`BatchError::StepTooLong`] (undecodable, like one that runs past the data).
+pub fn decode_step_at(
+    data: &[u8],
+    offset: usize,
+    chain_id: u64,
+) -> Result<(DataStep, usize), BatchError> {
+    if offset >= data.len() {
+        return Err(BatchError::Truncated(data.len()));
+    }
+    let window_end = data.len().min(offset.saturating_add(MAX_STEP_BYTES));
+    let mut r = Reader {
+        buf: &data[..window_end],
+        pos: offset,
+    };
+    let result = match data[offset] {
+        MARK_BLOCK => {
+            r.pos += 1;
+            r.u64().map(|timestamp| DataStep::Block { timestamp })
+        }
+        MARK_QUEUE => {
+            r.pos += 1;
+            Ok(DataStep::Queue)
+        }
+        TYPE_LEGACY | TYPE_EIP1559 => read_tx(&mut r, chain_id).map(DataStep::Tx),
+        byte => Err(BatchError::UnknownStep { byte, at: offset }),
+    };
+    match result {
+        Ok(step) => Ok((step, r.pos)),
+        Err(BatchError::Truncated(_)) if window_end < data.len() => {
+            Err(BatchError::StepTooLong { at: offset })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Decodes batch data v1 (version byte 1, then steps up to the last byte) for chain `chain_id`,
+/// every step as [`decode_step_at`] reads it. Transactions get the chain id `chain_id` and their
+/// hashes are computed; senders are not recovered (see [`crate::L2Tx::from_envelope`]).
+pub fn decode_batch_v1(data: &[u8], chain_id: u64) -> Result<Vec<DataStep>, BatchError> {
+    let (&version, _) = data.split_first().ok_or(BatchError::Empty)?;
+    if version != BATCH_VERSION_V1 {
+        return Err(BatchError::UnknownVersion(version));
+    }
+    let mut steps = Vec::new();
+    let mut offset = 1;
+    while offset < data.len() {
+        let (step, end) = decode_step_at(data, offset, chain_id)?;
+        steps.push(step);
+        offset = end;
+    }
+    Ok(steps)
+}
+
+fn chunk_leaves(data: &[u8]) -> Vec<alloy::primitives::B256> {
+    data.chunks(DATA_CHUNK_BYTES)
+        .map(alloy::primitives::keccak256)
+        .collect()
+}
+
+/// `dataRoot`: `data` cut into [`DATA_CHUNK_BYTES`]-byte chunks (the last one shorter), leaf
+/// `keccak256(chunk)`, positional Merkle root padded with zero leaves to a power of two; one chunk
+/// is its own leaf; empty data gives `bytes32(0)`.
+pub fn data_root(data: &[u8]) -> alloy::primitives::B256 {
+    crate::merkle::positional_root(&chunk_leaves(data))
+}
+
+/// The path of chunk `chunk_index` under [`data_root`]: siblings from the leaf up (empty for one
+/// chunk or an index past the data).
+pub fn chunk_proof(data: &[u8], chunk_index: usize) -> Vec<alloy::primitives::B256> {
+    crate::merkle::positional_proof(&chunk_leaves(data), chunk_index).unwrap_or_default()
 }

@@ -22,15 +22,24 @@ pub mod tx;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{BatchBlock, BatchError, MAX_BATCH_DECOMPRESSED, decode_batch, encode_batch};
+pub use batch::{
+    BATCH_VERSION_V1, BatchBlock, BatchError, DATA_CHUNK_BYTES, DataStep, EncodedBatch,
+    MAX_BATCH_DECOMPRESSED, MAX_STEP_BYTES, chunk_proof, data_root, decode_batch, decode_batch_v1,
+    decode_step_at, encode_batch, encode_batch_v1,
+};
 pub use execute::{
     BlockError, BlockInput, BlockOutcome, QueueInput, TxOutcome, TxReceipt, Writes,
     apply_queue_message, execute_block, execute_tx,
 };
-pub use leaf::{STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf, W_DEPTH, empty_withdrawal_root};
+pub use leaf::{
+    STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf, StepLeafBuilder, StepOutcome, W_DEPTH,
+    empty_withdrawal_root, step_leaves, steps_proof, steps_root, verify_step_leaf,
+};
 pub use merkle::{
-    Withdrawal, step_roots_proof, step_roots_root, verify_step_root, verify_withdrawal,
-    withdrawal_proof, withdrawal_root,
+    Withdrawal, WithdrawalTree, positional_proof, positional_root, step_roots_proof,
+    step_roots_root, verify_positional, verify_step_root, verify_withdrawal, verify_withdrawal_v2,
+    withdrawal_path_root, withdrawal_proof, withdrawal_root, withdrawal_root_v2,
+    withdrawal_siblings,
 };
 pub use params::{ChainParams, MAX_TX_SIZE};
 pub use tx::{Call, L2Tx, Operation, TxError};

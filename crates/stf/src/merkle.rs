@@ -4,6 +4,8 @@
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
 
+use crate::leaf::{W_DEPTH, zero_hashes};
+
 /// `keccak256(a ‖ b)`.
 fn hash_pair(a: &B256, b: &B256) -> B256 {
     let mut buf = [0u8; 64];
@@ -168,6 +170,166 @@ pub fn verify_withdrawal(root: B256, leaf: B256, proof: &[B256]) -> bool {
         == root
 }
 
+// ---------------------------------------------------------------------------------------------
+// Positional trees (`docs/fraud-proofs.md` §2–§4): step leaves, data chunks, withdrawals v2.
+
+/// The root of the positional Merkle tree over `leaves`, padded with `bytes32(0)` leaves to a
+/// power of two, node `keccak256(left ‖ right)`; one leaf is its own root; none give
+/// `bytes32(0)`. Depth `ceil(log2(n))`.
+pub fn positional_root(leaves: &[B256]) -> B256 {
+    step_roots_root(leaves)
+}
+
+/// The path of leaf `index` in [`positional_root`]'s tree: siblings from the leaf up (left or
+/// right by the bits of `index`). `None` if `index` is out of range.
+pub fn positional_proof(leaves: &[B256], index: usize) -> Option<Vec<B256>> {
+    step_roots_proof(leaves, index)
+}
+
+/// Checks a positional path: `leaf` at position `index` under `root`.
+pub fn verify_positional(root: B256, index: u64, leaf: B256, proof: &[B256]) -> bool {
+    verify_step_root(root, index, leaf, proof)
+}
+
+/// The positional withdrawal tree of a batch (§4 of `docs/fraud-proofs.md`): depth
+/// [`W_DEPTH`], leaf `i` the `i`-th withdrawal's [`Withdrawal::leaf`], empty slots 0. Insertion is
+/// incremental (the root after each one in O(depth)); the siblings of any slot are computed from
+/// the leaves.
+#[derive(Debug, Clone)]
+pub struct WithdrawalTree {
+    leaves: Vec<B256>,
+    /// `frontier[k]`: the last complete left subtree of height `k` on the insertion path.
+    frontier: [B256; W_DEPTH],
+    root: B256,
+    zeros: [B256; W_DEPTH + 1],
+}
+
+impl Default for WithdrawalTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WithdrawalTree {
+    /// Most leaves: `2^W_DEPTH`.
+    pub const CAPACITY: usize = 1 << W_DEPTH;
+
+    /// An empty tree (root `z_16`).
+    pub fn new() -> Self {
+        let zeros = zero_hashes();
+        Self {
+            leaves: Vec::new(),
+            frontier: [B256::ZERO; W_DEPTH],
+            root: zeros[W_DEPTH],
+            zeros,
+        }
+    }
+
+    /// Number of leaves inserted (`wCount`).
+    pub fn len(&self) -> u64 {
+        self.leaves.len() as u64
+    }
+
+    /// Whether no leaf was inserted.
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    /// The current root (`wRoot`).
+    pub fn root(&self) -> B256 {
+        self.root
+    }
+
+    /// The leaves in slot order.
+    pub fn leaves(&self) -> &[B256] {
+        &self.leaves
+    }
+
+    /// Inserts `leaf` at slot [`Self::len`] and returns the new root; `None` (and no change) when
+    /// the tree is full.
+    pub fn push(&mut self, leaf: B256) -> Option<B256> {
+        let index = self.leaves.len();
+        if index >= Self::CAPACITY {
+            return None;
+        }
+        let mut node = leaf;
+        for k in 0..W_DEPTH {
+            if (index >> k) & 1 == 0 {
+                self.frontier[k] = node;
+                node = hash_pair(&node, &self.zeros[k]);
+            } else {
+                node = hash_pair(&self.frontier[k], &node);
+            }
+        }
+        self.leaves.push(leaf);
+        self.root = node;
+        Some(node)
+    }
+
+    /// The [`W_DEPTH`] siblings of slot `index` from the leaf up, in the tree as it is now (for
+    /// an empty slot: the witness of inserting there). Slots past the capacity get zero siblings.
+    pub fn siblings(&self, index: usize) -> [B256; W_DEPTH] {
+        let mut out = [B256::ZERO; W_DEPTH];
+        if index >= Self::CAPACITY {
+            return out;
+        }
+        let mut level = self.leaves.clone();
+        let mut i = index;
+        for (k, sibling) in out.iter_mut().enumerate() {
+            *sibling = level.get(i ^ 1).copied().unwrap_or(self.zeros[k]);
+            level = level
+                .chunks(2)
+                .map(|p| hash_pair(&p[0], p.get(1).unwrap_or(&self.zeros[k])))
+                .collect();
+            i >>= 1;
+        }
+        out
+    }
+}
+
+/// The root of a path: `leaf` at slot `index` hashed up with `siblings` (leaf up).
+pub fn withdrawal_path_root(leaf: B256, index: u64, siblings: &[B256; W_DEPTH]) -> B256 {
+    let mut node = leaf;
+    for (k, sibling) in siblings.iter().enumerate() {
+        node = if (index >> k) & 1 == 0 {
+            hash_pair(&node, sibling)
+        } else {
+            hash_pair(sibling, &node)
+        };
+    }
+    node
+}
+
+fn tree_of(withdrawals: &[Withdrawal]) -> WithdrawalTree {
+    let mut tree = WithdrawalTree::new();
+    for w in withdrawals.iter().take(WithdrawalTree::CAPACITY) {
+        tree.push(w.leaf());
+    }
+    tree
+}
+
+/// `withdrawalRoot` (v2): the positional tree's root over `withdrawals` in step order;
+/// [`crate::empty_withdrawal_root`] for none. Withdrawals past 2^16 are ignored (a batch cannot
+/// hold them).
+pub fn withdrawal_root_v2(withdrawals: &[Withdrawal]) -> B256 {
+    tree_of(withdrawals).root()
+}
+
+/// The 16 siblings of withdrawal `index` (what `claimWithdrawal` takes).
+pub fn withdrawal_siblings(withdrawals: &[Withdrawal], index: usize) -> [B256; W_DEPTH] {
+    tree_of(withdrawals).siblings(index)
+}
+
+/// Checks a v2 claim: `leaf` at slot `index` with `siblings` under `root` (`index < 2^16`).
+pub fn verify_withdrawal_v2(
+    root: B256,
+    leaf: B256,
+    index: u64,
+    siblings: &[B256; W_DEPTH],
+) -> bool {
+    index < WithdrawalTree::CAPACITY as u64 && withdrawal_path_root(leaf, index, siblings) == root
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +403,68 @@ mod tests {
             }
             assert!(step_roots_proof(&leaves, n).is_none());
         }
+    }
+
+    #[test]
+    fn positional_withdrawal_tree() {
+        let z = zero_hashes();
+        let mut tree = WithdrawalTree::new();
+        assert_eq!(tree.root(), z[W_DEPTH]);
+        assert_eq!(withdrawal_root_v2(&[]), z[W_DEPTH]);
+        assert_eq!(
+            tree.siblings(0),
+            <[B256; W_DEPTH]>::try_from(&z[..W_DEPTH]).unwrap()
+        );
+        let ws: Vec<_> = (0..13u64).map(withdrawal).collect();
+        for (n, w) in ws.iter().enumerate() {
+            // The slot is empty: its siblings prove the old root with 0 and give the new one.
+            let s = tree.siblings(n);
+            assert_eq!(withdrawal_path_root(B256::ZERO, n as u64, &s), tree.root());
+            let root = tree.push(w.leaf()).unwrap();
+            assert_eq!(root, withdrawal_path_root(w.leaf(), n as u64, &s), "n={n}");
+            assert_eq!(root, withdrawal_root_v2(&ws[..=n]));
+            assert_eq!(tree.len(), n as u64 + 1);
+            for (i, x) in ws[..=n].iter().enumerate() {
+                let s = withdrawal_siblings(&ws[..=n], i);
+                assert!(verify_withdrawal_v2(root, x.leaf(), i as u64, &s));
+                assert!(!verify_withdrawal_v2(root, x.leaf(), i as u64 ^ 1, &s));
+                assert!(!verify_withdrawal_v2(
+                    root,
+                    withdrawal(99).leaf(),
+                    i as u64,
+                    &s
+                ));
+            }
+        }
+        // Two leaves by hand: H(H(a ‖ b) ‖ z1), then up with z2 .. z15.
+        let (a, b) = (ws[0].leaf(), ws[1].leaf());
+        let mut node = hash_pair(&a, &b);
+        for zk in &z[1..W_DEPTH] {
+            node = hash_pair(&node, zk);
+        }
+        assert_eq!(withdrawal_root_v2(&ws[..2]), node);
+        assert!(!verify_withdrawal_v2(
+            node,
+            a,
+            1 << 16,
+            &[B256::ZERO; W_DEPTH]
+        ));
+    }
+
+    #[test]
+    fn withdrawal_tree_is_full_at_capacity() {
+        let mut tree = WithdrawalTree::new();
+        for i in 0..WithdrawalTree::CAPACITY {
+            tree.push(B256::with_last_byte(i as u8)).unwrap();
+        }
+        let root = tree.root();
+        assert_eq!(tree.push(B256::ZERO), None);
+        assert_eq!(tree.root(), root);
+        let last = WithdrawalTree::CAPACITY - 1;
+        let s = tree.siblings(last);
+        assert_eq!(
+            withdrawal_path_root(B256::with_last_byte(last as u8), last as u64, &s),
+            root
+        );
     }
 }
