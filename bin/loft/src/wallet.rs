@@ -1606,11 +1606,8 @@ async fn print_batch(wallet: &Wallet, b: &Value) {
     );
     println!("  state root       {}", field_str(b, "state_root"));
     println!("  withdrawal root  {}", field_str(b, "withdrawal_root"));
-    match (field_u64(b, "data_len"), field_u64(b, "raw_len")) {
-        (Some(d), Some(r)) if d > 0 => println!(
-            "  data             {d} bytes on L1 (zlib of {r} bytes, {:.1}x)",
-            r as f64 / d as f64
-        ),
+    match field_u64(b, "data_len") {
+        Some(d) if d > 0 => println!("  data             {d} bytes on L1 (batch data v1)"),
         _ => println!("  data             {} bytes", field_str(b, "data_len")),
     }
     println!(

@@ -12,9 +12,9 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
 use loft_contracts::L1Rollup;
-use loft_stf::{BatchBlock, L2Tx, Withdrawal};
+use loft_stf::{DataStep, L2Tx, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree};
 
-use crate::db::{BatchRecord, BlockRecord};
+use crate::db::{BatchRecord, BlockRecord, WithdrawalRecord};
 use crate::{NodeError, Shared};
 
 /// Runs until aborted; failures are logged and retried at the next interval.
@@ -37,18 +37,24 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// The withdrawals of a run of blocks as the state transition's type, in step order.
+/// A withdrawal record as the state transition's type.
+pub fn withdrawal_of(w: &WithdrawalRecord) -> Withdrawal {
+    Withdrawal {
+        l2_sender: w.l2_sender,
+        nonce: w.nonce,
+        l1_recipient: w.l1_recipient,
+        l1_token: w.l1_token,
+        amount: w.amount,
+    }
+}
+
+/// The withdrawals of a run of blocks as the state transition's type, in step order (their
+/// positions in the batch's withdrawal tree).
 pub fn withdrawals_of(blocks: &[BlockRecord]) -> Vec<Withdrawal> {
     blocks
         .iter()
         .flat_map(|b| b.withdrawals.iter())
-        .map(|w| Withdrawal {
-            l2_sender: w.l2_sender,
-            nonce: w.nonce,
-            l1_recipient: w.l1_recipient,
-            l1_token: w.l1_token,
-            amount: w.amount,
-        })
+        .map(withdrawal_of)
         .collect()
 }
 
@@ -57,76 +63,125 @@ pub fn withdrawals_of(blocks: &[BlockRecord]) -> Vec<Withdrawal> {
 pub struct PreparedBatch {
     /// Its blocks.
     pub blocks: Vec<BlockRecord>,
-    /// Encoded, compressed data.
+    /// Batch data v1.
     pub data: Bytes,
-    /// Encoded size before compression.
-    pub raw_len: usize,
     /// The state root before the first block.
     pub prev_state_root: B256,
-    /// Root of the step roots.
-    pub step_roots_root: B256,
-    /// Root of the withdrawals.
+    /// The leaf after every step.
+    pub leaves: Vec<StepLeaf>,
+    /// `stepsRoot`: root of the step leaves.
+    pub steps_root: B256,
+    /// `withdrawalRoot`: the positional withdrawal tree's root.
     pub withdrawal_root: B256,
     /// Number of steps.
     pub step_count: u64,
 }
 
-/// Packs sealed blocks from `first` on, up to `max_bytes` of encoded data.
+/// The data steps of one sealed block: its marker, its queue steps, its transactions.
+fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, NodeError> {
+    let chain_id = shared.config.l2.chain_id;
+    let mut steps = Vec::with_capacity(block.steps.len());
+    steps.push(DataStep::Block {
+        timestamp: block.header.timestamp,
+    });
+    steps.extend((block.queue_start..block.queue_end).map(|_| DataStep::Queue));
+    for h in &block.tx_hashes {
+        let record = shared
+            .db
+            .tx(h)?
+            .ok_or_else(|| NodeError::Storage(format!("transaction {h} missing")))?;
+        let tx = L2Tx::decode(&record.raw, chain_id)
+            .map_err(|e| NodeError::Storage(format!("stored transaction {h}: {e}")))?;
+        steps.push(DataStep::Tx(tx.into_envelope()));
+    }
+    let kinds_agree = steps.len() == block.steps.len()
+        && steps
+            .iter()
+            .zip(&block.steps)
+            .all(|(d, s)| d.kind() == s.kind);
+    if !kinds_agree {
+        return Err(NodeError::Storage(format!(
+            "block {} records steps that do not match its queue range and transactions",
+            block.number
+        )));
+    }
+    Ok(steps)
+}
+
+/// Packs sealed blocks from `first` on into batch data v1 of at most `max_batch_bytes` (a single
+/// larger block is packed alone) and at most 2^16 withdrawals, and computes the step leaves.
 pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<PreparedBatch>, NodeError> {
     let max = shared.config.rollup.max_batch_bytes as usize;
+    let chain_id = shared.config.l2.chain_id;
     let db = &shared.db;
     let prev = db
         .block(first - 1)?
         .ok_or_else(|| NodeError::Storage(format!("block {} missing", first - 1)))?;
+    let encoding = |e| NodeError::Storage(format!("encoding batch: {e}"));
+    let mut data = vec![loft_stf::BATCH_VERSION_V1];
     let mut blocks = Vec::new();
-    let mut batch_blocks = Vec::new();
-    let mut estimate = 16usize;
+    let mut outcomes = Vec::new();
+    let mut withdrawals = 0usize;
     for n in first..=head {
         let block = db
             .block(n)?
             .ok_or_else(|| NodeError::Storage(format!("block {n} missing")))?;
-        let mut txs = Vec::with_capacity(block.tx_hashes.len());
-        let mut size = 12usize;
-        for h in &block.tx_hashes {
-            let record = db
-                .tx(h)?
-                .ok_or_else(|| NodeError::Storage(format!("transaction {h} missing")))?;
-            size += record.raw.len();
-            let tx = L2Tx::decode(&record.raw, shared.config.l2.chain_id)
-                .map_err(|e| NodeError::Storage(format!("stored transaction {h}: {e}")))?;
-            txs.push(tx.into_envelope());
+        let mut block_data = Vec::new();
+        let mut ends = Vec::with_capacity(block.steps.len());
+        for step in block_steps(shared, &block)? {
+            loft_stf::batch::encode_step(&mut block_data, &step, chain_id).map_err(encoding)?;
+            ends.push(block_data.len());
         }
-        if !blocks.is_empty() && estimate + size > max {
+        if !blocks.is_empty()
+            && (data.len() + block_data.len() > max
+                || withdrawals + block.withdrawals.len() > WithdrawalTree::CAPACITY)
+        {
             break;
         }
-        estimate += size;
-        batch_blocks.push(BatchBlock {
-            timestamp: block.header.timestamp,
-            queue_count: block.queue_end - block.queue_start,
-            txs,
-        });
+        let mut block_withdrawals = block.withdrawals.iter().peekable();
+        let mut tx_hashes = block.tx_hashes.iter();
+        for (step, end) in block.steps.iter().zip(ends) {
+            let withdrawal = if step.kind == STEP_TX {
+                let hash = tx_hashes.next();
+                block_withdrawals
+                    .next_if(|w| Some(&w.tx_hash) == hash)
+                    .map(withdrawal_of)
+            } else {
+                None
+            };
+            outcomes.push(StepOutcome {
+                kind: step.kind,
+                data_end: (data.len() + end) as u64,
+                state_root: step.state_root,
+                withdrawal,
+            });
+        }
+        withdrawals += block.withdrawals.len();
+        data.extend_from_slice(&block_data);
         blocks.push(block);
     }
-    if blocks.is_empty() {
+    let Some(last) = blocks.last() else {
         return Ok(None);
+    };
+    let leaves = loft_stf::step_leaves(blocks[0].queue_start, prev.header.state_root, &outcomes)
+        .map_err(encoding)?;
+    let end = leaves.last().copied().unwrap_or_default();
+    if end.state_root != last.header.state_root
+        || end.queue_pos != last.queue_end
+        || end.data_end != data.len() as u64
+    {
+        return Err(NodeError::Storage(format!(
+            "the step leaves of blocks {first}..={} disagree with the blocks",
+            last.number
+        )));
     }
-    let data = loft_stf::encode_batch(&batch_blocks, shared.config.l2.chain_id)
-        .map_err(|e| NodeError::Storage(format!("encoding batch: {e}")))?;
-    let raw_len = loft_stf::batch::encode_payload(&batch_blocks, shared.config.l2.chain_id)
-        .map_err(|e| NodeError::Storage(format!("encoding batch: {e}")))?
-        .len();
-    let step_roots: Vec<B256> = blocks
-        .iter()
-        .flat_map(|b| b.step_roots.iter().copied())
-        .collect();
-    let withdrawals = withdrawals_of(&blocks);
     Ok(Some(PreparedBatch {
-        step_count: step_roots.len() as u64,
-        step_roots_root: loft_stf::step_roots_root(&step_roots),
-        withdrawal_root: loft_stf::withdrawal_root(&withdrawals),
+        step_count: leaves.len() as u64,
+        steps_root: loft_stf::steps_root(&leaves),
+        withdrawal_root: end.w_root,
         prev_state_root: prev.header.state_root,
-        data,
-        raw_len,
+        data: data.into(),
+        leaves,
         blocks,
     }))
 }
@@ -151,8 +206,8 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
     let last = batch.blocks.last().expect("a batch has blocks");
     let input = loft_contracts::BatchInput {
         state_root: last.header.state_root,
-        withdrawal_root: batch.withdrawal_root,
-        step_roots_root: batch.step_roots_root,
+        withdrawal_root: loft_stf::withdrawal_root(&withdrawals_of(&batch.blocks)),
+        step_roots_root: batch.steps_root,
         queue_end: last.queue_end,
         first_block: first,
         last_block: last.number,
@@ -186,10 +241,10 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         queue_end: last.queue_end,
         step_count: batch.step_count,
         state_root: last.header.state_root,
-        withdrawal_root: batch.withdrawal_root,
-        step_roots_root: batch.step_roots_root,
+        withdrawal_root: input.withdrawal_root,
+        steps_root: batch.steps_root,
         data_len: batch.data.len() as u64,
-        raw_len: batch.raw_len as u64,
+        raw_len: batch.data.len() as u64,
         l1_tx: receipt.transaction_hash,
         l1_block: receipt.block_number.unwrap_or_default(),
         l1_gas_used: receipt.gas_used,
@@ -223,7 +278,7 @@ async fn recover_records(shared: &Shared) -> Result<(), NodeError> {
             step_count: h.step_count,
             state_root: h.state_root,
             withdrawal_root: h.withdrawal_root,
-            step_roots_root: h.step_roots_root,
+            steps_root: h.step_roots_root,
             data_len: 0,
             raw_len: 0,
             l1_tx: b.transaction_hash.unwrap_or_default(),

@@ -52,10 +52,22 @@ pub struct BlockRecord {
     pub queue_end: u64,
     /// Transaction hashes in order.
     pub tx_hashes: Vec<B256>,
-    /// State root after each step (queue messages, then transactions).
-    pub step_roots: Vec<B256>,
+    /// Every step of the block in order (`docs/fraud-proofs.md` §2): its block marker, its
+    /// queue messages, then its transactions, each with the state root after it.
+    pub steps: Vec<StepRecord>,
     /// Withdrawals made in this block, in order.
     pub withdrawals: Vec<WithdrawalRecord>,
+}
+
+/// One step of a sealed block: what the sequencer records so the batcher can compute the step
+/// leaves (queue position, data offset and withdrawals run across a batch, so they are computed
+/// when a batch is cut).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StepRecord {
+    /// `loft_stf::STEP_BLOCK`, `STEP_QUEUE` or `STEP_TX`.
+    pub kind: u8,
+    /// State root after the step.
+    pub state_root: B256,
 }
 
 /// A withdrawal, with the L2 transaction that made it.
@@ -159,11 +171,13 @@ pub struct BatchRecord {
     pub state_root: B256,
     /// Withdrawal root.
     pub withdrawal_root: B256,
-    /// Root of the step roots.
-    pub step_roots_root: B256,
-    /// Posted data size (compressed) in bytes.
+    /// Root of the step leaves (`stepsRoot`).
+    #[serde(alias = "step_roots_root")]
+    pub steps_root: B256,
+    /// Posted data size in bytes.
     pub data_len: u64,
-    /// Encoded size before compression.
+    /// Encoded size of the blocks (equal to `data_len` since batch data v1, which is not
+    /// compressed).
     pub raw_len: u64,
     /// The L1 transaction.
     pub l1_tx: B256,

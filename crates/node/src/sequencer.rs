@@ -19,13 +19,13 @@ use alloy::consensus::{
 };
 use alloy::primitives::{Address, B256, Bloom, Bytes, U256};
 use loft_state::{RedbStore, Smt, StateRead, StateWrite};
-use loft_stf::{ChainParams, L2Tx, QueueInput, TxError};
+use loft_stf::{ChainParams, L2Tx, QueueInput, STEP_BLOCK, STEP_QUEUE, STEP_TX, TxError};
 use tokio::sync::{oneshot, watch};
 
 use crate::NodeError;
 use crate::db::{
-    BLOCK_HASHES, BLOCKS, BlockRecord, Db, JOURNAL, JournalEntry, META, META_HEAD, TXS, TxRecord,
-    WithdrawalRecord, encode, storage,
+    BLOCK_HASHES, BLOCKS, BlockRecord, Db, JOURNAL, JournalEntry, META, META_HEAD, StepRecord, TXS,
+    TxRecord, WithdrawalRecord, encode, storage,
 };
 
 /// Most queue messages one block consumes.
@@ -76,7 +76,7 @@ struct OpenBlock {
     queue_end: u64,
     txs: Vec<PendingTx>,
     by_hash: HashMap<B256, usize>,
-    step_roots: Vec<B256>,
+    steps: Vec<StepRecord>,
     withdrawals: Vec<WithdrawalRecord>,
     /// Last journal sequence number of this block.
     last_seq: u64,
@@ -122,7 +122,7 @@ pub fn genesis(params: &ChainParams) -> BlockRecord {
         queue_start: 0,
         queue_end: 0,
         tx_hashes: vec![],
-        step_roots: vec![],
+        steps: vec![],
         withdrawals: vec![],
     }
 }
@@ -328,7 +328,10 @@ impl Sequencer {
                 amount: w.amount,
             });
         }
-        open.step_roots.push(root);
+        open.steps.push(StepRecord {
+            kind: STEP_TX,
+            state_root: root,
+        });
         open.by_hash.insert(tx.hash(), open.txs.len());
         open.txs.push(PendingTx {
             tx,
@@ -364,7 +367,10 @@ impl Sequencer {
             queue_end,
             txs: vec![],
             by_hash: HashMap::new(),
-            step_roots: vec![],
+            steps: vec![StepRecord {
+                kind: STEP_BLOCK,
+                state_root: self.state.root()?,
+            }],
             withdrawals: vec![],
             last_seq: 0,
         };
@@ -383,7 +389,10 @@ impl Sequencer {
             for (key, value) in writes {
                 self.state.set(key, value)?;
             }
-            open.step_roots.push(self.state.root()?);
+            open.steps.push(StepRecord {
+                kind: STEP_QUEUE,
+                state_root: self.state.root()?,
+            });
         }
         self.next_queue = queue_end;
         self.open = Some(open);
@@ -458,7 +467,7 @@ impl Sequencer {
             queue_start: open.queue_start,
             queue_end: open.queue_end,
             tx_hashes: open.txs.iter().map(|p| p.tx.hash()).collect(),
-            step_roots: open.step_roots,
+            steps: open.steps,
             withdrawals: open.withdrawals,
         };
         let nodes = self.state.take_new_nodes();

@@ -4,7 +4,7 @@
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
-use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
 use loft_node::db::{Db, QueueRecord};
@@ -81,6 +81,20 @@ fn acknowledged_transactions_survive_a_crash_before_sealing() {
             hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
         }
         assert_eq!(seq.tick().unwrap(), Some(1));
+        // Its steps: the block marker (state unchanged), the deposit, the two transfers.
+        let block = seq.head().clone();
+        let kinds: Vec<u8> = block.steps.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                loft_stf::STEP_BLOCK,
+                loft_stf::STEP_QUEUE,
+                loft_stf::STEP_TX,
+                loft_stf::STEP_TX
+            ]
+        );
+        assert_eq!(block.steps[0].state_root, B256::ZERO);
+        assert_eq!(block.steps[3].state_root, block.header.state_root);
         // Block 2: three more, acknowledged (journaled) but never sealed.
         for nonce in 2..5 {
             hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
