@@ -1,33 +1,13 @@
-//! The batch data codec (`docs/rollup.md` §3.2): `0x00 ‖ zlib(payload)`, a compact encoding of a
-//! run of L2 blocks and their signed transactions. [`decode_batch`] reads untrusted bytes: bounded
-//! output, no panics, typed errors.
-
-use std::io::{Read, Write};
+//! The batch data codec, version 1 (`docs/rollup.md` §3.2, `docs/fraud-proofs.md` §3):
+//! `0x01 ‖ step*`, every step (block marker, queue marker, signed transaction) readable on its own
+//! from its offset, and the 1 KiB chunk commitment [`data_root`]. [`decode_step_at`] and
+//! [`decode_batch_v1`] read untrusted bytes: bounded, no panics, typed errors.
 
 use alloy::consensus::{SignableTransaction, Signed, TxEip1559, TxEnvelope, TxLegacy};
 use alloy::primitives::{Address, Bytes, Signature, TxKind, U256};
-use flate2::Compression;
-use flate2::bufread::ZlibDecoder;
-use flate2::write::ZlibEncoder;
-
-/// The only batch data version.
-pub const BATCH_VERSION: u8 = 0;
-/// Largest accepted decompressed payload (16 MiB).
-pub const MAX_BATCH_DECOMPRESSED: usize = 16 * 1024 * 1024;
 
 const TYPE_LEGACY: u8 = 0x00;
 const TYPE_EIP1559: u8 = 0x02;
-
-/// One L2 block as a batch carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchBlock {
-    /// Seconds, non-decreasing across blocks.
-    pub timestamp: u64,
-    /// Number of queue messages the block consumes.
-    pub queue_count: u64,
-    /// The signed transactions (legacy with EIP-155 or EIP-1559 without access list, all calls).
-    pub txs: Vec<TxEnvelope>,
-}
 
 /// Why batch data does not encode or decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,23 +15,11 @@ pub enum BatchError {
     /// No bytes at all.
     #[error("empty batch data")]
     Empty,
-    /// A version byte other than 0.
+    /// A version byte other than 1.
     #[error("unknown batch data version {0}")]
     UnknownVersion(u8),
-    /// The zlib stream is corrupt or incomplete.
-    #[error("batch data does not decompress: {0}")]
-    Decompress(String),
-    /// Bytes after the end of the zlib stream.
-    #[error("bytes after the end of the zlib stream")]
-    TrailingCompressed,
-    /// The payload decompresses to more than [`MAX_BATCH_DECOMPRESSED`] bytes.
-    #[error("batch payload is larger than {max} bytes")]
-    TooLarge {
-        /// [`MAX_BATCH_DECOMPRESSED`].
-        max: usize,
-    },
-    /// The payload ends in the middle of a field.
-    #[error("batch payload truncated at byte {0}")]
+    /// The data ends in the middle of a field.
+    #[error("batch data truncated at byte {0}")]
     Truncated(usize),
     /// A varint above its field's width, or not in its shortest form.
     #[error("invalid varint at byte {0}")]
@@ -59,14 +27,6 @@ pub enum BatchError {
     /// A `u256` with a length above 32 or a leading zero byte.
     #[error("invalid u256 at byte {0}")]
     BadU256(usize),
-    /// A transaction type byte other than 0 and 2.
-    #[error("unknown transaction type {ty} at byte {at}")]
-    UnknownTxType {
-        /// The type byte.
-        ty: u8,
-        /// Its offset.
-        at: usize,
-    },
     /// A `yParity` byte other than 0 and 1.
     #[error("invalid y parity {parity} at byte {at}")]
     BadParity {
@@ -74,22 +34,6 @@ pub enum BatchError {
         parity: u8,
         /// Its offset.
         at: usize,
-    },
-    /// A block timestamp above 2^64 − 1.
-    #[error("block timestamp overflows")]
-    TimestampOverflow,
-    /// Bytes after the last block.
-    #[error("{0} bytes after the last block")]
-    TrailingPayload(usize),
-    /// Encoding: a block's timestamp is below the previous one's.
-    #[error("block {index} has timestamp {timestamp}, below the previous block's {previous}")]
-    DecreasingTimestamp {
-        /// Block index in the batch.
-        index: usize,
-        /// Its timestamp.
-        timestamp: u64,
-        /// The previous block's.
-        previous: u64,
     },
     /// A step whose first byte is no step kind (v1).
     #[error("unknown step byte {byte:#04x} at byte {at}")]
@@ -189,48 +133,6 @@ fn put_tx(out: &mut Vec<u8>, tx: &TxEnvelope, chain_id: u64) -> Result<(), Batch
         _ => return Err(unencodable("only legacy and EIP-1559 transactions")),
     }
     Ok(())
-}
-
-/// The uncompressed payload of `blocks` (§3.2), without version byte.
-pub fn encode_payload(blocks: &[BatchBlock], chain_id: u64) -> Result<Vec<u8>, BatchError> {
-    let mut out =
-        Vec::with_capacity(64 + blocks.iter().map(|b| 8 + b.txs.len() * 120).sum::<usize>());
-    put_varint(&mut out, blocks.len() as u128);
-    let mut previous = None;
-    for (index, block) in blocks.iter().enumerate() {
-        let delta =
-            match previous {
-                None => block.timestamp,
-                Some(previous) => block.timestamp.checked_sub(previous).ok_or(
-                    BatchError::DecreasingTimestamp {
-                        index,
-                        timestamp: block.timestamp,
-                        previous,
-                    },
-                )?,
-            };
-        previous = Some(block.timestamp);
-        put_varint(&mut out, u128::from(delta));
-        put_varint(&mut out, u128::from(block.queue_count));
-        put_varint(&mut out, block.txs.len() as u128);
-        for tx in &block.txs {
-            put_tx(&mut out, tx, chain_id)?;
-        }
-    }
-    Ok(out)
-}
-
-/// Batch data of `blocks` for chain `chain_id`: `0x00 ‖ zlib(payload)` at level 9. Fails if a
-/// timestamp decreases or a transaction is not representable (other chain id, other type, access
-/// list, contract creation).
-pub fn encode_batch(blocks: &[BatchBlock], chain_id: u64) -> Result<Bytes, BatchError> {
-    let payload = encode_payload(blocks, chain_id)?;
-    let mut out = Vec::with_capacity(payload.len() / 2 + 16);
-    out.push(BATCH_VERSION);
-    let mut encoder = ZlibEncoder::new(out, Compression::best());
-    // Writing to a Vec cannot fail.
-    let written = encoder.write_all(&payload).and_then(|()| encoder.finish());
-    Ok(written.unwrap_or_default().into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,76 +276,8 @@ fn read_tx(r: &mut Reader<'_>, chain_id: u64) -> Result<TxEnvelope, BatchError> 
             let signed: Signed<TxEip1559> = tx.into_signed(sig);
             Ok(TxEnvelope::Eip1559(signed))
         }
-        ty => Err(BatchError::UnknownTxType { ty, at }),
+        byte => Err(BatchError::UnknownStep { byte, at }),
     }
-}
-
-/// Parses an uncompressed payload (§3.2) for chain `chain_id`.
-pub fn decode_payload(payload: &[u8], chain_id: u64) -> Result<Vec<BatchBlock>, BatchError> {
-    let mut r = Reader {
-        buf: payload,
-        pos: 0,
-    };
-    let count = r.u64()?;
-    // Every block takes at least 3 bytes: never trust a count for allocation.
-    let mut blocks = Vec::with_capacity((count as usize).min(r.remaining() / 3));
-    let mut timestamp: Option<u64> = None;
-    for _ in 0..count {
-        let delta = r.u64()?;
-        let ts = match timestamp {
-            None => delta,
-            Some(t) => t.checked_add(delta).ok_or(BatchError::TimestampOverflow)?,
-        };
-        timestamp = Some(ts);
-        let queue_count = r.u64()?;
-        let tx_count = r.u64()?;
-        // Every transaction takes at least 90 bytes.
-        let mut txs = Vec::with_capacity((tx_count as usize).min(r.remaining() / 90));
-        for _ in 0..tx_count {
-            txs.push(read_tx(&mut r, chain_id)?);
-        }
-        blocks.push(BatchBlock {
-            timestamp: ts,
-            queue_count,
-            txs,
-        });
-    }
-    if r.remaining() != 0 {
-        return Err(BatchError::TrailingPayload(r.remaining()));
-    }
-    Ok(blocks)
-}
-
-/// Decompresses batch data (version byte, zlib stream, nothing after it) into its payload, at
-/// most [`MAX_BATCH_DECOMPRESSED`] bytes.
-pub fn decompress_batch(data: &[u8]) -> Result<Vec<u8>, BatchError> {
-    let (&version, compressed) = data.split_first().ok_or(BatchError::Empty)?;
-    if version != BATCH_VERSION {
-        return Err(BatchError::UnknownVersion(version));
-    }
-    let mut decoder = ZlibDecoder::new(compressed);
-    let mut payload = Vec::new();
-    (&mut decoder)
-        .take(MAX_BATCH_DECOMPRESSED as u64 + 1)
-        .read_to_end(&mut payload)
-        .map_err(|e| BatchError::Decompress(e.to_string()))?;
-    if payload.len() > MAX_BATCH_DECOMPRESSED {
-        return Err(BatchError::TooLarge {
-            max: MAX_BATCH_DECOMPRESSED,
-        });
-    }
-    if !decoder.into_inner().is_empty() {
-        return Err(BatchError::TrailingCompressed);
-    }
-    Ok(payload)
-}
-
-/// Decodes batch data for chain `chain_id` (§3.2): version 0, a complete zlib stream with nothing
-/// after it, a payload of at most [`MAX_BATCH_DECOMPRESSED`] bytes with nothing after the last
-/// block. Transactions get the chain id `chain_id` and their hashes are computed; senders are not
-/// recovered (see [`crate::L2Tx::from_envelope`]).
-pub fn decode_batch(data: &[u8], chain_id: u64) -> Result<Vec<BatchBlock>, BatchError> {
-    decode_payload(&decompress_batch(data)?, chain_id)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@
 //! - [`execute`]: [`execute_tx`], [`apply_queue_message`] (pure: they read a
 //!   [`loft_state::StateRead`] and return the writes) and [`execute_block`] (applies them to a
 //!   [`loft_state::StateWrite`] and records the root after every step).
-//! - [`batch`]: [`encode_batch`] / [`decode_batch`] (§3.2).
-//! - [`merkle`]: [`step_roots_root`] (§3.3) and the withdrawal tree (§4).
+//! - [`batch`]: batch data v1: [`encode_batch_v1`], [`decode_step_at`], [`decode_batch_v1`],
+//!   [`data_root`] (§3.2).
+//! - [`leaf`]: [`StepLeaf`], [`step_leaves`], [`steps_root`] (§3.3).
+//! - [`merkle`]: positional trees and the withdrawal tree (§4).
 //!
 //! Everything is synchronous, deterministic and silent (no logging).
 
@@ -23,9 +25,8 @@ pub mod tx;
 mod tests;
 
 pub use batch::{
-    BATCH_VERSION_V1, BatchBlock, BatchError, DATA_CHUNK_BYTES, DataStep, EncodedBatch,
-    MAX_BATCH_DECOMPRESSED, MAX_STEP_BYTES, chunk_proof, data_root, decode_batch, decode_batch_v1,
-    decode_step_at, encode_batch, encode_batch_v1,
+    BATCH_VERSION_V1, BatchError, DATA_CHUNK_BYTES, DataStep, EncodedBatch, MAX_STEP_BYTES,
+    chunk_proof, data_root, decode_batch_v1, decode_step_at, encode_batch_v1,
 };
 pub use execute::{
     BlockError, BlockInput, BlockOutcome, QueueInput, TxOutcome, TxReceipt, Writes,

@@ -1,22 +1,14 @@
-//! The batch codec: round trips, exact errors, and no panics on random bytes.
-
-use std::io::Write;
+//! The batch data v1 codec: round trips, exact errors, and no panics on random bytes.
 
 use alloy::consensus::TxEnvelope;
-use alloy::primitives::{Address, Bytes, U256};
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use proptest::prelude::*;
 
 use super::util::*;
-use crate::batch::{decode_payload, encode_payload};
-use crate::{BatchBlock, BatchError, L2Tx, MAX_BATCH_DECOMPRESSED, decode_batch, encode_batch};
-
-fn zlib(payload: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(vec![0u8], Compression::best());
-    e.write_all(payload).unwrap();
-    e.finish().unwrap()
-}
+use crate::{
+    BatchError, DataStep, L2Tx, MAX_STEP_BYTES, chunk_proof, data_root, decode_batch_v1,
+    decode_step_at, encode_batch_v1, verify_positional,
+};
 
 fn sample_txs() -> Vec<TxEnvelope> {
     let mut big = eip1559(7, addr(3), U256::MAX, Bytes::from(vec![0xab; 100]));
@@ -42,201 +34,59 @@ fn sample_txs() -> Vec<TxEnvelope> {
 }
 
 #[test]
-fn round_trip_keeps_signed_transactions() {
-    let blocks = vec![
-        BatchBlock {
-            timestamp: 1_700_000_000,
-            queue_count: 2,
-            txs: sample_txs(),
-        },
-        BatchBlock {
-            timestamp: 1_700_000_000,
-            queue_count: 0,
-            txs: vec![],
-        },
-        BatchBlock {
-            timestamp: 1_700_000_005,
-            queue_count: 1,
-            txs: sample_txs()[1..3].to_vec(),
-        },
-    ];
-    let data = encode_batch(&blocks, CHAIN_ID).unwrap();
-    assert_eq!(data[0], 0);
-    let decoded = decode_batch(&data, CHAIN_ID).unwrap();
-    assert_eq!(decoded, blocks);
-    for (a, b) in decoded
-        .iter()
-        .flat_map(|b| &b.txs)
-        .zip(blocks.iter().flat_map(|b| &b.txs))
-    {
-        assert_eq!(a.tx_hash(), b.tx_hash());
-        assert_eq!(raw(a), raw(b));
-        assert_eq!(
-            L2Tx::from_envelope(a.clone(), CHAIN_ID).unwrap().sender(),
-            L2Tx::decode(&raw(b), CHAIN_ID).unwrap().sender()
-        );
-    }
-    assert_eq!(
-        decode_batch(&encode_batch(&[], CHAIN_ID).unwrap(), CHAIN_ID).unwrap(),
-        vec![]
-    );
-}
-
-#[test]
-fn payload_layout_is_the_spec() {
-    let tx = sign(
-        1,
-        eip1559(1, addr(2), U256::from(0x0100), Bytes::from_static(&[0xee])),
-    );
-    let blocks = [BatchBlock {
-        timestamp: 300,
-        queue_count: 0,
-        txs: vec![tx.clone()],
-    }];
-    let p = encode_payload(&blocks, CHAIN_ID).unwrap();
-    let TxEnvelope::Eip1559(s) = &tx else {
-        unreachable!()
-    };
-    let mut want = vec![1, 0xac, 0x02, 0, 1, 0x02, 1, 3, 20, 0xa0, 0x8d, 0x06];
-    want.extend_from_slice(addr(2).as_slice());
-    want.extend_from_slice(&[2, 1, 0, 1, 0xee, u8::from(s.signature().v())]);
-    want.extend_from_slice(&s.signature().r().to_be_bytes::<32>());
-    want.extend_from_slice(&s.signature().s().to_be_bytes::<32>());
-    assert_eq!(p, want);
-}
-
-#[test]
 fn encode_refuses_what_the_format_cannot_carry() {
     let txs = sample_txs();
-    let dec = [
-        BatchBlock {
-            timestamp: 5,
-            queue_count: 0,
-            txs: vec![],
-        },
-        BatchBlock {
-            timestamp: 4,
-            queue_count: 0,
-            txs: vec![],
-        },
-    ];
+    let one = |tx: TxEnvelope| [DataStep::Tx(tx)];
     assert!(matches!(
-        encode_batch(&dec, CHAIN_ID),
-        Err(BatchError::DecreasingTimestamp { index: 1, .. })
-    ));
-    let one = |tx: TxEnvelope| {
-        [BatchBlock {
-            timestamp: 0,
-            queue_count: 0,
-            txs: vec![tx],
-        }]
-    };
-    assert!(matches!(
-        encode_batch(&one(txs[0].clone()), CHAIN_ID + 1),
+        encode_batch_v1(&one(txs[0].clone()), CHAIN_ID + 1),
         Err(BatchError::Unencodable { .. })
     ));
     let mut create = eip1559(0, addr(2), U256::ZERO, Bytes::new());
     create.to = alloy::primitives::TxKind::Create;
     assert!(matches!(
-        encode_batch(&one(sign(1, create)), CHAIN_ID),
+        encode_batch_v1(&one(sign(1, create)), CHAIN_ID),
         Err(BatchError::Unencodable { .. })
     ));
     let mut pre155 = legacy(0, addr(2), U256::ZERO, Bytes::new());
     pre155.chain_id = None;
     assert!(matches!(
-        encode_batch(&one(sign(1, pre155)), CHAIN_ID),
+        encode_batch_v1(&one(sign(1, pre155)), CHAIN_ID),
         Err(BatchError::Unencodable { .. })
     ));
 }
 
 #[test]
-fn decode_errors() {
-    assert_eq!(decode_batch(&[], CHAIN_ID), Err(BatchError::Empty));
+fn field_errors() {
+    let d = |p: &[u8]| decode_batch_v1(p, CHAIN_ID);
     assert_eq!(
-        decode_batch(&[1, 2, 3], CHAIN_ID),
-        Err(BatchError::UnknownVersion(1))
-    );
-    assert!(matches!(
-        decode_batch(&[0, 1, 2, 3], CHAIN_ID),
-        Err(BatchError::Decompress(_))
-    ));
-    let good = encode_batch(
-        &[BatchBlock {
-            timestamp: 1,
-            queue_count: 1,
-            txs: sample_txs(),
-        }],
-        CHAIN_ID,
-    )
-    .unwrap();
-    // Truncated zlib stream.
-    assert!(matches!(
-        decode_batch(&good[..good.len() - 1], CHAIN_ID),
-        Err(BatchError::Decompress(_))
-    ));
-    // Bytes after the zlib stream.
-    let mut trailing = good.to_vec();
-    trailing.push(0);
-    assert_eq!(
-        decode_batch(&trailing, CHAIN_ID),
-        Err(BatchError::TrailingCompressed)
-    );
-    // Bytes after the last block.
-    assert_eq!(
-        decode_batch(&zlib(&[0, 9]), CHAIN_ID),
-        Err(BatchError::TrailingPayload(1))
-    );
-    // A compression bomb.
-    let bomb = zlib(&vec![0u8; MAX_BATCH_DECOMPRESSED + 1]);
-    assert!(bomb.len() < 100_000);
-    assert_eq!(
-        decode_batch(&bomb, CHAIN_ID),
-        Err(BatchError::TooLarge {
-            max: MAX_BATCH_DECOMPRESSED
-        })
-    );
-    // Payload errors.
-    let d = |p: &[u8]| decode_payload(p, CHAIN_ID);
-    assert_eq!(d(&[]), Err(BatchError::Truncated(0)));
-    assert_eq!(
-        d(&[0x80, 0x00]),
-        Err(BatchError::BadVarint(0)),
-        "overlong varint"
-    );
-    assert_eq!(
-        d(&[0xff; 11]),
-        Err(BatchError::BadVarint(0)),
-        "above 64 bits"
-    );
-    assert_eq!(
-        d(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
-        Err(BatchError::BadVarint(0))
-    );
-    assert!(
-        d(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
-            .is_err_and(|e| e != BatchError::BadVarint(0))
-    );
-    assert_eq!(
-        d(&[1, 0, 0, 1, 0x01]),
-        Err(BatchError::UnknownTxType { ty: 1, at: 4 })
+        d(&[
+            1, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02
+        ]),
+        Err(BatchError::BadVarint(2))
     );
     assert_eq!(
         d(&[
-            2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 1, 0, 0
+            1, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
         ]),
-        Err(BatchError::TimestampOverflow)
+        Ok(vec![DataStep::Block {
+            timestamp: u64::MAX
+        }])
     );
-    let mut tx = vec![1, 0, 0, 1, 0x00, 0, 1, 1];
+    assert_eq!(
+        d(&[1, 0x01]),
+        Err(BatchError::UnknownStep { byte: 1, at: 1 })
+    );
+    let mut tx = vec![1, 0x00, 0, 1, 1];
     tx.extend_from_slice(&[0; 20]);
     let mut bad_u256 = tx.clone();
     bad_u256.extend_from_slice(&[1, 0]);
-    assert_eq!(d(&bad_u256), Err(BatchError::BadU256(28)));
+    assert_eq!(d(&bad_u256), Err(BatchError::BadU256(25)));
     let mut long_u256 = tx.clone();
     long_u256.push(33);
-    assert_eq!(d(&long_u256), Err(BatchError::BadU256(28)));
+    assert_eq!(d(&long_u256), Err(BatchError::BadU256(25)));
     let mut parity = tx.clone();
     parity.extend_from_slice(&[0, 0, 2]);
-    assert_eq!(d(&parity), Err(BatchError::BadParity { parity: 2, at: 30 }));
+    assert_eq!(d(&parity), Err(BatchError::BadParity { parity: 2, at: 27 }));
     let mut short = tx;
     short.extend_from_slice(&[0, 5, 1]);
     assert!(matches!(d(&short), Err(BatchError::Truncated(_))));
@@ -277,52 +127,6 @@ fn arb_tx() -> impl Strategy<Value = TxEnvelope> {
         )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    #[test]
-    fn codec_round_trip(
-        blocks in proptest::collection::vec((0u64..1_000_000, any::<u64>(), proptest::collection::vec(arb_tx(), 0..4)), 0..4),
-        start in any::<u32>(),
-    ) {
-        let mut ts = u64::from(start);
-        let blocks: Vec<_> = blocks.into_iter().map(|(delta, queue_count, txs)| {
-            ts += delta;
-            BatchBlock { timestamp: ts, queue_count, txs }
-        }).collect();
-        let data = encode_batch(&blocks, CHAIN_ID).unwrap();
-        let decoded = decode_batch(&data, CHAIN_ID).unwrap();
-        prop_assert_eq!(&decoded, &blocks);
-        for (a, b) in decoded.iter().flat_map(|b| &b.txs).zip(blocks.iter().flat_map(|b| &b.txs)) {
-            prop_assert_eq!(a.tx_hash(), b.tx_hash());
-        }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-
-    #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = decode_batch(&bytes, CHAIN_ID);
-        let _ = decode_payload(&bytes, CHAIN_ID);
-        let _ = decode_batch(&zlib(&bytes), CHAIN_ID);
-        let _ = L2Tx::decode(&bytes, CHAIN_ID);
-    }
-
-    #[test]
-    fn mutated_batches_never_panic(i in any::<prop::sample::Index>(), b in any::<u8>()) {
-        let blocks = [BatchBlock { timestamp: 9, queue_count: 1, txs: sample_txs() }];
-        let mut p = encode_payload(&blocks, CHAIN_ID).unwrap();
-        let at = i.index(p.len());
-        p[at] = b;
-        if let Ok(decoded) = decode_payload(&p, CHAIN_ID) {
-            // Whatever decodes re-encodes to the same payload.
-            prop_assert_eq!(encode_payload(&decoded, CHAIN_ID).unwrap(), p);
-        }
-    }
-}
-
 /// Writes the fuzz seeds (`fuzz/seeds/l2_transaction`, `fuzz/seeds/batch_data`):
 /// `cargo test -p loft-stf write_fuzz_seeds -- --ignored`.
 #[test]
@@ -334,7 +138,7 @@ fn write_fuzz_seeds() {
         t.chain_id = FUZZ_CHAIN_ID;
         t
     };
-    let txs = vec![
+    let txs = [
         sign(
             1,
             for_chain(eip1559(0, addr(2), U256::from(1), Bytes::new())),
@@ -365,34 +169,26 @@ fn write_fuzz_seeds() {
     }
     let dir = root.join("batch_data");
     std::fs::create_dir_all(&dir).unwrap();
-    let blocks = [
-        BatchBlock {
+    let mut steps = vec![
+        DataStep::Block {
             timestamp: 1_700_000_000,
-            queue_count: 1,
-            txs: txs.clone(),
         },
-        BatchBlock {
-            timestamp: 1_700_000_002,
-            queue_count: 0,
-            txs: txs[..1].to_vec(),
-        },
+        DataStep::Queue,
     ];
+    steps.extend(txs.iter().cloned().map(DataStep::Tx));
+    steps.push(DataStep::Block {
+        timestamp: 1_700_000_002,
+    });
+    steps.push(DataStep::Tx(txs[0].clone()));
     std::fs::write(
         dir.join("batch0"),
-        encode_batch(&blocks, FUZZ_CHAIN_ID).unwrap(),
+        encode_batch_v1(&steps, FUZZ_CHAIN_ID).unwrap().data,
     )
     .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Batch data v1.
-
-use alloy::primitives::{B256, keccak256};
-
-use crate::{
-    DataStep, MAX_STEP_BYTES, chunk_proof, data_root, decode_batch_v1, decode_step_at,
-    encode_batch_v1, verify_positional,
-};
 
 fn sample_steps() -> Vec<DataStep> {
     let mut steps = vec![
@@ -426,6 +222,10 @@ fn v1_round_trip_and_step_offsets() {
         if let (DataStep::Tx(a), DataStep::Tx(b)) = (&decoded, step) {
             assert_eq!(a.tx_hash(), b.tx_hash());
             assert_eq!(raw(a), raw(b));
+            assert_eq!(
+                L2Tx::from_envelope(a.clone(), CHAIN_ID).unwrap().sender(),
+                L2Tx::decode(&raw(b), CHAIN_ID).unwrap().sender()
+            );
         }
         offset = e;
     }
@@ -572,6 +372,7 @@ proptest! {
         let _ = decode_batch_v1(&data, CHAIN_ID);
         let _ = decode_step_at(&data, at % (data.len() + 2), CHAIN_ID);
         let _ = decode_step_at(&data, at, CHAIN_ID);
+        let _ = L2Tx::decode(&bytes, CHAIN_ID);
     }
 
     #[test]
