@@ -1,0 +1,573 @@
+//! Derivation: the L2 rebuilt from L1 data alone. The queue comes from `MessageQueued` events
+//! (checked against the queue's hash chain), every batch from its `submitBatch` calldata, and each
+//! batch is replayed step by step with the one state transition function ([`loft_stf`]). Every
+//! commitment the poster made is compared with the replay: the steps root (and so every step
+//! leaf), the final state root, the withdrawal root, the queue end and the step count. The first
+//! disagreement is a [`Fault`] naming the step a fraud proof opens (`docs/fraud-proofs.md`).
+//!
+//! [`derive_batch`] is the pure part (data + queue + state in, leaves or a fault out);
+//! [`Verifier`] drives it from an [`L1Client`] and keeps its state in redb.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use alloy::primitives::{B256, Bytes};
+use loft_contracts::{BatchHeader, QueueMessage, SubmittedBatch};
+use loft_l1::{L1Client, L1Error};
+use loft_state::{RedbStore, Smt, StateError, StateWrite};
+use loft_stf::{
+    ChainParams, DataStep, L2Tx, QueueInput, STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf,
+    StepOutcome, Withdrawal,
+};
+use redb::{ReadableDatabase, TableDefinition};
+
+/// What is wrong with a batch: the first disagreement between the poster's commitments and the
+/// replay. `step` is the step a fraud proof re-executes, when one is to blame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// A step's bytes do not decode (or run past the data).
+    #[error("step {step}: undecodable data at offset {offset}: {reason}")]
+    Undecodable {
+        /// Step index.
+        step: u64,
+        /// Byte offset in the batch data.
+        offset: u64,
+        /// Decoder message.
+        reason: String,
+    },
+    /// A transaction that must have been refused.
+    #[error("step {step}: transaction {hash} must be refused: {reason}")]
+    InvalidTransaction {
+        /// Step index.
+        step: u64,
+        /// Transaction hash.
+        hash: B256,
+        /// The refusal.
+        reason: String,
+    },
+    /// A queue step beyond the batch's claimed queue end, or a batch that stops short of it.
+    #[error("queue position {derived} does not match the batch's queue end {claimed}")]
+    QueueEnd {
+        /// Where the replay ended.
+        derived: u64,
+        /// What the header claims.
+        claimed: u64,
+    },
+    /// A queue step whose message is not on L1 yet.
+    #[error("step {step}: queue message {index} does not exist on L1")]
+    MissingQueueMessage {
+        /// Step index.
+        step: u64,
+        /// Queue index.
+        index: u64,
+    },
+    /// The first step is not a block marker.
+    #[error("the batch does not start with a block marker")]
+    NoBlockMarker,
+    /// The step count differs.
+    #[error("the batch claims {claimed} steps, its data holds {derived}")]
+    StepCount {
+        /// From the header.
+        claimed: u64,
+        /// From the replay.
+        derived: u64,
+    },
+    /// The steps root differs: some step leaf is wrong (found by openings, §5.4).
+    #[error("steps root {claimed} differs from the replay's {derived}")]
+    StepsRoot {
+        /// From the header.
+        claimed: B256,
+        /// From the replay.
+        derived: B256,
+    },
+    /// The final state root differs.
+    #[error("state root {claimed} differs from the replay's {derived}")]
+    StateRoot {
+        /// From the header.
+        claimed: B256,
+        /// From the replay.
+        derived: B256,
+    },
+    /// The withdrawal root differs.
+    #[error("withdrawal root {claimed} differs from the replay's {derived}")]
+    WithdrawalRoot {
+        /// From the header.
+        claimed: B256,
+        /// From the replay.
+        derived: B256,
+    },
+    /// The batch does not start from the previous batch's state.
+    #[error("previous state root {claimed} differs from the replay's {derived}")]
+    PrevStateRoot {
+        /// From the header.
+        claimed: B256,
+        /// The verifier's.
+        derived: B256,
+    },
+}
+
+/// Errors that stop derivation (not faults of a batch): L1 access, storage.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    /// L1 access failed.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// Reading contracts' events or calldata failed.
+    #[error(transparent)]
+    Contracts(#[from] loft_contracts::ContractsError),
+    /// The state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The verifier's database failed.
+    #[error("verifier database: {0}")]
+    Storage(String),
+}
+
+/// A batch replayed without fault.
+#[derive(Debug, Clone)]
+pub struct DerivedBatch {
+    /// The leaf after every step.
+    pub leaves: Vec<StepLeaf>,
+    /// The withdrawals, in step order.
+    pub withdrawals: Vec<Withdrawal>,
+    /// Transactions replayed.
+    pub transactions: u64,
+}
+
+/// How the withdrawal root a batch claims is computed: the tree the posting contract checks
+/// claims against.
+pub type WithdrawalRootFn = fn(&[Withdrawal]) -> B256;
+
+/// Replays one batch on `state` (the state after the previous batch) and compares every
+/// commitment of `header`. On success the state holds the batch's writes; on a fault it may hold
+/// part of them: replay on a clone.
+pub fn derive_batch<S: loft_state::NodeStore>(
+    state: &mut Smt<S>,
+    params: &ChainParams,
+    header: &BatchHeader,
+    data: &[u8],
+    queue: &dyn Fn(u64) -> Option<QueueInput>,
+    withdrawal_root: WithdrawalRootFn,
+) -> Result<Result<DerivedBatch, Fault>, StateError> {
+    let prev_root = state.root()?;
+    if prev_root != header.prev_state_root {
+        return Ok(Err(Fault::PrevStateRoot {
+            claimed: header.prev_state_root,
+            derived: prev_root,
+        }));
+    }
+    let mut outcomes = Vec::new();
+    let mut withdrawals = Vec::new();
+    let mut queue_pos = header.queue_start;
+    let mut offset = 1usize;
+    let mut transactions = 0u64;
+    if data.first() != Some(&loft_stf::batch::BATCH_VERSION_V1) {
+        return Ok(Err(Fault::Undecodable {
+            step: 0,
+            offset: 0,
+            reason: "not batch data version 1".into(),
+        }));
+    }
+    while offset < data.len() {
+        let step = outcomes.len() as u64;
+        let (decoded, end) = match loft_stf::decode_step_at(data, offset, params.chain_id) {
+            Ok(x) => x,
+            Err(e) => {
+                return Ok(Err(Fault::Undecodable {
+                    step,
+                    offset: offset as u64,
+                    reason: e.to_string(),
+                }));
+            }
+        };
+        if step == 0 && !matches!(decoded, DataStep::Block { .. }) {
+            return Ok(Err(Fault::NoBlockMarker));
+        }
+        let mut withdrawal = None;
+        let kind = match decoded {
+            DataStep::Block { .. } => STEP_BLOCK,
+            DataStep::Queue => {
+                if queue_pos >= header.queue_end {
+                    return Ok(Err(Fault::QueueEnd {
+                        derived: queue_pos + 1,
+                        claimed: header.queue_end,
+                    }));
+                }
+                let Some(message) = queue(queue_pos) else {
+                    return Ok(Err(Fault::MissingQueueMessage {
+                        step,
+                        index: queue_pos,
+                    }));
+                };
+                for (key, value) in loft_stf::apply_queue_message(&*state, &message)? {
+                    state.set(key, value)?;
+                }
+                queue_pos += 1;
+                STEP_QUEUE
+            }
+            DataStep::Tx(envelope) => {
+                let hash = *envelope.tx_hash();
+                let refused =
+                    |reason: String| Ok(Err(Fault::InvalidTransaction { step, hash, reason }));
+                let tx = match L2Tx::from_envelope(envelope, params.chain_id) {
+                    Ok(tx) => tx,
+                    Err(e) => return refused(e.to_string()),
+                };
+                let outcome = match loft_stf::execute_tx(&*state, params, &tx) {
+                    Ok(o) => o,
+                    Err(loft_stf::TxError::State(e)) => return Err(e),
+                    Err(e) => return refused(e.to_string()),
+                };
+                for (key, value) in outcome.writes {
+                    state.set(key, value)?;
+                }
+                if let Some(w) = outcome.withdrawal {
+                    withdrawals.push(w);
+                    withdrawal = Some(w);
+                }
+                transactions += 1;
+                STEP_TX
+            }
+        };
+        outcomes.push(StepOutcome {
+            kind,
+            data_end: end as u64,
+            state_root: state.root()?,
+            withdrawal,
+        });
+        offset = end;
+    }
+    let leaves = match loft_stf::step_leaves(header.queue_start, prev_root, &outcomes) {
+        Ok(l) => l,
+        Err(e) => {
+            return Ok(Err(Fault::Undecodable {
+                step: outcomes.len() as u64,
+                offset: offset as u64,
+                reason: e.to_string(),
+            }));
+        }
+    };
+    if queue_pos != header.queue_end {
+        return Ok(Err(Fault::QueueEnd {
+            derived: queue_pos,
+            claimed: header.queue_end,
+        }));
+    }
+    if leaves.len() as u64 != header.step_count {
+        return Ok(Err(Fault::StepCount {
+            claimed: header.step_count,
+            derived: leaves.len() as u64,
+        }));
+    }
+    let steps_root = loft_stf::steps_root(&leaves);
+    if steps_root != header.step_roots_root {
+        return Ok(Err(Fault::StepsRoot {
+            claimed: header.step_roots_root,
+            derived: steps_root,
+        }));
+    }
+    let state_root = state.root()?;
+    if state_root != header.state_root {
+        return Ok(Err(Fault::StateRoot {
+            claimed: header.state_root,
+            derived: state_root,
+        }));
+    }
+    let w_root = withdrawal_root(&withdrawals);
+    if w_root != header.withdrawal_root {
+        return Ok(Err(Fault::WithdrawalRoot {
+            claimed: header.withdrawal_root,
+            derived: w_root,
+        }));
+    }
+    Ok(Ok(DerivedBatch {
+        leaves,
+        withdrawals,
+        transactions,
+    }))
+}
+
+/// The verdict on one posted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every commitment matches the replay.
+    Valid,
+    /// The batch is wrong.
+    Fraud(Fault),
+    /// The batch builds on an earlier wrong batch (it falls with it).
+    BuildsOnFraud(u64),
+}
+
+/// One batch as the verifier saw it.
+#[derive(Debug, Clone)]
+pub struct CheckedBatch {
+    /// Its header on L1.
+    pub header: BatchHeader,
+    /// The L1 transaction that posted it.
+    pub l1_tx: Option<B256>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Steps replayed (0 unless valid).
+    pub steps: u64,
+    /// Transactions replayed.
+    pub transactions: u64,
+}
+
+/// Progress of a [`Verifier::sync`] call.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    /// Batches checked in this call.
+    pub batches: u64,
+    /// L2 steps replayed.
+    pub steps: u64,
+    /// L2 transactions replayed.
+    pub transactions: u64,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+impl SyncReport {
+    /// Transactions replayed per second.
+    pub fn tx_per_sec(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.transactions as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("verifier_meta");
+
+/// Follows L1, replays every batch and keeps the verdicts. Its state lives in redb next to the
+/// tree's nodes; a restarted verifier continues from the last valid batch it checked.
+#[derive(Debug)]
+pub struct Verifier {
+    l1: Arc<dyn L1Client>,
+    deployment: loft_contracts::Deployment,
+    params: ChainParams,
+    db: Arc<redb::Database>,
+    state: Smt<RedbStore>,
+    queue: Vec<QueueMessage>,
+    queue_read_to: u64,
+    batches_read_to: u64,
+    next_batch: u64,
+    fraud_at: Option<u64>,
+    checked: Vec<CheckedBatch>,
+    withdrawal_root: WithdrawalRootFn,
+}
+
+fn storage(e: impl std::fmt::Display) -> DeriveError {
+    DeriveError::Storage(e.to_string())
+}
+
+impl Verifier {
+    /// Opens (or creates) the verifier's database at `path`.
+    pub fn open(
+        path: &std::path::Path,
+        l1: Arc<dyn L1Client>,
+        deployment: loft_contracts::Deployment,
+        params: ChainParams,
+        withdrawal_root: WithdrawalRootFn,
+    ) -> Result<Self, DeriveError> {
+        let db = Arc::new(redb::Database::create(path).map_err(storage)?);
+        let (root, next_batch) = {
+            let txn = db.begin_read().map_err(storage)?;
+            match txn.open_table(META) {
+                Ok(t) => match t.get("tip").map_err(storage)? {
+                    Some(v) => {
+                        let v = v.value();
+                        let root = B256::from_slice(&v[..32]);
+                        let next = u64::from_be_bytes(v[32..40].try_into().expect("8 bytes"));
+                        (root, next)
+                    }
+                    None => (deployment.genesis_state_root, 0),
+                },
+                Err(_) => (deployment.genesis_state_root, 0),
+            }
+        };
+        let state = Smt::new(RedbStore::new(db.clone()), root);
+        Ok(Self {
+            l1,
+            params,
+            db,
+            state,
+            queue: Vec::new(),
+            queue_read_to: 0,
+            batches_read_to: 0,
+            next_batch,
+            fraud_at: None,
+            checked: Vec::new(),
+            withdrawal_root,
+            deployment,
+        }
+        .init())
+    }
+
+    fn init(mut self) -> Self {
+        self.queue_read_to = self.deployment.bridge_block.saturating_sub(1);
+        self.batches_read_to = self.deployment.bridge_block.saturating_sub(1);
+        self
+    }
+
+    /// The verifier's state root (after the last valid batch).
+    pub fn state_root(&self) -> B256 {
+        self.state.root_hash()
+    }
+
+    /// The state (read-only use).
+    pub fn state(&self) -> &Smt<RedbStore> {
+        &self.state
+    }
+
+    /// Index of the next batch to check.
+    pub fn next_batch(&self) -> u64 {
+        self.next_batch
+    }
+
+    /// Every batch checked since this verifier was opened.
+    pub fn checked(&self) -> &[CheckedBatch] {
+        &self.checked
+    }
+
+    /// The first wrong batch, if any.
+    pub fn fraud_at(&self) -> Option<u64> {
+        self.fraud_at
+    }
+
+    async fn read_queue(&mut self, to: u64) -> Result<(), DeriveError> {
+        if to <= self.queue_read_to {
+            return Ok(());
+        }
+        let from = self.queue_read_to + 1;
+        let mut previous = self.queue.last().map(|m| m.head).unwrap_or_default();
+        for m in
+            loft_contracts::read_queue(self.l1.as_ref(), self.deployment.bridge, from, to).await?
+        {
+            if m.index != self.queue.len() as u64 || m.chain_head(previous) != m.head {
+                return Err(DeriveError::Storage(format!(
+                    "queue message {} does not extend the hash chain of the {} read so far",
+                    m.index,
+                    self.queue.len()
+                )));
+            }
+            previous = m.head;
+            self.queue.push(m);
+        }
+        self.queue_read_to = to;
+        Ok(())
+    }
+
+    /// Reads every batch posted up to the latest L1 block and checks each not yet checked.
+    pub async fn sync(&mut self) -> Result<SyncReport, DeriveError> {
+        let started = Instant::now();
+        let latest = self.l1.block_number().await?;
+        self.read_queue(latest).await?;
+        let mut report = SyncReport::default();
+        if latest <= self.batches_read_to {
+            return Ok(report);
+        }
+        let batches = loft_contracts::read_batches(
+            self.l1.as_ref(),
+            self.deployment.rollup,
+            self.batches_read_to + 1,
+            latest,
+        )
+        .await?;
+        self.batches_read_to = latest;
+        for b in batches {
+            if b.header.index < self.next_batch {
+                continue;
+            }
+            let checked = self.check(&b).await?;
+            report.batches += 1;
+            report.steps += checked.steps;
+            report.transactions += checked.transactions;
+            if report.batches.is_multiple_of(10) {
+                tracing::info!(target: "loft::verifier", batch = checked.header.index, txs = report.transactions, tx_per_sec = report.transactions as f64 / started.elapsed().as_secs_f64().max(1e-9), "syncing");
+            }
+            self.checked.push(checked);
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    async fn batch_data(&self, b: &SubmittedBatch) -> Result<Bytes, DeriveError> {
+        let hash = b.transaction_hash.ok_or_else(|| {
+            DeriveError::Storage("a BatchSubmitted log without its transaction".into())
+        })?;
+        let tx =
+            self.l1.transaction(hash).await?.ok_or_else(|| {
+                DeriveError::Storage(format!("L1 does not know transaction {hash}"))
+            })?;
+        let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
+        Ok(data)
+    }
+
+    async fn check(&mut self, b: &SubmittedBatch) -> Result<CheckedBatch, DeriveError> {
+        let header = b.header;
+        if let Some(bad) = self.fraud_at {
+            return Ok(CheckedBatch {
+                header,
+                l1_tx: b.transaction_hash,
+                verdict: Verdict::BuildsOnFraud(bad),
+                steps: 0,
+                transactions: 0,
+            });
+        }
+        let data = self.batch_data(b).await?;
+        let queue = &self.queue;
+        let lookup = |i: u64| {
+            queue.get(i as usize).map(|m| QueueInput {
+                index: m.index,
+                kind: m.kind,
+                sender: m.sender,
+                payload: m.payload.clone(),
+            })
+        };
+        let mut scratch = self.state.clone();
+        let result = derive_batch(
+            &mut scratch,
+            &self.params,
+            &header,
+            &data,
+            &lookup,
+            self.withdrawal_root,
+        )?;
+        match result {
+            Ok(derived) => {
+                let nodes = scratch.take_new_nodes();
+                let txn = self.db.begin_write().map_err(storage)?;
+                RedbStore::write_nodes(&txn, &nodes)?;
+                {
+                    let mut meta = txn.open_table(META).map_err(storage)?;
+                    let mut tip = scratch.root_hash().to_vec();
+                    tip.extend_from_slice(&(header.index + 1).to_be_bytes());
+                    meta.insert("tip", tip.as_slice()).map_err(storage)?;
+                }
+                txn.commit().map_err(storage)?;
+                scratch.store().cache(&nodes);
+                self.state = scratch;
+                self.next_batch = header.index + 1;
+                Ok(CheckedBatch {
+                    header,
+                    l1_tx: b.transaction_hash,
+                    verdict: Verdict::Valid,
+                    steps: derived.leaves.len() as u64,
+                    transactions: derived.transactions,
+                })
+            }
+            Err(fault) => {
+                tracing::warn!(target: "loft::verifier", batch = header.index, %fault, "fraudulent batch");
+                self.fraud_at = Some(header.index);
+                Ok(CheckedBatch {
+                    header,
+                    l1_tx: b.transaction_hash,
+                    verdict: Verdict::Fraud(fault),
+                    steps: 0,
+                    transactions: 0,
+                })
+            }
+        }
+    }
+}
