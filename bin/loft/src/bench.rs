@@ -24,7 +24,7 @@ enum BenchCommand {
 
 #[derive(Debug, Clone, Args)]
 struct RollupBenchArgs {
-    /// Number of L2 transfers (all in one batch).
+    /// Number of L2 transfers (batches of up to 300,000 bytes; 1,000 transfers fit in one).
     #[arg(long, default_value_t = 1000)]
     transfers: usize,
     /// Number of sending accounts.

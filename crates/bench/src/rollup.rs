@@ -1,4 +1,4 @@
-//! `loft bench rollup`: one batch of N L2 ETH transfers, measured side by side with the same
+//! `loft bench rollup`: N L2 ETH transfers posted in batches, measured side by side with the same
 //! transfers done directly on L1, in one run on the embedded L1.
 //!
 //! - Sequencer: N pre-signed transfers from M senders sent concurrently over the node's real
@@ -32,7 +32,7 @@ use crate::BenchError;
 /// Options of [`rollup_batch`].
 #[derive(Debug, Clone)]
 pub struct RollupBenchOptions {
-    /// Number of L2 transfers (all in one batch).
+    /// Number of L2 transfers (batches of up to 300,000 bytes; 1,000 transfers fit in one).
     pub transfers: usize,
     /// Number of sending accounts (dev accounts 1..=senders).
     pub senders: u32,
@@ -53,10 +53,14 @@ pub struct RollupBenchReport {
     pub latency_ms_p99: f64,
     /// Maximum.
     pub latency_ms_max: f64,
-    /// Batch data posted to L1 (compressed), bytes.
+    /// Batches that hold the transfers.
+    pub batches: usize,
+    /// Batch data posted to L1, bytes.
     pub batch_bytes: u64,
-    /// Batch data before compression, bytes.
-    pub batch_raw_bytes: u64,
+    /// Transactions a fresh verifier replayed from L1 (every root matched).
+    pub verifier_transactions: u64,
+    /// The verifier's sync throughput from L1, transactions per second.
+    pub verifier_tx_per_sec: f64,
     /// L1 gas of the `submitBatch` transaction.
     pub batch_l1_gas: u64,
     /// L1 bytes per L2 transfer.
@@ -82,7 +86,8 @@ impl RollupBenchReport {
              {:<40} {:>14.1} {:>14.1} {:>7.1}x\n\
              {:<40} {:>14.1} {:>14.1} {:>7.1}x\n\
              sequencer: {:.0} tx/s accepted over JSON-RPC; soft confirmation p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
-             batch: {} transfers, {} bytes posted ({} before compression), {} L1 gas\n",
+             batches: {} transfers in {} batches, {} bytes posted, {} L1 gas\n\
+             verifier: {} transactions replayed from L1, every root matched, {:.0} tx/s\n",
             self.workload,
             "per transfer",
             "loft batch",
@@ -101,9 +106,11 @@ impl RollupBenchReport {
             self.latency_ms_p99,
             self.latency_ms_max,
             self.transfers,
+            self.batches,
             self.batch_bytes,
-            self.batch_raw_bytes,
             self.batch_l1_gas,
+            self.verifier_transactions,
+            self.verifier_tx_per_sec,
         )
     }
 }
@@ -157,7 +164,9 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     };
     let mut config = ChainConfig::devnet();
     // One batch for the whole workload: posted by hand below, not on a timer.
-    config.rollup.max_batch_bytes = 1_000_000;
+    // Large batches, within one L1 transaction's gas cap (EIP-7825: 2^24 gas at the calldata floor
+    // of 40 gas per byte).
+    config.rollup.max_batch_bytes = 300_000;
     let dev = DevChainConfig::from_chain_config(&config, None).map_err(|e| setup(e.to_string()))?;
     let keys: Vec<PrivateKeySigner> =
         dev.dev_keys[1..=(options.senders as usize).min(dev.dev_keys.len() - 1)].to_vec();
@@ -288,7 +297,7 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
 
-    // Wait for the open block to be sealed, then post one batch.
+    // Wait for the open block to be sealed, then post its blocks.
     let sealing = Instant::now();
     while node.shared.sequencer().pending_count() > 0 {
         if sealing.elapsed() > Duration::from_secs(30) {
@@ -303,12 +312,15 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     {
         batches.push(b);
     }
-    let batch = batches
+    let batches: Vec<_> = batches
         .into_iter()
-        .find(|b| b.first_block <= first_transfer_block && b.last_block >= first_transfer_block)
-        .ok_or_else(|| setup("no batch holds the transfers".into()))?;
+        .filter(|b| b.last_block >= first_transfer_block)
+        .collect();
+    let (Some(first_batch), Some(last_batch)) = (batches.first(), batches.last()) else {
+        return Err(setup("no batch holds the transfers".into()));
+    };
     let mut in_batch = 0usize;
-    for n in first_transfer_block..=batch.last_block {
+    for n in first_transfer_block..=last_batch.last_block {
         in_batch += node
             .shared
             .db
@@ -317,10 +329,38 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
             .map(|b| b.tx_hashes.len())
             .unwrap_or(0);
     }
-    if in_batch != options.transfers || batch.first_block != first_transfer_block {
+    if in_batch != options.transfers || first_batch.first_block != first_transfer_block {
         return Err(setup(format!(
-            "the batch holds blocks {}..={} with {in_batch} transfers, expected exactly the {} transfers",
-            batch.first_block, batch.last_block, options.transfers
+            "the batches hold blocks {}..={} with {in_batch} transfers, expected exactly the {} transfers",
+            first_batch.first_block, last_batch.last_block, options.transfers
+        )));
+    }
+    let batch_bytes: u64 = batches.iter().map(|b| b.data_len).sum();
+    let batch_gas: u64 = batches.iter().map(|b| b.l1_gas_used).sum();
+    let batch_count = batches.len();
+
+    // A verifier that shares nothing with the sequencer but the L1 replays every batch.
+    tracing::info!(target: "loft::bench", batches = batch_count, "verifier syncing from L1");
+    let verifier_dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let mut verifier = loft_derive::Verifier::open(
+        &verifier_dir.path().join("verifier.redb"),
+        Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone())),
+        deployment.clone(),
+        loft_node::chain_params(&config),
+        loft_stf::withdrawal_root,
+    )
+    .map_err(|e| setup(e.to_string()))?;
+    let sync = verifier.sync().await.map_err(|e| setup(e.to_string()))?;
+    if verifier.fraud_at().is_some()
+        || verifier.state_root() != node.shared.sequencer().head().header.state_root
+    {
+        return Err(setup(format!(
+            "the verifier disagrees with the sequencer: {:?}",
+            verifier
+                .checked()
+                .iter()
+                .map(|b| &b.verdict)
+                .collect::<Vec<_>>()
         )));
     }
 
@@ -356,14 +396,14 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     }
 
     let n = options.transfers as f64;
-    let l1_bytes_per_transfer = batch.data_len as f64 / n;
-    let l1_gas_per_transfer = batch.l1_gas_used as f64 / n;
+    let l1_bytes_per_transfer = batch_bytes as f64 / n;
+    let l1_gas_per_transfer = batch_gas as f64 / n;
     let direct_bytes_per_transfer = direct_bytes as f64 / n;
     let direct_gas_per_transfer = direct_gas as f64 / n;
     drop(node);
     Ok(RollupBenchReport {
         workload: format!(
-            "{} L2 ETH transfers to fresh accounts from {} senders, one batch, embedded L1 (Osaka)",
+            "{} L2 ETH transfers to fresh accounts from {} senders, posted in batches, embedded L1 (Osaka)",
             options.transfers,
             keys.len()
         ),
@@ -372,9 +412,11 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
         latency_ms_p50: percentile(&latencies, 0.50),
         latency_ms_p99: percentile(&latencies, 0.99),
         latency_ms_max: latencies.last().copied().unwrap_or_default(),
-        batch_bytes: batch.data_len,
-        batch_raw_bytes: batch.raw_len,
-        batch_l1_gas: batch.l1_gas_used,
+        batches: batch_count,
+        batch_bytes,
+        batch_l1_gas: batch_gas,
+        verifier_tx_per_sec: sync.tx_per_sec(),
+        verifier_transactions: sync.transactions,
         l1_bytes_per_transfer,
         l1_gas_per_transfer,
         direct_bytes_per_transfer,
