@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod bench;
 mod devnet;
+mod node;
 mod wallet;
 
 /// loft: a layer-2 scaling stack for Ethereum.
@@ -26,6 +27,9 @@ enum Command {
     /// Start a development network: an L1 (embedded, or an external node with --l1-rpc) with
     /// loft's contracts deployed, until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// Run one role of the rollup against an external L1: the sequencer, or a verifier that
+    /// rebuilds the L2 from L1 alone and checks every batch.
+    Node(node::NodeArgs),
     /// Print a chain configuration as TOML (a preset, or a file after validation).
     Config(args::ConfigArgs),
     /// Measure loft against its alternative, side by side in one run.
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Devnet(args) => devnet::run(args).await,
+            Command::Node(args) => node::run(args).await,
             Command::Config(args) => args::print_config(&args),
             Command::Bench(args) => bench::run(args).await,
             Command::Deposit(args) => wallet::deposit_cmd(args).await,
