@@ -1,47 +1,80 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {L1Bridge} from "./L1Bridge.sol";
+import {IStepVerifier} from "./fraud/IStepVerifier.sol";
+import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 
 /// @title L1Rollup
-/// @notice The L1 side of loft's optimistic rollup: the sequencer posts batches of L2 blocks, each
-///         committing to a state root and a withdrawal root (`docs/rollup.md` §3.3, §4); a batch becomes
-///         final `challengePeriod` seconds after it was posted, and withdrawals of final batches are
+/// @notice The L1 side of loft's optimistic rollup: bonded posters submit batches of L2 blocks, each
+///         committing to a state root, a withdrawal root and the step leaves (`docs/fraud-proofs.md`);
+///         a batch becomes final `challengePeriod` seconds after it was posted unless a fraud proof
+///         or an unanswered opening request reverts it first. Withdrawals of final batches are
 ///         claimed here and paid by the bridge.
 /// @dev The constructor deploys the {L1Bridge} (deposits and the L1 -> L2 queue), so one transaction
 ///      creates both and the bridge trusts exactly this contract for payouts. Batch data is only
-///      hashed (`dataHash`); derivation nodes read it back from the `submitBatch` calldata and the
-///      {BatchSubmitted} events. No owner, no admin, not upgradeable.
-contract L1Rollup {
+///      committed to (`dataRoot` over 1 KiB chunks); derivation nodes read it back from the
+///      `submitBatch` calldata. No owner, no admin, not upgradeable.
+///
+///      Finality is sequential: a batch is final when its challenge period has passed and no batch up
+///      to it has an open opening request (a later batch can never outlive an earlier one, since
+///      reverting a batch reverts every later batch). `_settled` caches how many leading batches are
+///      known final; `submitBatch` and claims advance it.
+contract L1Rollup is ReentrancyGuard {
+    /// @notice Deployment parameters (`docs/fraud-proofs.md` §5).
+    /// @param sequencer The only account allowed to post batches; not zero.
+    /// @param challengePeriod Seconds after `postedAt` at which a batch becomes final; not zero.
+    /// @param genesisStateRoot State root of L2 block 0.
+    /// @param bondWei Bond a poster must have deposited to post (0: none required).
+    /// @param challengerShareBps Share of a slashed bond paid to the winning challenger, in basis
+    ///        points (≤ 10,000); the rest goes to `slashSink`.
+    /// @param slashSink Receiver of the rest of a slashed bond (`0x…dEaD`: burned).
+    /// @param responseWindow Seconds a poster has to answer an opening request; below `challengePeriod`.
+    /// @param maxBatchData Maximum batch data length in bytes; not zero.
+    /// @param stepVerifier The {IStepVerifier} that re-executes one step; zero until it exists
+    ///        (`proveStep` then reverts {NoVerifier}).
+    struct RollupParams {
+        address sequencer;
+        uint64 challengePeriod;
+        bytes32 genesisStateRoot;
+        uint256 bondWei;
+        uint16 challengerShareBps;
+        address slashSink;
+        uint64 responseWindow;
+        uint64 maxBatchData;
+        address stepVerifier;
+    }
+
     /// @notice What the poster claims about a batch; the rest of the {BatchHeader} is derived on L1.
     /// @param stateRoot State root after the batch's last step.
-    /// @param withdrawalRoot Root of the batch's withdrawals (`docs/rollup.md` §4), 0 when none.
-    /// @param stepRootsRoot Positional Merkle root of the state root after every step.
+    /// @param withdrawalRoot Root of the batch's positional withdrawal tree (`docs/fraud-proofs.md` §4;
+    ///        {EMPTY_W_ROOT} when none).
+    /// @param stepsRoot Positional Merkle root of the step leaf hashes (`docs/fraud-proofs.md` §2).
     /// @param queueEnd Number of queue messages consumed after this batch (cumulative).
     /// @param firstBlock First L2 block of the batch.
     /// @param lastBlock Last L2 block of the batch.
-    /// @param stepCount Number of steps (queue messages plus transactions) in the batch.
+    /// @param stepCount Number of steps (queue messages, transactions and block markers).
     struct BatchInput {
         bytes32 stateRoot;
         bytes32 withdrawalRoot;
-        bytes32 stepRootsRoot;
+        bytes32 stepsRoot;
         uint64 queueEnd;
         uint64 firstBlock;
         uint64 lastBlock;
         uint64 stepCount;
     }
 
-    /// @notice The committed batch header (`docs/rollup.md` §3.3); its hash is
-    ///         `keccak256(abi.encode(header))`.
+    /// @notice The committed batch header; its hash is `keccak256(abi.encode(header))` (16 words).
     /// @param index 0-based batch number.
     /// @param parentHash Hash of the previous header, 0 for the first batch.
     /// @param prevStateRoot The previous batch's state root (the genesis root for the first batch).
     /// @param stateRoot Claimed state root after the last step.
-    /// @param withdrawalRoot Root of the batch's withdrawals.
-    /// @param stepRootsRoot Positional Merkle root of the roots after every step.
-    /// @param dataHash `keccak256` of the batch data.
+    /// @param withdrawalRoot Root of the batch's withdrawal tree.
+    /// @param stepsRoot Root of the step leaves.
+    /// @param dataRoot Positional Merkle root over `keccak256` of the data's 1,024-byte chunks.
+    /// @param dataLength Length of the batch data in bytes.
     /// @param queueStart Queue messages consumed before this batch (the previous `queueEnd`).
     /// @param queueEnd Queue messages consumed after this batch.
     /// @param queueHead The queue's hash-chain head after `queueEnd` messages, read from the bridge.
@@ -49,14 +82,16 @@ contract L1Rollup {
     /// @param lastBlock Last L2 block.
     /// @param stepCount Number of steps.
     /// @param postedAt L1 block timestamp of the submission.
+    /// @param poster The account that posted the batch (its bond answers for it).
     struct BatchHeader {
         uint64 index;
         bytes32 parentHash;
         bytes32 prevStateRoot;
         bytes32 stateRoot;
         bytes32 withdrawalRoot;
-        bytes32 stepRootsRoot;
-        bytes32 dataHash;
+        bytes32 stepsRoot;
+        bytes32 dataRoot;
+        uint64 dataLength;
         uint64 queueStart;
         uint64 queueEnd;
         bytes32 queueHead;
@@ -64,22 +99,29 @@ contract L1Rollup {
         uint64 lastBlock;
         uint64 stepCount;
         uint64 postedAt;
+        address poster;
     }
 
-    /// @notice What is stored per batch: the header hash and the fields later reads need cheaply.
+    /// @notice What is stored per batch (four slots). Reverting needs nothing more: the previous
+    ///         batch's `queueEnd` and `lastBlock` are the reverted header's `queueStart` and
+    ///         `firstBlock - 1`, and the header is checked against `headerHash`.
     /// @param headerHash `keccak256(abi.encode(header))`.
     /// @param stateRoot The batch's state root.
     /// @param withdrawalRoot The batch's withdrawal root.
     /// @param postedAt L1 block timestamp of the submission.
+    /// @param poster The account that posted it.
+    /// @param openRequests Opening requests on this batch not answered yet.
     struct BatchRecord {
         bytes32 headerHash;
         bytes32 stateRoot;
         bytes32 withdrawalRoot;
         uint64 postedAt;
+        address poster;
+        uint32 openRequests;
     }
 
     /// @notice The tip of the batch chain: what the next batch must extend.
-    /// @param batchCount Number of batches posted; the next batch gets this index.
+    /// @param batchCount Number of batches; the next batch gets this index.
     /// @param headerHash Hash of the last header (0 before the first batch).
     /// @param stateRoot State root of the last batch (the genesis root before the first batch).
     /// @param queueEnd Queue messages consumed by the last batch (0 before the first batch).
@@ -106,6 +148,35 @@ contract L1Rollup {
         uint256 amount;
     }
 
+    /// @notice An opening request (`docs/fraud-proofs.md` §5.4).
+    /// @param requester Who asked (and paid {requestBond}).
+    /// @param deadline From this L1 timestamp the request counts as unanswered.
+    /// @param status {REQUEST_OPEN}, {REQUEST_ANSWERED} or {REQUEST_SETTLED} (0: no request).
+    struct OpeningRequest {
+        address requester;
+        uint64 deadline;
+        uint8 status;
+    }
+
+    /// @notice Size of a data chunk (`docs/fraud-proofs.md` §3).
+    uint256 public constant CHUNK_SIZE = 1024;
+
+    /// @notice The only batch data version accepted (the first data byte).
+    uint8 public constant DATA_VERSION = 1;
+
+    /// @notice Depth of the positional withdrawal tree.
+    uint256 public constant W_DEPTH = 16;
+
+    /// @notice {OpeningRequest.status}: waiting for the poster.
+    uint8 public constant REQUEST_OPEN = 1;
+    /// @notice {OpeningRequest.status}: the poster opened the leaf.
+    uint8 public constant REQUEST_ANSWERED = 2;
+    /// @notice {OpeningRequest.status}: unanswered, and the batch reverted or the bond refunded.
+    uint8 public constant REQUEST_SETTLED = 3;
+
+    /// @dev Gas given to the transfer to {slashSink}; its failure never blocks a fraud proof.
+    uint256 private constant SINK_GAS = 100_000;
+
     /// @notice The bridge this rollup deployed: deposits, the L1 -> L2 queue and payouts.
     L1Bridge public immutable bridge;
 
@@ -118,10 +189,34 @@ contract L1Rollup {
     /// @notice State root of L2 block 0, the parent state of the first batch.
     bytes32 public immutable genesisStateRoot;
 
-    /// @dev One record per batch, by index.
+    /// @notice Bond a poster must hold to post.
+    uint256 public immutable bondWei;
+
+    /// @notice Share of a slashed bond paid to the winning challenger, in basis points.
+    uint16 public immutable challengerShareBps;
+
+    /// @notice Receiver of the rest of a slashed bond.
+    address public immutable slashSink;
+
+    /// @notice Seconds a poster has to answer an opening request.
+    uint64 public immutable responseWindow;
+
+    /// @notice Maximum batch data length in bytes.
+    uint64 public immutable maxBatchData;
+
+    /// @notice The step verifier used by {proveStep} (zero: none yet).
+    address public immutable stepVerifier;
+
+    /// @notice The exact `msg.value` of {requestOpening}: `bondWei / 10`.
+    uint256 public immutable requestBond;
+
+    /// @notice Root of the empty withdrawal tree: `z_16`, with `z_0 = 0`, `z_{k+1} = H(z_k ‖ z_k)`.
+    bytes32 public immutable EMPTY_W_ROOT;
+
+    /// @dev One record per batch, by index (records past `_batchCount` are stale, never read).
     mapping(uint64 index => BatchRecord) private _batches;
 
-    /// @dev Number of batches posted (one storage slot with the next two).
+    /// @dev Number of live batches (one storage slot with the next three).
     uint64 private _batchCount;
 
     /// @dev Cumulative queue messages consumed by the last batch.
@@ -130,80 +225,111 @@ contract L1Rollup {
     /// @dev Last L2 block of the last batch (0 before the first batch).
     uint64 private _lastBlock;
 
+    /// @dev Batches `0 .. _settled - 1` are known final.
+    uint64 private _settled;
+
+    /// @dev Bond per poster.
+    mapping(address poster => uint256) private _bonds;
+
+    /// @notice 1 + the index of the last batch an account posted (0: none).
+    mapping(address poster => uint64) public postedThrough;
+
+    /// @notice Posters slashed by a fraud proof or an unanswered request; they can never post again.
+    mapping(address poster => bool) public barred;
+
+    /// @dev Opening requests by `keccak256(abi.encode(headerHash, step))`.
+    mapping(bytes32 key => OpeningRequest) private _requests;
+
     /// @notice Whether a withdrawal leaf was claimed.
     mapping(bytes32 leaf => bool) public claimed;
 
-    /// @notice The caller may not post batches.
-    /// @param caller The caller.
-    error NotSequencer(address caller);
+    // ------------------------------------------------------------------ errors
 
+    /// @notice The caller may not post batches.
+    error NotSequencer(address caller);
+    /// @notice The poster was slashed and may not post or deposit a bond again.
+    error PosterBarred(address poster);
+    /// @notice The poster's bond is below {bondWei}.
+    error InsufficientBond(address poster, uint256 bond, uint256 required);
     /// @notice The constructor was given the zero address as sequencer.
     error ZeroSequencer();
-
     /// @notice The constructor was given a zero challenge period.
     error ZeroChallengePeriod();
-
+    /// @notice The response window is not below the challenge period.
+    error ResponseWindowTooLong(uint64 responseWindow, uint64 challengePeriod);
+    /// @notice The challenger share is above 10,000 basis points.
+    error ShareTooHigh(uint16 challengerShareBps);
+    /// @notice The constructor was given a zero maximum data length.
+    error ZeroMaxBatchData();
     /// @notice The batch would consume fewer queue messages than the previous batches did.
-    /// @param queueEnd The batch's `queueEnd`.
-    /// @param queueStart The previous batch's `queueEnd`.
     error QueueEndBeforeStart(uint64 queueEnd, uint64 queueStart);
-
     /// @notice The batch would consume more queue messages than the queue holds.
-    /// @param queueEnd The batch's `queueEnd`.
-    /// @param queueLength The bridge's queue length.
     error QueueEndBeyondLength(uint64 queueEnd, uint256 queueLength);
-
     /// @notice The batch does not start right after the previous batch's last L2 block.
-    /// @param firstBlock The batch's first block.
-    /// @param expected The previous batch's last block + 1 (1 for the first batch).
     error NonContiguousBlocks(uint64 firstBlock, uint64 expected);
-
     /// @notice The batch's last block is before its first block.
-    /// @param lastBlock The batch's last block.
-    /// @param firstBlock The batch's first block.
     error LastBlockBeforeFirst(uint64 lastBlock, uint64 firstBlock);
-
     /// @notice The batch has no steps.
     error NoSteps();
-
     /// @notice The batch data is empty.
     error EmptyData();
-
-    /// @notice No batch has this index yet.
-    /// @param index The index asked for.
-    /// @param batchCount Number of batches posted.
+    /// @notice The batch data is longer than {maxBatchData}.
+    error DataTooLong(uint256 length, uint64 maxBatchData);
+    /// @notice The batch data does not start with version byte {DATA_VERSION}.
+    error UnsupportedDataVersion(uint8 version);
+    /// @notice No live batch has this index.
     error UnknownBatch(uint64 index, uint64 batchCount);
-
     /// @notice The batch is still in its challenge period.
-    /// @param index The batch.
-    /// @param finalAt L1 timestamp from which it is final (and its withdrawals claimable).
-    /// @param now_ The current L1 block timestamp.
+    /// @param finalAt L1 timestamp from which it is final (if no opening request blocks it).
     error BatchNotFinal(uint64 index, uint64 finalAt, uint64 now_);
-
+    /// @notice The batch's challenge period has passed, but an opening request on it or on an
+    ///         earlier batch (`blockingIndex`) is still open.
+    error OpeningPending(uint64 index, uint64 blockingIndex);
     /// @notice This withdrawal was already claimed.
-    /// @param leaf The withdrawal's leaf.
     error AlreadyClaimed(bytes32 leaf);
-
-    /// @notice The Merkle proof does not lead from the withdrawal's leaf to the batch's withdrawal root.
-    /// @param index The batch.
-    /// @param leaf The withdrawal's leaf.
+    /// @notice The proof does not lead from the withdrawal's leaf at its index to the withdrawal root.
     error InvalidWithdrawalProof(uint64 index, bytes32 leaf);
+    /// @notice `depositBond` without value.
+    error ZeroBond();
+    /// @notice The caller has no bond to withdraw.
+    error NoBond();
+    /// @notice The bond is locked until batch `batchIndex` (the caller's last, or a later one) is final.
+    error BondLocked(uint64 batchIndex);
+    /// @notice Sending ETH failed.
+    error PayoutFailed(address to, uint256 amount);
+    /// @notice The header does not hash to the stored header hash of its index.
+    error WrongHeader(uint64 index);
+    /// @notice The batch is final: it can no longer be challenged.
+    error BatchIsFinal(uint64 index);
+    /// @notice The step index is not below the batch's `stepCount`.
+    error StepOutOfRange(uint64 step, uint64 stepCount);
+    /// @notice A step-leaf Merkle proof does not lead to the batch's `stepsRoot`.
+    error InvalidStepProof(uint64 step);
+    /// @notice For step 0, the previous leaf is not the initial leaf the header implies.
+    error NotInitialLeaf();
+    /// @notice No step verifier is configured.
+    error NoVerifier();
+    /// @notice The proof shows no fraud: the claim agrees with the committed data.
+    error NotFraud();
+    /// @notice Opening requests on this batch had to be made before `lastRequestAt`.
+    error RequestTooLate(uint64 lastRequestAt, uint64 now_);
+    /// @notice `msg.value` of {requestOpening} is not {requestBond}.
+    error WrongRequestBond(uint256 sent, uint256 required);
+    /// @notice There is already a request for this step of this batch.
+    error RequestExists(uint64 index, uint64 step);
+    /// @notice No open request for this step of this batch.
+    error NoOpenRequest(uint64 index, uint64 step);
+    /// @notice The response window of the request closed at `deadline`.
+    error ResponseWindowClosed(uint64 deadline);
+    /// @notice The response window of the request is open until `deadline`.
+    error ResponseWindowOpen(uint64 deadline);
 
-    /// @notice Emitted for every batch, with the full header (derivation rebuilds from it and the
-    ///         calldata).
-    /// @param index The batch index.
-    /// @param headerHash `keccak256(abi.encode(header))`.
-    /// @param header The header.
+    // ------------------------------------------------------------------ events
+
+    /// @notice Emitted for every batch, with the full header.
     event BatchSubmitted(uint64 indexed index, bytes32 indexed headerHash, BatchHeader header);
 
     /// @notice Emitted when a withdrawal is paid out.
-    /// @param batchIndex The batch it was proven against.
-    /// @param leaf The withdrawal's leaf.
-    /// @param l1Recipient The receiver.
-    /// @param l2Sender The L2 account that withdrew.
-    /// @param nonce Nonce of the L2 withdrawal transaction.
-    /// @param l1Token The token, `address(0)` for ETH.
-    /// @param amount The amount paid.
     event WithdrawalClaimed(
         uint64 indexed batchIndex,
         bytes32 indexed leaf,
@@ -214,31 +340,79 @@ contract L1Rollup {
         uint256 amount
     );
 
-    /// @dev Only accounts allowed to post batches (today: the {sequencer}).
+    /// @notice Batches `fromIndex .. fromIndex + count - 1` were deleted; `poster` lost `slashed` wei,
+    ///         `reward` of which went to `challenger` (the rest to {slashSink}).
+    event BatchesReverted(
+        uint64 indexed fromIndex,
+        uint64 count,
+        address indexed poster,
+        address indexed challenger,
+        uint256 slashed,
+        uint256 reward
+    );
+
+    /// @notice A poster's bond grew by `amount` to `bond`.
+    event BondDeposited(address indexed poster, uint256 amount, uint256 bond);
+
+    /// @notice A poster took its bond back.
+    event BondWithdrawn(address indexed poster, uint256 amount);
+
+    /// @notice Someone asked the poster of a batch to open step `step` before `deadline`.
+    event OpeningRequested(
+        uint64 indexed batchIndex, bytes32 indexed headerHash, uint64 indexed step, address requester, uint64 deadline
+    );
+
+    /// @notice The leaf of step `step` was opened (the request bond went to the poster's bond).
+    event StepOpened(uint64 indexed batchIndex, bytes32 indexed headerHash, uint64 indexed step, StepLeaf leaf);
+
+    /// @notice A request on a batch reverted by other means was settled: its bond went back.
+    event RequestRefunded(bytes32 indexed headerHash, uint64 indexed step, address indexed requester, uint256 amount);
+
+    // ------------------------------------------------------------------ modifiers
+
+    /// @dev The one poster check: the configured sequencer, not barred, bonded.
     modifier onlyPoster() {
         if (msg.sender != sequencer) revert NotSequencer(msg.sender);
+        if (barred[msg.sender]) revert PosterBarred(msg.sender);
+        if (bondWei != 0) {
+            uint256 bond = _bonds[msg.sender];
+            if (bond < bondWei) revert InsufficientBond(msg.sender, bond, bondWei);
+        }
         _;
     }
 
     /// @notice Deploys the rollup and its {bridge}.
-    /// @param sequencer_ The account allowed to post batches; not zero.
-    /// @param challengePeriod_ Seconds until a batch is final; not zero.
-    /// @param genesisStateRoot_ State root of L2 block 0.
-    constructor(address sequencer_, uint64 challengePeriod_, bytes32 genesisStateRoot_) {
-        if (sequencer_ == address(0)) revert ZeroSequencer();
-        if (challengePeriod_ == 0) revert ZeroChallengePeriod();
-        sequencer = sequencer_;
-        challengePeriod = challengePeriod_;
-        genesisStateRoot = genesisStateRoot_;
+    constructor(RollupParams memory p) {
+        if (p.sequencer == address(0)) revert ZeroSequencer();
+        if (p.challengePeriod == 0) revert ZeroChallengePeriod();
+        if (p.responseWindow >= p.challengePeriod) revert ResponseWindowTooLong(p.responseWindow, p.challengePeriod);
+        if (p.challengerShareBps > 10_000) revert ShareTooHigh(p.challengerShareBps);
+        if (p.maxBatchData == 0) revert ZeroMaxBatchData();
+        sequencer = p.sequencer;
+        challengePeriod = p.challengePeriod;
+        genesisStateRoot = p.genesisStateRoot;
+        bondWei = p.bondWei;
+        challengerShareBps = p.challengerShareBps;
+        slashSink = p.slashSink;
+        responseWindow = p.responseWindow;
+        maxBatchData = p.maxBatchData;
+        stepVerifier = p.stepVerifier;
+        requestBond = p.bondWei / 10;
+        bytes32 z = bytes32(0);
+        for (uint256 k = 0; k < W_DEPTH; ++k) {
+            z = _hashPair(z, z);
+        }
+        EMPTY_W_ROOT = z;
         bridge = new L1Bridge();
     }
 
+    // ------------------------------------------------------------------ batches
+
     /// @notice Appends a batch: checks it extends the previous one, derives the rest of its header
-    ///         and records the header's hash. Emits {BatchSubmitted}.
-    /// @dev Only the sequencer ({NotSequencer}). Reverts {QueueEndBeforeStart}, {QueueEndBeyondLength},
-    ///      {NonContiguousBlocks}, {LastBlockBeforeFirst}, {NoSteps} or {EmptyData}.
+    ///         (the data root is computed here) and records the header's hash. Emits {BatchSubmitted}.
     /// @param input The poster's claims.
-    /// @param data The batch data (`docs/rollup.md` §3.2); only its hash is kept.
+    /// @param data The batch data (`docs/fraud-proofs.md` §3): version byte 0x01 first, at most
+    ///        {maxBatchData} bytes.
     /// @return index The new batch's index.
     function submitBatch(BatchInput calldata input, bytes calldata data) external onlyPoster returns (uint64 index) {
         uint64 queueStart = _queueEnd;
@@ -250,6 +424,8 @@ contract L1Rollup {
         if (input.lastBlock < input.firstBlock) revert LastBlockBeforeFirst(input.lastBlock, input.firstBlock);
         if (input.stepCount == 0) revert NoSteps();
         if (data.length == 0) revert EmptyData();
+        if (data.length > maxBatchData) revert DataTooLong(data.length, maxBatchData);
+        if (uint8(data[0]) != DATA_VERSION) revert UnsupportedDataVersion(uint8(data[0]));
 
         index = _batchCount;
         BatchHeader memory header;
@@ -263,8 +439,9 @@ contract L1Rollup {
         }
         header.stateRoot = input.stateRoot;
         header.withdrawalRoot = input.withdrawalRoot;
-        header.stepRootsRoot = input.stepRootsRoot;
-        header.dataHash = keccak256(data);
+        header.stepsRoot = input.stepsRoot;
+        header.dataRoot = dataRoot(data);
+        header.dataLength = uint64(data.length);
         header.queueStart = queueStart;
         header.queueEnd = input.queueEnd;
         header.queueHead = bridge.queueHeadAt(input.queueEnd);
@@ -272,36 +449,137 @@ contract L1Rollup {
         header.lastBlock = input.lastBlock;
         header.stepCount = input.stepCount;
         header.postedAt = uint64(block.timestamp);
+        header.poster = msg.sender;
 
         bytes32 headerHash = keccak256(abi.encode(header));
         _batches[index] = BatchRecord({
             headerHash: headerHash,
             stateRoot: input.stateRoot,
             withdrawalRoot: input.withdrawalRoot,
-            postedAt: header.postedAt
+            postedAt: header.postedAt,
+            poster: msg.sender,
+            openRequests: 0
         });
+        // Keep the finality cache up with the batches: up to two more known final per batch posted.
+        uint64 settled = _settled;
+        for (uint256 k = 0; k < 2 && settled < index; ++k) {
+            if (!_finalAlone(_batches[settled])) break;
+            ++settled;
+        }
+        _settled = settled;
         _batchCount = index + 1;
         _queueEnd = input.queueEnd;
         _lastBlock = input.lastBlock;
+        postedThrough[msg.sender] = index + 1;
         emit BatchSubmitted(index, headerHash, header);
     }
 
+    /// @notice The data commitment of `docs/fraud-proofs.md` §3: `keccak256` of every 1,024-byte chunk
+    ///         (the last one shorter), a positional Merkle root over them padded with `bytes32(0)` to a
+    ///         power of two (node `H(left ‖ right)`; one chunk: its leaf).
+    /// @dev Chunks are hashed straight from calldata through a 1 KiB scratch buffer; the level is then
+    ///      folded in place, pairing an odd last node with the zero-subtree hash of its level.
+    /// @param data Non-empty data.
+    /// @return root The data root.
+    function dataRoot(bytes calldata data) public pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            let len := data.length
+            let n := div(add(len, 1023), 1024)
+            let leaves := mload(0x40)
+            let buf := add(leaves, shl(5, add(n, 1)))
+            let off := data.offset
+            let end := add(off, len)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let size := sub(end, off)
+                if gt(size, 1024) { size := 1024 }
+                calldatacopy(buf, off, size)
+                mstore(add(leaves, shl(5, i)), keccak256(buf, size))
+                off := add(off, 1024)
+            }
+            let z := 0
+            for { let m := n } gt(m, 1) {} {
+                let half := shr(1, m)
+                for { let j := 0 } lt(j, half) { j := add(j, 1) } {
+                    mstore(add(leaves, shl(5, j)), keccak256(add(leaves, shl(6, j)), 0x40))
+                }
+                if and(m, 1) {
+                    let last := add(leaves, shl(5, sub(m, 1)))
+                    mstore(add(last, 0x20), z)
+                    mstore(add(leaves, shl(5, half)), keccak256(last, 0x40))
+                }
+                m := add(half, and(m, 1))
+                mstore(0, z)
+                mstore(0x20, z)
+                z := keccak256(0, 0x40)
+            }
+            root := mload(leaves)
+        }
+    }
+
+    // ------------------------------------------------------------------ bonds
+
+    /// @notice Adds `msg.value` to the caller's bond. Emits {BondDeposited}.
+    function depositBond() external payable {
+        if (msg.value == 0) revert ZeroBond();
+        if (barred[msg.sender]) revert PosterBarred(msg.sender);
+        uint256 bond = _bonds[msg.sender] + msg.value;
+        _bonds[msg.sender] = bond;
+        emit BondDeposited(msg.sender, msg.value, bond);
+    }
+
+    /// @notice Pays the caller's whole bond back once every batch it posted is final. Emits
+    ///         {BondWithdrawn}.
+    /// @dev Reverts {NoBond} or {BondLocked}. If the caller's last batch was reverted (as a successor
+    ///      of another poster's wrong batch), it waits for the last live batch instead.
+    function withdrawBond() external nonReentrant {
+        uint256 amount = _bonds[msg.sender];
+        if (amount == 0) revert NoBond();
+        uint64 through = postedThrough[msg.sender];
+        uint64 count = _batchCount;
+        if (through != 0 && count != 0) {
+            uint64 last = through - 1 < count ? through - 1 : count - 1;
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp < _batches[last].postedAt + challengePeriod) revert BondLocked(last);
+            (bool ok,) = _finalThrough(last);
+            if (!ok) revert BondLocked(last);
+        }
+        _bonds[msg.sender] = 0;
+        emit BondWithdrawn(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
+    /// @notice The bond an account holds.
+    function bondOf(address poster) external view returns (uint256) {
+        return _bonds[poster];
+    }
+
+    // ------------------------------------------------------------------ withdrawals
+
     /// @notice Pays out a withdrawal of a final batch, once. Emits {WithdrawalClaimed}.
     /// @dev Anyone may claim; the funds always go to `w.l1Recipient`. Reverts {UnknownBatch},
-    ///      {BatchNotFinal}, {AlreadyClaimed} or {InvalidWithdrawalProof}, and with the bridge's error
-    ///      when the payout fails.
+    ///      {BatchNotFinal}, {OpeningPending}, {AlreadyClaimed} or {InvalidWithdrawalProof}, and with
+    ///      the bridge's error when the payout fails.
     /// @param batchIndex The batch whose withdrawal root holds the withdrawal.
     /// @param w The withdrawal.
-    /// @param proof OpenZeppelin Merkle proof (commutative pair hash) from {withdrawalLeaf} to the root.
-    function claimWithdrawal(uint64 batchIndex, Withdrawal calldata w, bytes32[] calldata proof) external {
+    /// @param index The withdrawal's position in the batch's withdrawal tree (`< 2**16`).
+    /// @param siblings The 16 siblings from the leaf up.
+    function claimWithdrawal(uint64 batchIndex, Withdrawal calldata w, uint256 index, bytes32[16] calldata siblings)
+        external
+        nonReentrant
+    {
         BatchRecord storage record = _record(batchIndex);
         uint64 finalAt = record.postedAt + challengePeriod;
         // A validator can shift timestamps by seconds; challenge periods are hours to days.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < finalAt) revert BatchNotFinal(batchIndex, finalAt, uint64(block.timestamp));
+        if (_settled <= batchIndex) {
+            (bool ok, uint64 blocking) = _finalThrough(batchIndex);
+            if (!ok) revert OpeningPending(batchIndex, blocking);
+            _settled = batchIndex + 1;
+        }
         bytes32 leaf = withdrawalLeaf(w);
         if (claimed[leaf]) revert AlreadyClaimed(leaf);
-        if (!MerkleProof.verifyCalldata(proof, record.withdrawalRoot, leaf)) {
+        if (index >> W_DEPTH != 0 || _withdrawalRoot(leaf, index, siblings) != record.withdrawalRoot) {
             revert InvalidWithdrawalProof(batchIndex, leaf);
         }
         claimed[leaf] = true;
@@ -309,62 +587,196 @@ contract L1Rollup {
         emit WithdrawalClaimed(batchIndex, leaf, w.l1Recipient, w.l2Sender, w.nonce, w.l1Token, w.amount);
     }
 
-    /// @notice The Merkle leaf of a withdrawal:
+    /// @notice The withdrawal tree leaf:
     ///         `keccak256(bytes.concat(keccak256(abi.encode(l2Sender, nonce, l1Recipient, l1Token, amount))))`.
-    /// @param w The withdrawal.
-    /// @return The leaf.
     function withdrawalLeaf(Withdrawal calldata w) public pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(w.l2Sender, w.nonce, w.l1Recipient, w.l1Token, w.amount))));
     }
 
-    /// @notice Whether a batch is final (`block.timestamp >= postedAt + challengePeriod`).
-    /// @param index The batch.
-    /// @return False for a batch in its challenge period and for an index not posted yet.
-    function isFinal(uint64 index) external view returns (bool) {
-        if (index >= _batchCount) return false;
-        // forge-lint: disable-next-line(block-timestamp)
-        return block.timestamp >= _batches[index].postedAt + challengePeriod;
+    // ------------------------------------------------------------------ fraud proofs
+
+    /// @notice Proves that leaf `i` does not follow from leaf `i - 1` (the initial leaf for `i = 0`)
+    ///         by re-executing the step with the {stepVerifier}; reverts the batch on success.
+    /// @dev Reverts {NotFraud} when the verifier's leaf equals the committed one, and with the
+    ///      verifier's error when the witness does not verify.
+    function proveStep(
+        BatchHeader calldata h,
+        uint64 i,
+        StepLeaf calldata prev,
+        bytes32[] calldata prevProof,
+        StepLeaf calldata leaf,
+        bytes32[] calldata leafProof,
+        bytes calldata witness
+    ) external nonReentrant {
+        _challengeable(h);
+        if (stepVerifier == address(0)) revert NoVerifier();
+        if (i >= h.stepCount) revert StepOutOfRange(i, h.stepCount);
+        bytes32 claimedHash = stepLeafHash(leaf);
+        _verifyStep(h.stepsRoot, h.stepCount, i, claimedHash, leafProof);
+        _checkPrev(h, i, prev, prevProof);
+        if (!_stepDiffers(h, prev, witness, claimedHash)) revert NotFraud();
+        _revertBatches(h, msg.sender, 0);
     }
 
-    /// @notice L1 timestamp from which a batch is final.
-    /// @dev Reverts {UnknownBatch} for an index not posted yet.
-    /// @param index The batch.
-    /// @return `postedAt + challengePeriod`.
+    /// @dev Checks `prev` is leaf `i - 1` of the batch, or its initial leaf for `i = 0`.
+    function _checkPrev(BatchHeader calldata h, uint64 i, StepLeaf calldata prev, bytes32[] calldata prevProof)
+        private
+        view
+    {
+        if (i == 0) {
+            if (stepLeafHash(prev) != initialLeafHash(h)) revert NotInitialLeaf();
+        } else {
+            _verifyStep(h.stepsRoot, h.stepCount, i - 1, stepLeafHash(prev), prevProof);
+        }
+    }
+
+    /// @dev Whether re-executing the step after `prev` finds it invalid or leading elsewhere than
+    ///      the committed leaf hash.
+    function _stepDiffers(BatchHeader calldata h, StepLeaf calldata prev, bytes calldata witness, bytes32 claimedHash)
+        private
+        view
+        returns (bool)
+    {
+        IStepVerifier.StepContext memory ctx = IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd);
+        (bool valid, StepLeaf memory next) = IStepVerifier(stepVerifier).execute(ctx, prev, witness);
+        return !valid || stepLeafHash(next) != claimedHash;
+    }
+
+    /// @notice Proves that the last leaf (`stepCount - 1`) disagrees with the header (`queuePos`,
+    ///         `dataEnd`, `wRoot` or `stateRoot`); reverts the batch on success, {NotFraud} otherwise.
+    function proveLastLeaf(BatchHeader calldata h, StepLeaf calldata leaf, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        _challengeable(h);
+        _verifyStep(h.stepsRoot, h.stepCount, h.stepCount - 1, stepLeafHash(leaf), proof);
+        if (
+            leaf.queuePos == h.queueEnd && leaf.dataEnd == h.dataLength && leaf.wRoot == h.withdrawalRoot
+                && leaf.stateRoot == h.stateRoot
+        ) revert NotFraud();
+        _revertBatches(h, msg.sender, 0);
+    }
+
+    /// @notice Proves that `stepCount` disagrees with the step tree: leaf `i < stepCount` is
+    ///         `bytes32(0)`, or leaf `i >= stepCount` (in the padded tree) is not. Reverts the batch on
+    ///         success, {NotFraud} otherwise.
+    function proveStepCount(BatchHeader calldata h, uint64 i, bytes32 leafHash, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        _challengeable(h);
+        _verifyStep(h.stepsRoot, h.stepCount, i, leafHash, proof);
+        if ((i < h.stepCount) != (leafHash == bytes32(0))) revert NotFraud();
+        _revertBatches(h, msg.sender, 0);
+    }
+
+    /// @notice Asks the poster to open leaf `i` within {responseWindow} (`docs/fraud-proofs.md` §5.4);
+    ///         `msg.value` must be {requestBond}. The batch cannot become final while the request is
+    ///         open. Emits {OpeningRequested}.
+    /// @dev Reverts {RequestTooLate} from `postedAt + challengePeriod - responseWindow` on.
+    function requestOpening(BatchHeader calldata h, uint64 i) external payable {
+        bytes32 headerHash = _challengeable(h);
+        if (i >= h.stepCount) revert StepOutOfRange(i, h.stepCount);
+        uint64 lastRequestAt = h.postedAt + challengePeriod - responseWindow;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp >= lastRequestAt) revert RequestTooLate(lastRequestAt, uint64(block.timestamp));
+        if (msg.value != requestBond) revert WrongRequestBond(msg.value, requestBond);
+        OpeningRequest storage request = _requests[_requestKey(headerHash, i)];
+        if (request.status != 0) revert RequestExists(h.index, i);
+        uint64 deadline = uint64(block.timestamp) + responseWindow;
+        request.requester = msg.sender;
+        request.deadline = deadline;
+        request.status = REQUEST_OPEN;
+        _batches[h.index].openRequests += 1;
+        emit OpeningRequested(h.index, headerHash, i, msg.sender, deadline);
+    }
+
+    /// @notice Answers an opening request with leaf `i` and its Merkle path (anyone may, usually the
+    ///         poster) before its deadline; the request bond goes to the poster's bond. Emits
+    ///         {StepOpened}.
+    function openStep(BatchHeader calldata h, uint64 i, StepLeaf calldata leaf, bytes32[] calldata proof) external {
+        bytes32 headerHash = _liveHeader(h);
+        OpeningRequest storage request = _requests[_requestKey(headerHash, i)];
+        if (request.status != REQUEST_OPEN) revert NoOpenRequest(h.index, i);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp >= request.deadline) revert ResponseWindowClosed(request.deadline);
+        _verifyStep(h.stepsRoot, h.stepCount, i, stepLeafHash(leaf), proof);
+        request.status = REQUEST_ANSWERED;
+        _batches[h.index].openRequests -= 1;
+        _bonds[h.poster] += requestBond;
+        emit StepOpened(h.index, headerHash, i, leaf);
+    }
+
+    /// @notice Settles an unanswered opening request after its deadline: reverts the batch (and all
+    ///         later ones) as a fraud proof would, the requester getting its request bond back and
+    ///         the challenger's share. If the batch was already reverted by other means, only refunds
+    ///         the request bond (at any time). Anyone may call; the payouts go to the requester.
+    function claimUnanswered(BatchHeader calldata h, uint64 i) external nonReentrant {
+        bytes32 headerHash = keccak256(abi.encode(h));
+        OpeningRequest storage request = _requests[_requestKey(headerHash, i)];
+        if (request.status != REQUEST_OPEN) revert NoOpenRequest(h.index, i);
+        address requester = request.requester;
+        request.status = REQUEST_SETTLED;
+        if (h.index < _batchCount && _batches[h.index].headerHash == headerHash) {
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp < request.deadline) revert ResponseWindowOpen(request.deadline);
+            _revertBatches(h, requester, requestBond);
+        } else {
+            emit RequestRefunded(headerHash, i, requester, requestBond);
+            _send(requester, requestBond);
+        }
+    }
+
+    /// @notice Hash of the initial leaf of a batch: `(0, queueStart, 1, 0, EMPTY_W_ROOT, prevStateRoot)`.
+    function initialLeafHash(BatchHeader calldata h) public view returns (bytes32) {
+        return keccak256(abi.encode(uint8(0), h.queueStart, uint64(1), uint64(0), EMPTY_W_ROOT, h.prevStateRoot));
+    }
+
+    /// @notice An opening request, by header hash and step.
+    function openingRequest(bytes32 headerHash, uint64 step) external view returns (OpeningRequest memory) {
+        return _requests[_requestKey(headerHash, step)];
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice Whether a batch is final: its challenge period has passed and no opening request on it
+    ///         or an earlier batch is open.
+    /// @return False for a batch in its challenge period and for an index not posted (or reverted).
+    function isFinal(uint64 index) public view returns (bool) {
+        if (index >= _batchCount) return false;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < _batches[index].postedAt + challengePeriod) return false;
+        (bool ok,) = _finalThrough(index);
+        return ok;
+    }
+
+    /// @notice L1 timestamp from which a batch is final (unless an opening request holds it back).
     function finalizedAt(uint64 index) external view returns (uint64) {
         return _record(index).postedAt + challengePeriod;
     }
 
-    /// @notice Number of batches posted.
-    /// @return The count; the next batch gets this index.
+    /// @notice Number of live batches.
     function batchCount() external view returns (uint64) {
         return _batchCount;
     }
 
     /// @notice Hash of a batch's header.
-    /// @dev Reverts {UnknownBatch} for an index not posted yet.
-    /// @param index The batch.
-    /// @return `keccak256(abi.encode(header))`.
     function batchHeaderHash(uint64 index) external view returns (bytes32) {
         return _record(index).headerHash;
     }
 
     /// @notice What is stored for a batch.
-    /// @dev Reverts {UnknownBatch} for an index not posted yet.
-    /// @param index The batch.
-    /// @return The record (header hash, state root, withdrawal root, posting time).
     function batch(uint64 index) external view returns (BatchRecord memory) {
         return _record(index);
     }
 
-    /// @notice State root of the last batch.
-    /// @return The root, or {genesisStateRoot} before the first batch.
+    /// @notice State root of the last batch ({genesisStateRoot} before the first batch).
     function lastStateRoot() public view returns (bytes32) {
         uint64 count = _batchCount;
         return count == 0 ? genesisStateRoot : _batches[count - 1].stateRoot;
     }
 
     /// @notice The tip of the batch chain, everything the next batch must extend, in one call.
-    /// @return tip Batch count, last header hash, last state root, queue end and last L2 block.
     function lastBatch() external view returns (BatchTip memory tip) {
         uint64 count = _batchCount;
         tip.batchCount = count;
@@ -374,22 +786,128 @@ contract L1Rollup {
         tip.lastBlock = _lastBlock;
     }
 
-    /// @notice Queue messages consumed by the batches posted so far.
-    /// @return The last batch's `queueEnd` (0 before the first batch).
+    /// @notice Queue messages consumed by the live batches.
     function queueEnd() external view returns (uint64) {
         return _queueEnd;
     }
 
-    /// @notice Last L2 block covered by a posted batch.
-    /// @return The last batch's `lastBlock` (0, the genesis block, before the first batch).
+    /// @notice Last L2 block covered by a live batch (0, the genesis block, before the first batch).
     function lastBlock() external view returns (uint64) {
         return _lastBlock;
     }
 
-    /// @dev The record of batch `index`, or revert {UnknownBatch}.
+    // ------------------------------------------------------------------ internals
+
+    /// @dev The record of live batch `index`, or revert {UnknownBatch}.
     function _record(uint64 index) private view returns (BatchRecord storage) {
         uint64 count = _batchCount;
         if (index >= count) revert UnknownBatch(index, count);
         return _batches[index];
+    }
+
+    /// @dev Checks `h` is the header of a live batch; returns its hash.
+    function _liveHeader(BatchHeader calldata h) private view returns (bytes32 headerHash) {
+        headerHash = keccak256(abi.encode(h));
+        if (_record(h.index).headerHash != headerHash) revert WrongHeader(h.index);
+    }
+
+    /// @dev Checks `h` is the header of a live batch that is not final; returns its hash.
+    function _challengeable(BatchHeader calldata h) private view returns (bytes32 headerHash) {
+        headerHash = _liveHeader(h);
+        if (isFinal(h.index)) revert BatchIsFinal(h.index);
+    }
+
+    /// @dev Whether a batch is final on its own (period passed, no open request on it).
+    function _finalAlone(BatchRecord storage r) private view returns (bool) {
+        // forge-lint: disable-next-line(block-timestamp)
+        return block.timestamp >= r.postedAt + challengePeriod && r.openRequests == 0;
+    }
+
+    /// @dev Whether batches `0 ..= index` are all final; otherwise the first that is not.
+    function _finalThrough(uint64 index) private view returns (bool, uint64) {
+        for (uint64 j = _settled; j <= index; ++j) {
+            if (!_finalAlone(_batches[j])) return (false, j);
+        }
+        return (true, 0);
+    }
+
+    /// @dev Deletes batch `h.index` and every later batch, slashes and bars `h.poster`, pays
+    ///      `challenger` its share plus `refund`, the rest of the bond to {slashSink}.
+    function _revertBatches(BatchHeader calldata h, address challenger, uint256 refund) private {
+        uint64 index = h.index;
+        uint64 count = _batchCount - index;
+        _batchCount = index;
+        _queueEnd = h.queueStart;
+        _lastBlock = h.firstBlock - 1;
+        if (_settled > index) _settled = index;
+        address poster = h.poster;
+        uint256 slashed = _bonds[poster];
+        _bonds[poster] = 0;
+        barred[poster] = true;
+        uint256 reward = slashed * challengerShareBps / 10_000;
+        emit BatchesReverted(index, count, poster, challenger, slashed, reward);
+        _send(challenger, reward + refund);
+        uint256 rest = slashed - reward;
+        if (rest != 0) {
+            address sink = slashSink;
+            // A failing sink keeps the rest here (burned in effect); it never blocks the proof.
+            assembly ("memory-safe") {
+                pop(call(SINK_GAS, sink, rest, 0, 0, 0, 0))
+            }
+        }
+    }
+
+    /// @dev Sends `amount` wei to `to` (nothing for 0), or reverts {PayoutFailed}.
+    function _send(address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(gas(), to, amount, 0, 0, 0, 0)
+        }
+        if (!ok) revert PayoutFailed(to, amount);
+    }
+
+    /// @dev Checks a step-leaf proof: `depth = ceil(log2(stepCount))` siblings from the leaf up,
+    ///      left/right by the bits of `i`, `i < 2**depth`.
+    function _verifyStep(bytes32 root, uint64 stepCount, uint64 i, bytes32 leafHash, bytes32[] calldata proof)
+        private
+        pure
+    {
+        uint256 depth = 0;
+        while ((uint256(1) << depth) < stepCount) ++depth;
+        if (proof.length != depth || uint256(i) >> depth != 0) revert InvalidStepProof(i);
+        bytes32 node = leafHash;
+        uint256 idx = i;
+        for (uint256 k = 0; k < depth; ++k) {
+            node = idx & 1 == 0 ? _hashPair(node, proof[k]) : _hashPair(proof[k], node);
+            idx >>= 1;
+        }
+        if (node != root) revert InvalidStepProof(i);
+    }
+
+    /// @dev Root of the positional withdrawal tree with `leaf` at `index` and the given siblings.
+    function _withdrawalRoot(bytes32 leaf, uint256 index, bytes32[16] calldata siblings)
+        private
+        pure
+        returns (bytes32 node)
+    {
+        node = leaf;
+        for (uint256 k = 0; k < W_DEPTH; ++k) {
+            node = (index >> k) & 1 == 0 ? _hashPair(node, siblings[k]) : _hashPair(siblings[k], node);
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(headerHash, step))`.
+    function _requestKey(bytes32 headerHash, uint64 step) private pure returns (bytes32) {
+        return keccak256(abi.encode(headerHash, step));
+    }
+
+    /// @dev `keccak256(a ‖ b)`.
+    function _hashPair(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0, a)
+            mstore(0x20, b)
+            h := keccak256(0, 0x40)
+        }
     }
 }

@@ -4,6 +4,8 @@ pragma solidity 0.8.37;
 import {L1Bridge} from "../src/L1Bridge.sol";
 import {L1Rollup} from "../src/L1Rollup.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
+import {IStepVerifier} from "../src/fraud/IStepVerifier.sol";
+import {StepLeaf, stepLeafHash} from "../src/fraud/StepLeaf.sol";
 
 /// @dev The few forge cheatcodes these tests use (forge-std is not available here).
 interface Vm {
@@ -16,25 +18,68 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
 }
 
+/// @dev A stand-in for the real step verifier: answers whatever (valid, next) it was told to, after
+///      checking it was given the batch's context and the previous leaf.
+contract TestVerifier is IStepVerifier {
+    bool public valid;
+    StepLeaf public next;
+    bytes32 public expectCtx;
+    bytes32 public expectPrev;
+
+    function set(bool valid_, StepLeaf memory next_) external {
+        valid = valid_;
+        next = next_;
+    }
+
+    function expectInputs(StepContext memory ctx, StepLeaf memory prev) external {
+        expectCtx = keccak256(abi.encode(ctx));
+        expectPrev = stepLeafHash(prev);
+    }
+
+    function execute(StepContext calldata ctx, StepLeaf calldata prev, bytes calldata witness)
+        external
+        view
+        returns (bool, StepLeaf memory)
+    {
+        require(keccak256(abi.encode(ctx)) == expectCtx, "ctx");
+        require(stepLeafHash(prev) == expectPrev, "prev");
+        require(keccak256(witness) == keccak256("witness"), "witness");
+        return (valid, next);
+    }
+}
+
 /// @dev An L1 recipient that tries to claim the same withdrawal again while being paid.
 contract ReclaimingRecipient {
     L1Rollup private immutable rollup;
     uint64 private batchIndex;
     L1Rollup.Withdrawal private withdrawal;
-    bytes32[] private proof;
+    uint256 private index;
+    bytes32[16] private siblings;
 
     constructor(L1Rollup rollup_) {
         rollup = rollup_;
     }
 
-    function arm(uint64 batchIndex_, L1Rollup.Withdrawal memory w, bytes32[] memory proof_) external {
+    function arm(uint64 batchIndex_, L1Rollup.Withdrawal memory w, uint256 index_, bytes32[16] memory siblings_)
+        external
+    {
         batchIndex = batchIndex_;
         withdrawal = w;
-        proof = proof_;
+        index = index_;
+        siblings = siblings_;
     }
 
     receive() external payable {
-        rollup.claimWithdrawal(batchIndex, withdrawal, proof);
+        rollup.claimWithdrawal(batchIndex, withdrawal, index, siblings);
+    }
+}
+
+/// @dev A challenger contract that refuses ETH (its reward payout fails).
+contract RefusingChallenger {
+    function proveLastLeaf(L1Rollup rollup, L1Rollup.BatchHeader memory h, StepLeaf memory leaf, bytes32[] memory proof)
+        external
+    {
+        rollup.proveLastLeaf(h, leaf, proof);
     }
 }
 
@@ -48,13 +93,24 @@ contract L1RollupTest {
     address private constant ALICE = address(0xA11CE);
     address private constant BOB = address(0xB0B);
     address private constant CAROL = address(0xCA401);
+    address private constant CHALLENGER = address(0xC4A11);
+    address private constant SINK = 0x000000000000000000000000000000000000dEaD;
     uint64 private constant PERIOD = 1 days;
+    uint64 private constant WINDOW = 1 hours;
+    uint256 private constant BOND = 1 ether;
+    uint16 private constant SHARE_BPS = 5000;
+    uint64 private constant MAX_DATA = 110_000;
     bytes32 private constant GENESIS = keccak256("genesis");
     uint64 private constant START_TIME = 1_700_000_000;
+
+    uint8 private constant QUEUE = 1;
+    uint8 private constant TX = 2;
+    uint8 private constant BLOCK = 3;
 
     L1Rollup private rollup;
     L1Bridge private bridge;
     DevToken private token;
+    TestVerifier private verifier;
 
     /// @dev The tip this test expects, tracked independently of the contract.
     bytes32 private lastHash;
@@ -66,14 +122,33 @@ contract L1RollupTest {
     function setUp() public {
         vm.roll(19_000_000);
         vm.warp(START_TIME);
-        rollup = new L1Rollup(SEQUENCER, PERIOD, GENESIS);
+        verifier = new TestVerifier();
+        rollup = new L1Rollup(params(address(verifier)));
         bridge = rollup.bridge();
         token = new DevToken("Dev", "DEV", 18);
         lastRoot = GENESIS;
         vm.deal(ALICE, 1_000 ether);
+        vm.deal(SEQUENCER, 100 ether);
+        vm.deal(CHALLENGER, 10 ether);
+        vm.prank(SEQUENCER);
+        rollup.depositBond{value: BOND}();
     }
 
-    // ---------------------------------------------------------------- helpers
+    function params(address stepVerifier) internal pure returns (L1Rollup.RollupParams memory) {
+        return L1Rollup.RollupParams({
+            sequencer: SEQUENCER,
+            challengePeriod: PERIOD,
+            genesisStateRoot: GENESIS,
+            bondWei: BOND,
+            challengerShareBps: SHARE_BPS,
+            slashSink: SINK,
+            responseWindow: WINDOW,
+            maxBatchData: MAX_DATA,
+            stepVerifier: stepVerifier
+        });
+    }
+
+    // ---------------------------------------------------------------- assertions
 
     function assertEq(uint256 a, uint256 b, string memory what) internal pure {
         if (a != b) revert(string.concat(what, ": uint mismatch"));
@@ -90,6 +165,104 @@ contract L1RollupTest {
     function assertTrue(bool b, string memory what) internal pure {
         if (!b) revert(what);
     }
+
+    // ---------------------------------------------------------------- reference Merkle code
+
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(a, b));
+    }
+
+    /// @dev Positional root over `leaves` padded with zero leaves to a power of two (plainly: the
+    ///      whole padded tree is built).
+    function paddedRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 width = 1;
+        while (width < leaves.length) width *= 2;
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            level[i] = leaves[i];
+        }
+        while (width > 1) {
+            width /= 2;
+            for (uint256 i = 0; i < width; i++) {
+                level[i] = hashPair(level[2 * i], level[2 * i + 1]);
+            }
+        }
+        return level[0];
+    }
+
+    /// @dev Path of leaf `index` in the padded tree, from the leaf up.
+    function paddedProof(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[] memory proof) {
+        uint256 width = 1;
+        uint256 depth = 0;
+        while (width < leaves.length) {
+            width *= 2;
+            depth++;
+        }
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            level[i] = leaves[i];
+        }
+        proof = new bytes32[](depth);
+        for (uint256 d = 0; d < depth; d++) {
+            proof[d] = level[index ^ 1];
+            width /= 2;
+            for (uint256 i = 0; i < width; i++) {
+                level[i] = hashPair(level[2 * i], level[2 * i + 1]);
+            }
+            index /= 2;
+        }
+    }
+
+    /// @dev docs/fraud-proofs.md §3, computed plainly: 1,024-byte chunks, keccak each, padded root.
+    function refDataRoot(bytes memory data) internal pure returns (bytes32) {
+        uint256 n = (data.length + 1023) / 1024;
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 c = 0; c < n; c++) {
+            uint256 start = c * 1024;
+            uint256 end = start + 1024 < data.length ? start + 1024 : data.length;
+            bytes memory chunk = new bytes(end - start);
+            for (uint256 k = start; k < end; k++) {
+                chunk[k - start] = data[k];
+            }
+            leaves[c] = keccak256(chunk);
+        }
+        return paddedRoot(leaves);
+    }
+
+    function zeroHashes() internal pure returns (bytes32[17] memory z) {
+        for (uint256 k = 1; k <= 16; k++) {
+            z[k] = hashPair(z[k - 1], z[k - 1]);
+        }
+    }
+
+    /// @dev Root of the depth-16 positional withdrawal tree with `leaves` at 0 .. n-1.
+    function wRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        (bytes32 root,) = wTree(leaves, 0);
+        return root;
+    }
+
+    /// @dev Root and the 16 siblings of slot `index` (docs/fraud-proofs.md §4).
+    function wTree(bytes32[] memory leaves, uint256 index)
+        internal
+        pure
+        returns (bytes32 root, bytes32[16] memory siblings)
+    {
+        bytes32[17] memory z = zeroHashes();
+        bytes32[] memory level = leaves;
+        for (uint256 k = 0; k < 16; k++) {
+            uint256 m = level.length;
+            siblings[k] = (index ^ 1) < m ? level[index ^ 1] : z[k];
+            bytes32[] memory next = new bytes32[]((m + 1) / 2);
+            for (uint256 j = 0; j < next.length; j++) {
+                next[j] = hashPair(level[2 * j], 2 * j + 1 < m ? level[2 * j + 1] : z[k]);
+            }
+            level = next;
+            index /= 2;
+        }
+        root = level.length == 0 ? z[16] : level[0];
+    }
+
+    // ---------------------------------------------------------------- batch helpers
 
     function depositEth(uint256 amount) internal {
         vm.prank(ALICE);
@@ -112,7 +285,7 @@ contract L1RollupTest {
         return L1Rollup.BatchInput({
             stateRoot: stateRoot,
             withdrawalRoot: withdrawalRoot,
-            stepRootsRoot: keccak256(abi.encode("steps", stateRoot)),
+            stepsRoot: keccak256(abi.encode("steps", stateRoot)),
             queueEnd: queueEnd,
             firstBlock: lastL2Block + 1,
             lastBlock: lastL2Block + blocks,
@@ -120,7 +293,7 @@ contract L1RollupTest {
         });
     }
 
-    /// @dev The header L1 must derive for `input` submitted now.
+    /// @dev The header L1 must derive for `input` submitted now by the sequencer.
     function expectedHeader(L1Rollup.BatchInput memory inp, bytes memory data)
         internal
         view
@@ -132,26 +305,31 @@ contract L1RollupTest {
             prevStateRoot: lastRoot,
             stateRoot: inp.stateRoot,
             withdrawalRoot: inp.withdrawalRoot,
-            stepRootsRoot: inp.stepRootsRoot,
-            dataHash: keccak256(data),
+            stepsRoot: inp.stepsRoot,
+            dataRoot: refDataRoot(data),
+            dataLength: uint64(data.length),
             queueStart: lastQueueEnd,
             queueEnd: inp.queueEnd,
             queueHead: bridge.queueHeadAt(inp.queueEnd),
             firstBlock: inp.firstBlock,
             lastBlock: inp.lastBlock,
             stepCount: inp.stepCount,
-            postedAt: uint64(block.timestamp)
+            postedAt: uint64(block.timestamp),
+            poster: SEQUENCER
         });
     }
 
     /// @dev Submits as the sequencer, checking the event and every view against the expected header.
-    function submit(L1Rollup.BatchInput memory inp, bytes memory data) internal returns (uint64 index) {
-        L1Rollup.BatchHeader memory header = expectedHeader(inp, data);
+    function submit(L1Rollup.BatchInput memory inp, bytes memory data)
+        internal
+        returns (L1Rollup.BatchHeader memory header)
+    {
+        header = expectedHeader(inp, data);
         bytes32 hash = keccak256(abi.encode(header));
         vm.expectEmit(true, true, true, true, address(rollup));
         emit L1Rollup.BatchSubmitted(count, hash, header);
         vm.prank(SEQUENCER);
-        index = rollup.submitBatch(inp, data);
+        uint64 index = rollup.submitBatch(inp, data);
         assertEq(index, count, "index");
 
         count++;
@@ -165,6 +343,20 @@ contract L1RollupTest {
     function checkViews(uint64 index, L1Rollup.BatchHeader memory header) internal view {
         assertEq(rollup.batchCount(), count, "batchCount");
         assertEq(rollup.batchHeaderHash(index), keccak256(abi.encode(header)), "batchHeaderHash");
+        checkTip();
+        L1Rollup.BatchRecord memory record = rollup.batch(index);
+        assertEq(record.headerHash, keccak256(abi.encode(header)), "record.headerHash");
+        assertEq(record.stateRoot, header.stateRoot, "record.stateRoot");
+        assertEq(record.withdrawalRoot, header.withdrawalRoot, "record.withdrawalRoot");
+        assertEq(record.postedAt, header.postedAt, "record.postedAt");
+        assertEq(record.poster, header.poster, "record.poster");
+        assertEq(record.openRequests, 0, "record.openRequests");
+        assertEq(rollup.finalizedAt(index), header.postedAt + PERIOD, "finalizedAt");
+        assertEq(rollup.dataRoot(new bytes(0)), bytes32(0), "no chunks");
+    }
+
+    function checkTip() internal view {
+        assertEq(rollup.batchCount(), count, "batchCount");
         assertEq(rollup.lastStateRoot(), lastRoot, "lastStateRoot");
         assertEq(rollup.queueEnd(), lastQueueEnd, "queueEnd");
         assertEq(rollup.lastBlock(), lastL2Block, "lastBlock");
@@ -174,12 +366,6 @@ contract L1RollupTest {
         assertEq(tip.stateRoot, lastRoot, "tip.stateRoot");
         assertEq(tip.queueEnd, lastQueueEnd, "tip.queueEnd");
         assertEq(tip.lastBlock, lastL2Block, "tip.lastBlock");
-        L1Rollup.BatchRecord memory record = rollup.batch(index);
-        assertEq(record.headerHash, keccak256(abi.encode(header)), "record.headerHash");
-        assertEq(record.stateRoot, header.stateRoot, "record.stateRoot");
-        assertEq(record.withdrawalRoot, header.withdrawalRoot, "record.withdrawalRoot");
-        assertEq(record.postedAt, header.postedAt, "record.postedAt");
-        assertEq(rollup.finalizedAt(index), header.postedAt + PERIOD, "finalizedAt");
     }
 
     function expectSubmitRevert(L1Rollup.BatchInput memory inp, bytes memory data, bytes memory err) internal {
@@ -188,72 +374,93 @@ contract L1RollupTest {
         rollup.submitBatch(inp, data);
     }
 
-    function leafOf(L1Rollup.Withdrawal memory w) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(w.l2Sender, w.nonce, w.l1Recipient, w.l1Token, w.amount))));
+    // ---------------------------------------------------------------- step-leaf batches
+
+    /// @dev A batch with real step leaves: block marker, transaction, queue message; the last leaf
+    ///      agrees with the header unless a test changes it.
+    struct Steps {
+        StepLeaf[] leaves;
+        bytes32[] hashes;
+        bytes data;
+        L1Rollup.BatchInput inp;
     }
 
-    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
-        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    function copyLeaf(StepLeaf memory l) internal pure returns (StepLeaf memory) {
+        return StepLeaf(l.kind, l.queuePos, l.dataEnd, l.wCount, l.wRoot, l.stateRoot);
     }
 
-    /// @dev docs/rollup.md §4: commutative pair hash, an odd node at the end of a level carried up.
-    function merkleRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
-        if (leaves.length == 0) return bytes32(0);
-        bytes32[] memory level = leaves;
-        while (level.length > 1) {
-            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
-            for (uint256 i = 0; i < next.length; i++) {
-                next[i] = 2 * i + 1 < level.length ? hashPair(level[2 * i], level[2 * i + 1]) : level[2 * i];
-            }
-            level = next;
+    function initialLeaf() internal view returns (StepLeaf memory) {
+        return StepLeaf(0, lastQueueEnd, 1, 0, rollup.EMPTY_W_ROOT(), lastRoot);
+    }
+
+    function honestSteps(bytes32 stateRoot) internal returns (Steps memory s) {
+        depositEth(1 ether); // one queue message for the batch
+        s.data = hex"0110aa02bbccdd";
+        bytes32 emptyW = rollup.EMPTY_W_ROOT();
+        uint64 q = lastQueueEnd;
+        s.leaves = new StepLeaf[](3);
+        s.leaves[0] = StepLeaf(BLOCK, q, 3, 0, emptyW, lastRoot);
+        s.leaves[1] = StepLeaf(TX, q, 7, 0, emptyW, keccak256(abi.encode(stateRoot, "mid")));
+        s.leaves[2] = StepLeaf(QUEUE, q + 1, 7, 0, emptyW, stateRoot);
+        s.inp = L1Rollup.BatchInput({
+            stateRoot: stateRoot,
+            withdrawalRoot: emptyW,
+            stepsRoot: bytes32(0),
+            queueEnd: q + 1,
+            firstBlock: lastL2Block + 1,
+            lastBlock: lastL2Block + 1,
+            stepCount: 3
+        });
+        seal(s);
+    }
+
+    /// @dev Recomputes the leaf hashes and the steps root after a test changed the leaves.
+    function seal(Steps memory s) internal pure {
+        s.hashes = new bytes32[](s.leaves.length);
+        for (uint256 i = 0; i < s.leaves.length; i++) {
+            s.hashes[i] = stepLeafHash(s.leaves[i]);
         }
-        return level[0];
+        s.inp.stepsRoot = paddedRoot(s.hashes);
     }
 
-    /// @dev Proof for leaf `index`: the sibling at every level that has one.
-    function merkleProof(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[] memory proof) {
-        bytes32[] memory path = new bytes32[](64);
-        uint256 depth = 0;
-        bytes32[] memory level = leaves;
-        while (level.length > 1) {
-            uint256 sibling = index ^ 1;
-            if (sibling < level.length) path[depth++] = level[sibling];
-            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
-            for (uint256 i = 0; i < next.length; i++) {
-                next[i] = 2 * i + 1 < level.length ? hashPair(level[2 * i], level[2 * i + 1]) : level[2 * i];
-            }
-            level = next;
-            index /= 2;
-        }
-        proof = new bytes32[](depth);
-        for (uint256 i = 0; i < depth; i++) {
-            proof[i] = path[i];
-        }
+    function postSteps(Steps memory s) internal returns (L1Rollup.BatchHeader memory) {
+        return submit(s.inp, s.data);
     }
 
-    /// @dev Five withdrawals (an odd count, so the last leaf is carried up): ETH and token.
-    function sampleWithdrawals() internal view returns (L1Rollup.Withdrawal[] memory ws) {
-        ws = new L1Rollup.Withdrawal[](5);
-        ws[0] = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1 ether);
-        ws[1] = L1Rollup.Withdrawal(BOB, 1, CAROL, address(token), 40e18);
-        ws[2] = L1Rollup.Withdrawal(ALICE, 7, ALICE, address(0), 2 ether);
-        ws[3] = L1Rollup.Withdrawal(BOB, 2, BOB, address(token), 1);
-        ws[4] = L1Rollup.Withdrawal(CAROL, 0, BOB, address(0), 3 wei);
+    function proofOf(Steps memory s, uint256 i) internal pure returns (bytes32[] memory) {
+        return paddedProof(s.hashes, i);
     }
 
-    function leavesOf(L1Rollup.Withdrawal[] memory ws) internal pure returns (bytes32[] memory leaves) {
-        leaves = new bytes32[](ws.length);
-        for (uint256 i = 0; i < ws.length; i++) {
-            leaves[i] = leafOf(ws[i]);
-        }
+    /// @dev Checks the effects of a successful fraud proof against batch `h` (the last `reverted`
+    ///      batches deleted) with a bond of `slashed` and the tip rolled back to `tip*`.
+    function expectReverted(
+        L1Rollup.BatchHeader memory h,
+        uint64 reverted,
+        address challenger,
+        uint256 slashed,
+        uint256 challengerBefore,
+        uint256 sinkBefore,
+        uint256 refund
+    ) internal view {
+        uint256 reward = slashed * SHARE_BPS / 10_000;
+        assertEq(rollup.batchCount(), h.index, "batches deleted from the proven one");
+        assertEq(rollup.bondOf(SEQUENCER), 0, "bond slashed");
+        assertTrue(rollup.barred(SEQUENCER), "poster barred");
+        assertEq(challenger.balance, challengerBefore + reward + refund, "challenger reward");
+        assertEq(SINK.balance, sinkBefore + slashed - reward, "sink share");
+        assertEq(rollup.queueEnd(), h.queueStart, "tip queueEnd");
+        assertEq(rollup.lastBlock(), h.firstBlock - 1, "tip lastBlock");
+        assertEq(rollup.lastStateRoot(), h.prevStateRoot, "tip stateRoot");
+        L1Rollup.BatchTip memory tip = rollup.lastBatch();
+        assertEq(tip.headerHash, h.parentHash, "tip headerHash");
+        reverted; // documented by the event check at the call site
     }
 
-    /// @dev Funds the bridge, posts one batch carrying `ws` and waits until it is final.
-    function postFinalBatch(L1Rollup.Withdrawal[] memory ws) internal returns (uint64 index) {
-        depositEth(10 ether);
-        depositToken(100e18);
-        index = submit(input(keccak256("s1"), merkleRoot(leavesOf(ws)), 3, 2), hex"00aa");
-        vm.warp(block.timestamp + PERIOD);
+    function expectRevertedEvent(L1Rollup.BatchHeader memory h, uint64 n, address challenger, uint256 slashed)
+        internal
+    {
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.BatchesReverted(h.index, n, SEQUENCER, challenger, slashed, slashed * SHARE_BPS / 10_000);
     }
 
     // ---------------------------------------------------------------- deployment
@@ -263,10 +470,15 @@ contract L1RollupTest {
         assertEq(rollup.sequencer(), SEQUENCER, "sequencer");
         assertEq(rollup.challengePeriod(), PERIOD, "challengePeriod");
         assertEq(rollup.genesisStateRoot(), GENESIS, "genesis");
-        checkEmptyTip();
-    }
-
-    function checkEmptyTip() internal view {
+        assertEq(rollup.bondWei(), BOND, "bondWei");
+        assertEq(rollup.challengerShareBps(), SHARE_BPS, "share");
+        assertEq(rollup.slashSink(), SINK, "sink");
+        assertEq(rollup.responseWindow(), WINDOW, "window");
+        assertEq(rollup.maxBatchData(), MAX_DATA, "maxBatchData");
+        assertEq(rollup.stepVerifier(), address(verifier), "verifier");
+        assertEq(rollup.requestBond(), BOND / 10, "requestBond");
+        assertEq(rollup.EMPTY_W_ROOT(), zeroHashes()[16], "EMPTY_W_ROOT = z_16");
+        assertEq(rollup.bondOf(SEQUENCER), BOND, "bond deposited in setUp");
         assertEq(rollup.batchCount(), 0, "batchCount");
         assertEq(rollup.lastStateRoot(), GENESIS, "lastStateRoot");
         assertEq(rollup.queueEnd(), 0, "queueEnd");
@@ -278,14 +490,31 @@ contract L1RollupTest {
         assertTrue(!rollup.isFinal(0), "no batch is final");
     }
 
-    function test_RevertWhen_ConstructorZeroSequencer() public {
+    function test_RevertWhen_ConstructorArguments() public {
+        L1Rollup.RollupParams memory p = params(address(0));
+        p.sequencer = address(0);
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.ZeroSequencer.selector));
-        new L1Rollup(address(0), PERIOD, GENESIS);
-    }
-
-    function test_RevertWhen_ConstructorZeroChallengePeriod() public {
+        new L1Rollup(p);
+        p = params(address(0));
+        p.challengePeriod = 0;
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.ZeroChallengePeriod.selector));
-        new L1Rollup(SEQUENCER, 0, GENESIS);
+        new L1Rollup(p);
+        p = params(address(0));
+        p.responseWindow = PERIOD;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ResponseWindowTooLong.selector, PERIOD, PERIOD));
+        new L1Rollup(p);
+        p = params(address(0));
+        p.challengerShareBps = 10_001;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ShareTooHigh.selector, 10_001));
+        new L1Rollup(p);
+        p = params(address(0));
+        p.maxBatchData = 0;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ZeroMaxBatchData.selector));
+        new L1Rollup(p);
+        p = params(address(0));
+        p.challengerShareBps = 10_000;
+        p.responseWindow = PERIOD - 1;
+        new L1Rollup(p); // the limits themselves are fine
     }
 
     // ---------------------------------------------------------------- submitBatch
@@ -295,13 +524,14 @@ contract L1RollupTest {
         vm.warp(block.timestamp + 12);
         depositEth(1 ether);
         depositToken(5); // registration + deposit: 3 messages so far
-        submit(input(keccak256("s2"), keccak256("w2"), 3, 4), hex"0203");
+        submit(input(keccak256("s2"), keccak256("w2"), 3, 4), hex"010203");
         vm.roll(block.number + 1);
         vm.warp(block.timestamp + 12);
         // A batch may consume no queue message, and a batch of one block.
-        submit(input(keccak256("s3"), bytes32(0), 3, 1), hex"04");
+        submit(input(keccak256("s3"), bytes32(0), 3, 1), hex"0104");
         assertEq(rollup.batchCount(), 3, "three batches");
         assertEq(rollup.lastBlock(), 6, "blocks 1..6");
+        assertEq(rollup.postedThrough(SEQUENCER), 3, "postedThrough");
     }
 
     function test_QueueBoundsWithRealDeposits() public {
@@ -314,16 +544,19 @@ contract L1RollupTest {
         expectSubmitRevert(
             input(0, 0, 5, 1), hex"01", abi.encodeWithSelector(L1Rollup.QueueEndBeyondLength.selector, 5, 4)
         );
-        submit(input(keccak256("a"), 0, 2, 1), hex"01"); // part of the queue
+        submit(input(keccak256("a"), 0, 2, 1), hex"01");
         expectSubmitRevert(
             input(0, 0, 1, 1), hex"01", abi.encodeWithSelector(L1Rollup.QueueEndBeforeStart.selector, 1, 2)
         );
-        submit(input(keccak256("b"), 0, 4, 1), hex"01"); // the rest, up to the whole queue
+        submit(input(keccak256("b"), 0, 4, 1), hex"01");
         assertEq(rollup.queueEnd(), 4, "queueEnd");
     }
 
     function test_RevertWhen_NotSequencer() public {
         L1Rollup.BatchInput memory inp = input(0, 0, 0, 1);
+        vm.deal(ALICE, 10 ether);
+        vm.prank(ALICE);
+        rollup.depositBond{value: BOND}(); // a bond alone does not make a poster
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotSequencer.selector, ALICE));
         vm.prank(ALICE);
         rollup.submitBatch(inp, hex"01");
@@ -333,18 +566,17 @@ contract L1RollupTest {
 
     function test_RevertWhen_BlocksNotContiguous() public {
         L1Rollup.BatchInput memory inp = input(0, 0, 0, 1);
-        inp.firstBlock = 0; // block 0 is genesis
+        inp.firstBlock = 0;
         inp.lastBlock = 0;
         expectSubmitRevert(inp, hex"01", abi.encodeWithSelector(L1Rollup.NonContiguousBlocks.selector, 0, 1));
         inp.firstBlock = 2;
         inp.lastBlock = 3;
         expectSubmitRevert(inp, hex"01", abi.encodeWithSelector(L1Rollup.NonContiguousBlocks.selector, 2, 1));
-
-        submit(input(0, 0, 0, 5), hex"01"); // blocks 1..5
-        inp.firstBlock = 5; // overlap
+        submit(input(0, 0, 0, 5), hex"01");
+        inp.firstBlock = 5;
         inp.lastBlock = 6;
         expectSubmitRevert(inp, hex"01", abi.encodeWithSelector(L1Rollup.NonContiguousBlocks.selector, 5, 6));
-        inp.firstBlock = 7; // gap
+        inp.firstBlock = 7;
         inp.lastBlock = 7;
         expectSubmitRevert(inp, hex"01", abi.encodeWithSelector(L1Rollup.NonContiguousBlocks.selector, 7, 6));
     }
@@ -361,8 +593,18 @@ contract L1RollupTest {
         expectSubmitRevert(inp, hex"01", abi.encodeWithSelector(L1Rollup.NoSteps.selector));
     }
 
-    function test_RevertWhen_EmptyData() public {
-        expectSubmitRevert(input(0, 0, 0, 1), "", abi.encodeWithSelector(L1Rollup.EmptyData.selector));
+    function test_RevertWhen_BadData() public {
+        L1Rollup.BatchInput memory inp = input(0, 0, 0, 1);
+        expectSubmitRevert(inp, "", abi.encodeWithSelector(L1Rollup.EmptyData.selector));
+        expectSubmitRevert(inp, hex"00aa", abi.encodeWithSelector(L1Rollup.UnsupportedDataVersion.selector, 0));
+        expectSubmitRevert(inp, hex"02", abi.encodeWithSelector(L1Rollup.UnsupportedDataVersion.selector, 2));
+        bytes memory big = new bytes(MAX_DATA + 1);
+        big[0] = 0x01;
+        expectSubmitRevert(inp, big, abi.encodeWithSelector(L1Rollup.DataTooLong.selector, MAX_DATA + 1, MAX_DATA));
+        assembly ("memory-safe") {
+            mstore(big, MAX_DATA)
+        }
+        submit(inp, big); // exactly the maximum
     }
 
     function test_RevertWhen_UnknownBatch() public {
@@ -374,8 +616,146 @@ contract L1RollupTest {
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.UnknownBatch.selector, 1, 1));
         rollup.batch(1);
         L1Rollup.Withdrawal memory w = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1);
+        bytes32[16] memory siblings;
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.UnknownBatch.selector, 7, 1));
-        rollup.claimWithdrawal(7, w, new bytes32[](0));
+        rollup.claimWithdrawal(7, w, 0, siblings);
+    }
+
+    // ---------------------------------------------------------------- data root
+
+    function patterned(uint256 length, uint256 seed) internal pure returns (bytes memory data) {
+        // Pseudo-random words written in place (no per-byte allocation, so the test's memory, and
+        // with it the measured call's memory expansion, stays small).
+        data = new bytes(length);
+        assembly ("memory-safe") {
+            for { let w := 0 } lt(mul(w, 32), length) { w := add(w, 1) } {
+                mstore(0, seed)
+                mstore(0x20, w)
+                mstore(add(add(data, 0x20), mul(w, 32)), keccak256(0, 0x40))
+            }
+            // Clear what the last word wrote past the end (the next allocation expects zeros).
+            mstore(add(add(data, 0x20), length), 0)
+        }
+        data[0] = 0x01;
+    }
+
+    function test_DataRootMatchesReference() public {
+        // 1 chunk (1 byte, full), 2 chunks (full + 1 byte), 3 chunks (partial), 5 chunks (full and
+        // partial), and a padded level at every height.
+        uint256[9] memory lengths = [uint256(1), 1024, 1025, 2048, 2500, 3072, 5120, 4097, 9 * 1024 + 3];
+        for (uint256 k = 0; k < lengths.length; k++) {
+            bytes memory data = patterned(lengths[k], k);
+            assertEq(rollup.dataRoot(data), refDataRoot(data), "dataRoot vs reference");
+            submit(input(keccak256(abi.encode(k)), 0, 0, 1), data); // the header check uses the reference
+        }
+        // Spelled out for three chunks: H(H(H(c0) ‖ H(c1)) ‖ H(H(c2) ‖ 0)).
+        bytes memory three = patterned(2500, 99);
+        bytes memory c0 = new bytes(1024);
+        bytes memory c1 = new bytes(1024);
+        bytes memory c2 = new bytes(452);
+        for (uint256 i = 0; i < 2500; i++) {
+            if (i < 1024) c0[i] = three[i];
+            else if (i < 2048) c1[i - 1024] = three[i];
+            else c2[i - 2048] = three[i];
+        }
+        bytes32 expected = hashPair(hashPair(keccak256(c0), keccak256(c1)), hashPair(keccak256(c2), bytes32(0)));
+        assertEq(rollup.dataRoot(three), expected, "three chunks by hand");
+        assertEq(rollup.dataRoot(hex"01ff"), keccak256(hex"01ff"), "one chunk: its leaf is the root");
+    }
+
+    function testFuzz_DataRoot(uint16 length, uint256 seed) public view {
+        uint256 len = uint256(length) % 20_000 + 1;
+        bytes memory data = patterned(len, seed);
+        assertEq(rollup.dataRoot(data), refDataRoot(data), "dataRoot vs reference");
+    }
+
+    // ---------------------------------------------------------------- bonds
+
+    function test_RevertWhen_NoBond() public {
+        L1Rollup fresh = new L1Rollup(params(address(0)));
+        L1Rollup.BatchInput memory inp = input(0, 0, 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, SEQUENCER, 0, BOND));
+        vm.prank(SEQUENCER);
+        fresh.submitBatch(inp, hex"01");
+        vm.prank(SEQUENCER);
+        fresh.depositBond{value: BOND - 1}();
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, SEQUENCER, BOND - 1, BOND));
+        vm.prank(SEQUENCER);
+        fresh.submitBatch(inp, hex"01");
+        vm.expectEmit(true, true, true, true, address(fresh));
+        emit L1Rollup.BondDeposited(SEQUENCER, 1, BOND);
+        vm.prank(SEQUENCER);
+        fresh.depositBond{value: 1}();
+        vm.prank(SEQUENCER);
+        fresh.submitBatch(inp, hex"01");
+        assertEq(fresh.batchCount(), 1, "posted once bonded");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ZeroBond.selector));
+        fresh.depositBond();
+    }
+
+    function test_ZeroBondWeiNeedsNoBond() public {
+        L1Rollup.RollupParams memory p = params(address(0));
+        p.bondWei = 0;
+        L1Rollup fresh = new L1Rollup(p);
+        assertEq(fresh.requestBond(), 0, "no request bond either");
+        vm.prank(SEQUENCER);
+        fresh.submitBatch(input(0, 0, 0, 1), hex"01");
+        assertEq(fresh.batchCount(), 1, "posted without bond");
+    }
+
+    function test_WithdrawBondOnlyWhenFinal() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoBond.selector));
+        vm.prank(ALICE);
+        rollup.withdrawBond();
+
+        submit(input(keccak256("a"), 0, 0, 1), hex"01");
+        vm.warp(block.timestamp + 100);
+        submit(input(keccak256("b"), 0, 0, 1), hex"01");
+        vm.warp(START_TIME + PERIOD); // batch 0 final, batch 1 not
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.BondLocked.selector, 1));
+        vm.prank(SEQUENCER);
+        rollup.withdrawBond();
+        vm.warp(START_TIME + 100 + PERIOD);
+        uint256 before = SEQUENCER.balance;
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.BondWithdrawn(SEQUENCER, BOND);
+        vm.prank(SEQUENCER);
+        rollup.withdrawBond();
+        assertEq(SEQUENCER.balance, before + BOND, "bond paid back");
+        assertEq(rollup.bondOf(SEQUENCER), 0, "bond gone");
+        expectSubmitRevert(
+            input(0, 0, 0, 1), hex"01", abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, SEQUENCER, 0, BOND)
+        );
+        // An account that never posted can take its bond back at once.
+        vm.prank(ALICE);
+        rollup.depositBond{value: 3 ether}();
+        vm.prank(ALICE);
+        rollup.withdrawBond();
+        assertEq(rollup.bondOf(ALICE), 0, "alice's bond back");
+    }
+
+    function test_SlashedBondGoneAndPosterBarred() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        s.leaves[2].stateRoot = keccak256("other");
+        seal(s);
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h, s.leaves[2], proofOf(s, 2));
+        assertEq(rollup.bondOf(SEQUENCER), 0, "slashed");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoBond.selector));
+        vm.prank(SEQUENCER);
+        rollup.withdrawBond();
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.PosterBarred.selector, SEQUENCER));
+        vm.prank(SEQUENCER);
+        rollup.depositBond{value: BOND}();
+        count = 0;
+        lastHash = 0;
+        lastRoot = GENESIS;
+        lastQueueEnd = 0;
+        lastL2Block = 0;
+        expectSubmitRevert(
+            input(0, 0, 0, 1), hex"01", abi.encodeWithSelector(L1Rollup.PosterBarred.selector, SEQUENCER)
+        );
     }
 
     // ---------------------------------------------------------------- finality
@@ -394,9 +774,59 @@ contract L1RollupTest {
 
     // ---------------------------------------------------------------- withdrawals
 
+    function leafOf(L1Rollup.Withdrawal memory w) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(w.l2Sender, w.nonce, w.l1Recipient, w.l1Token, w.amount))));
+    }
+
+    function sampleWithdrawals() internal view returns (L1Rollup.Withdrawal[] memory ws) {
+        ws = new L1Rollup.Withdrawal[](5);
+        ws[0] = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1 ether);
+        ws[1] = L1Rollup.Withdrawal(BOB, 1, CAROL, address(token), 40e18);
+        ws[2] = L1Rollup.Withdrawal(ALICE, 7, ALICE, address(0), 2 ether);
+        ws[3] = L1Rollup.Withdrawal(BOB, 2, BOB, address(token), 1);
+        ws[4] = L1Rollup.Withdrawal(CAROL, 0, BOB, address(0), 3 wei);
+    }
+
+    function leavesOf(L1Rollup.Withdrawal[] memory ws) internal pure returns (bytes32[] memory leaves) {
+        leaves = new bytes32[](ws.length);
+        for (uint256 i = 0; i < ws.length; i++) {
+            leaves[i] = leafOf(ws[i]);
+        }
+    }
+
+    function siblingsOf(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[16] memory s) {
+        (, s) = wTree(leaves, index);
+    }
+
+    /// @dev Funds the bridge, posts one batch carrying `ws` and waits until it is final.
+    function postFinalBatch(L1Rollup.Withdrawal[] memory ws) internal returns (uint64 index) {
+        depositEth(10 ether);
+        depositToken(100e18);
+        index = submit(input(keccak256("s1"), wRoot(leavesOf(ws)), 3, 2), hex"01aa").index;
+        vm.warp(block.timestamp + PERIOD);
+    }
+
     function test_WithdrawalLeafMatchesSpec() public view {
         L1Rollup.Withdrawal memory w = L1Rollup.Withdrawal(BOB, 9, CAROL, address(token), 123);
         assertEq(rollup.withdrawalLeaf(w), leafOf(w), "leaf");
+    }
+
+    function test_PositionalTreeReference() public pure {
+        bytes32[] memory leaves = new bytes32[](3);
+        leaves[0] = keccak256("a");
+        leaves[1] = keccak256("b");
+        leaves[2] = keccak256("c");
+        bytes32[17] memory z = zeroHashes();
+        bytes32 node = hashPair(hashPair(leaves[0], leaves[1]), hashPair(leaves[2], z[0]));
+        for (uint256 k = 2; k < 16; k++) {
+            node = hashPair(node, z[k]);
+        }
+        assertEq(wRoot(leaves), node, "root");
+        assertEq(wRoot(new bytes32[](0)), z[16], "empty tree");
+        bytes32[16] memory s = siblingsOf(leaves, 2);
+        assertEq(s[0], bytes32(0), "empty neighbour");
+        assertEq(s[1], hashPair(leaves[0], leaves[1]), "left subtree");
+        assertEq(s[15], z[15], "top sibling");
     }
 
     function test_ClaimEthAndToken() public {
@@ -406,13 +836,12 @@ contract L1RollupTest {
         uint256 carolEth = CAROL.balance;
 
         for (uint256 i = 0; i < ws.length; i++) {
-            bytes32[] memory proof = merkleProof(leaves, i);
             vm.expectEmit(true, true, true, true, address(rollup));
             emit L1Rollup.WithdrawalClaimed(
                 index, leaves[i], ws[i].l1Recipient, ws[i].l2Sender, ws[i].nonce, ws[i].l1Token, ws[i].amount
             );
             vm.prank(ALICE); // anyone may claim; the recipient is paid
-            rollup.claimWithdrawal(index, ws[i], proof);
+            rollup.claimWithdrawal(index, ws[i], i, siblingsOf(leaves, i));
             assertTrue(rollup.claimed(leaves[i]), "claimed");
         }
         assertEq(CAROL.balance, carolEth + 1 ether, "carol ETH");
@@ -424,34 +853,13 @@ contract L1RollupTest {
         assertEq(token.balanceOf(address(bridge)), 100e18 - 40e18 - 1, "bridge tokens");
     }
 
-    function test_OddLeafIsCarriedUp() public pure {
-        bytes32[] memory leaves = new bytes32[](3);
-        leaves[0] = keccak256("a");
-        leaves[1] = keccak256("b");
-        leaves[2] = keccak256("c");
-        bytes32 root = hashPair(hashPair(leaves[0], leaves[1]), leaves[2]);
-        assertEq(merkleRoot(leaves), root, "root");
-        bytes32[] memory proof = merkleProof(leaves, 2);
-        assertEq(proof.length, 1, "the carried leaf has one sibling");
-        assertEq(proof[0], hashPair(leaves[0], leaves[1]), "sibling");
-    }
-
-    function test_SingleWithdrawalEmptyProof() public {
-        L1Rollup.Withdrawal[] memory ws = new L1Rollup.Withdrawal[](1);
-        ws[0] = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1 ether);
-        uint64 index = postFinalBatch(ws); // root == leaf
-        rollup.claimWithdrawal(index, ws[0], new bytes32[](0));
-        assertEq(CAROL.balance, 1 ether, "paid");
-    }
-
     function test_RevertWhen_DoubleClaim() public {
         L1Rollup.Withdrawal[] memory ws = sampleWithdrawals();
         bytes32[] memory leaves = leavesOf(ws);
         uint64 index = postFinalBatch(ws);
-        bytes32[] memory proof = merkleProof(leaves, 1);
-        rollup.claimWithdrawal(index, ws[1], proof);
+        rollup.claimWithdrawal(index, ws[1], 1, siblingsOf(leaves, 1));
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.AlreadyClaimed.selector, leaves[1]));
-        rollup.claimWithdrawal(index, ws[1], proof);
+        rollup.claimWithdrawal(index, ws[1], 1, siblingsOf(leaves, 1));
     }
 
     function test_RevertWhen_ReentrantClaim() public {
@@ -460,11 +868,10 @@ contract L1RollupTest {
         ws[0].l1Recipient = address(recipient);
         bytes32[] memory leaves = leavesOf(ws);
         uint64 index = postFinalBatch(ws);
-        bytes32[] memory proof = merkleProof(leaves, 0);
-        recipient.arm(index, ws[0], proof);
-        // The nested claim hits AlreadyClaimed, so the payout fails and the whole claim reverts.
+        recipient.arm(index, ws[0], 0, siblingsOf(leaves, 0));
+        // The nested claim is refused, so the payout fails and the whole claim reverts.
         vm.expectRevert(abi.encodeWithSelector(L1Bridge.EthTransferFailed.selector, address(recipient), 1 ether));
-        rollup.claimWithdrawal(index, ws[0], proof);
+        rollup.claimWithdrawal(index, ws[0], 0, siblingsOf(leaves, 0));
         assertTrue(!rollup.claimed(leaves[0]), "still unclaimed");
     }
 
@@ -472,51 +879,48 @@ contract L1RollupTest {
         L1Rollup.Withdrawal[] memory ws = sampleWithdrawals();
         bytes32[] memory leaves = leavesOf(ws);
         uint64 index = postFinalBatch(ws);
-
-        // Another leaf's proof.
-        bytes32[] memory proof = merkleProof(leaves, 0);
-        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidWithdrawalProof.selector, index, leaves[1]));
-        rollup.claimWithdrawal(index, ws[1], proof);
-
+        bytes32[16] memory s0 = siblingsOf(leaves, 0);
+        bytes memory err = abi.encodeWithSelector(L1Rollup.InvalidWithdrawalProof.selector, index, leaves[1]);
+        // Another slot's siblings.
+        vm.expectRevert(err);
+        rollup.claimWithdrawal(index, ws[1], 1, s0);
+        // The right siblings at the wrong index.
+        vm.expectRevert(err);
+        rollup.claimWithdrawal(index, ws[1], 3, siblingsOf(leaves, 1));
+        // An index outside the tree that folds to the same bits.
+        vm.expectRevert(err);
+        rollup.claimWithdrawal(index, ws[1], 1 + (1 << 16), siblingsOf(leaves, 1));
         // The right proof, a changed amount.
         L1Rollup.Withdrawal memory greedy =
             L1Rollup.Withdrawal(ws[0].l2Sender, ws[0].nonce, ws[0].l1Recipient, ws[0].l1Token, 5 ether);
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidWithdrawalProof.selector, index, leafOf(greedy)));
-        rollup.claimWithdrawal(index, greedy, proof);
-
-        // No proof at all.
+        rollup.claimWithdrawal(index, greedy, 0, s0);
+        // An empty slot cannot be claimed with a made-up leaf.
+        bytes32[16] memory empty;
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidWithdrawalProof.selector, index, leaves[0]));
-        rollup.claimWithdrawal(index, ws[0], new bytes32[](0));
+        rollup.claimWithdrawal(index, ws[0], 0, empty);
     }
 
     function test_RevertWhen_NotFinal() public {
         L1Rollup.Withdrawal[] memory ws = sampleWithdrawals();
         depositEth(10 ether);
-        uint64 index = submit(input(keccak256("s"), merkleRoot(leavesOf(ws)), 1, 1), hex"01");
-        bytes32[] memory proof = merkleProof(leavesOf(ws), 0);
+        bytes32[] memory leaves = leavesOf(ws);
+        uint64 index = submit(input(keccak256("s"), wRoot(leaves), 1, 1), hex"01").index;
         uint64 finalAt = uint64(block.timestamp) + PERIOD;
         vm.expectRevert(
             abi.encodeWithSelector(L1Rollup.BatchNotFinal.selector, index, finalAt, uint64(block.timestamp))
         );
-        rollup.claimWithdrawal(index, ws[0], proof);
+        rollup.claimWithdrawal(index, ws[0], 0, siblingsOf(leaves, 0));
         vm.warp(finalAt - 1);
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.BatchNotFinal.selector, index, finalAt, finalAt - 1));
-        rollup.claimWithdrawal(index, ws[0], proof);
+        rollup.claimWithdrawal(index, ws[0], 0, siblingsOf(leaves, 0));
         vm.warp(finalAt);
-        rollup.claimWithdrawal(index, ws[0], proof);
+        rollup.claimWithdrawal(index, ws[0], 0, siblingsOf(leaves, 0));
         assertEq(CAROL.balance, 1 ether, "paid once final");
     }
 
-    function test_RevertWhen_WithdrawalFromBatchWithoutWithdrawals() public {
-        submit(input(keccak256("s"), bytes32(0), 0, 1), hex"01");
-        vm.warp(block.timestamp + PERIOD);
-        L1Rollup.Withdrawal memory w = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1);
-        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidWithdrawalProof.selector, 0, leafOf(w)));
-        rollup.claimWithdrawal(0, w, new bytes32[](0));
-    }
-
     function testFuzz_ClaimAnyLeaf(uint8 n, uint8 pick, uint64 seed) public {
-        uint256 size = uint256(n) % 33 + 1;
+        uint256 size = uint256(n) % 40 + 1;
         uint256 chosen = uint256(pick) % size;
         L1Rollup.Withdrawal[] memory ws = new L1Rollup.Withdrawal[](size);
         for (uint256 i = 0; i < size; i++) {
@@ -528,18 +932,18 @@ contract L1RollupTest {
                 i,
                 recipient,
                 i % 3 == 0 ? address(token) : address(0),
-                uint256(keccak256(abi.encode(i, seed))) % 1e18 + 1
+                uint256(keccak256(abi.encode(i, seed))) % 1e17 + 1
             );
         }
         bytes32[] memory leaves = leavesOf(ws);
         uint64 index = postFinalBatch(ws);
         address to = ws[chosen].l1Recipient;
         uint256 before = ws[chosen].l1Token == address(0) ? to.balance : token.balanceOf(to);
-        rollup.claimWithdrawal(index, ws[chosen], merkleProof(leaves, chosen));
+        rollup.claimWithdrawal(index, ws[chosen], chosen, siblingsOf(leaves, chosen));
         uint256 afterwards = ws[chosen].l1Token == address(0) ? to.balance : token.balanceOf(to);
         assertEq(afterwards - before, ws[chosen].amount, "paid");
         vm.expectRevert(abi.encodeWithSelector(L1Rollup.AlreadyClaimed.selector, leaves[chosen]));
-        rollup.claimWithdrawal(index, ws[chosen], merkleProof(leaves, chosen));
+        rollup.claimWithdrawal(index, ws[chosen], chosen, siblingsOf(leaves, chosen));
     }
 
     function testFuzz_SubmitChecks(uint64 queueEnd, uint64 firstBlock, uint64 lastBlock, uint64 steps) public {
@@ -561,26 +965,445 @@ contract L1RollupTest {
         }
     }
 
+    // ---------------------------------------------------------------- proveLastLeaf
+
+    function proveLastLeafCase(uint256 field) internal {
+        Steps memory s = honestSteps(keccak256("s"));
+        StepLeaf memory last = s.leaves[2];
+        if (field == 0) last.queuePos += 1;
+        else if (field == 1) last.dataEnd -= 1;
+        else if (field == 2) last.wRoot = keccak256("w");
+        else last.stateRoot = keccak256("wrong");
+        seal(s);
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h, last, proofOf(s, 2));
+        expectReverted(h, 1, CHALLENGER, BOND, cb, sb, 0);
+        assertEq(CHALLENGER.balance, cb + 0.5 ether, "challenger gets exactly half");
+        assertEq(SINK.balance, sb + 0.5 ether, "sink gets exactly half");
+    }
+
+    function test_ProveLastLeaf_QueuePos() public {
+        proveLastLeafCase(0);
+    }
+
+    function test_ProveLastLeaf_DataEnd() public {
+        proveLastLeafCase(1);
+    }
+
+    function test_ProveLastLeaf_WRoot() public {
+        proveLastLeafCase(2);
+    }
+
+    function test_ProveLastLeaf_StateRoot() public {
+        proveLastLeafCase(3);
+    }
+
+    function test_RevertWhen_ProveLastLeafNotFraud() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveLastLeaf(h, s.leaves[2], proofOf(s, 2));
+        // A leaf that is not the last one (or not in the tree) does not verify.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 2));
+        rollup.proveLastLeaf(h, s.leaves[1], proofOf(s, 1));
+        StepLeaf memory forged = copyLeaf(s.leaves[2]);
+        forged.stateRoot = keccak256("forged");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 2));
+        rollup.proveLastLeaf(h, forged, proofOf(s, 2));
+        // A header that is not the stored one.
+        L1Rollup.BatchHeader memory other = h;
+        other.stateRoot = keccak256("forged");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.WrongHeader.selector, 0));
+        rollup.proveLastLeaf(other, s.leaves[2], proofOf(s, 2));
+        assertEq(rollup.batchCount(), 1, "batch stands");
+        assertEq(rollup.bondOf(SEQUENCER), BOND, "bond intact");
+    }
+
+    function test_RevertWhen_ChallengerRefusesReward() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        s.leaves[2].stateRoot = keccak256("x");
+        seal(s);
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        RefusingChallenger c = new RefusingChallenger();
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.PayoutFailed.selector, address(c), 0.5 ether));
+        c.proveLastLeaf(rollup, h, s.leaves[2], proofOf(s, 2));
+    }
+
+    // ---------------------------------------------------------------- proveStepCount
+
+    function test_ProveStepCount_TooFewSteps() public {
+        // The tree holds four leaves, the header claims three: leaf 3 is not zero.
+        Steps memory s = honestSteps(keccak256("s"));
+        StepLeaf[] memory four = new StepLeaf[](4);
+        for (uint256 i = 0; i < 3; i++) {
+            four[i] = s.leaves[i];
+        }
+        four[3] = s.leaves[2];
+        s.leaves = four;
+        seal(s); // stepCount stays 3
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveStepCount(h, 2, s.hashes[2], proofOf(s, 2));
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveStepCount(h, 3, s.hashes[3], proofOf(s, 3));
+        expectReverted(h, 1, CHALLENGER, BOND, cb, sb, 0);
+    }
+
+    function test_ProveStepCount_TooManySteps() public {
+        // The tree holds three leaves, the header claims four: leaf 3 is zero.
+        Steps memory s = honestSteps(keccak256("s"));
+        s.inp.stepCount = 4;
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        bytes32[] memory padded = new bytes32[](4);
+        for (uint256 i = 0; i < 3; i++) {
+            padded[i] = s.hashes[i];
+        }
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveStepCount(h, 0, padded[0], paddedProof(padded, 0));
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 4));
+        rollup.proveStepCount(h, 4, bytes32(0), paddedProof(padded, 3)); // outside the padded tree
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveStepCount(h, 3, bytes32(0), paddedProof(padded, 3));
+        expectReverted(h, 1, CHALLENGER, BOND, cb, sb, 0);
+    }
+
+    function test_RevertWhen_ProveStepCountPaddingIsZero() public {
+        Steps memory s = honestSteps(keccak256("s")); // 3 steps, tree of 4 with a zero leaf 3
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        bytes32[] memory padded = new bytes32[](4);
+        for (uint256 i = 0; i < 3; i++) {
+            padded[i] = s.hashes[i];
+        }
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveStepCount(h, 3, bytes32(0), paddedProof(padded, 3));
+    }
+
+    // ---------------------------------------------------------------- proveStep
+
+    function ctxOf(L1Rollup.BatchHeader memory h) internal pure returns (IStepVerifier.StepContext memory) {
+        return IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd);
+    }
+
+    function test_ProveStep_NotFraudWhenVerifierAgrees() public {
+        StepLeaf memory init = initialLeaf();
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        assertEq(rollup.initialLeafHash(h), stepLeafHash(init), "initial leaf");
+        // Step 0 from the initial leaf.
+        verifier.expectInputs(ctxOf(h), init);
+        verifier.set(true, s.leaves[0]);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveStep(h, 0, init, new bytes32[](0), s.leaves[0], proofOf(s, 0), "witness");
+        // Step 2 from leaf 1.
+        verifier.expectInputs(ctxOf(h), s.leaves[1]);
+        verifier.set(true, s.leaves[2]);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotFraud.selector));
+        rollup.proveStep(h, 2, s.leaves[1], proofOf(s, 1), s.leaves[2], proofOf(s, 2), "witness");
+    }
+
+    function test_ProveStep_InvalidStep() public {
+        StepLeaf memory init = initialLeaf();
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        verifier.expectInputs(ctxOf(h), init);
+        verifier.set(false, s.leaves[0]); // e.g. an undecodable step: `next` is meaningless
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveStep(h, 0, init, new bytes32[](0), s.leaves[0], proofOf(s, 0), "witness");
+        expectReverted(h, 1, CHALLENGER, BOND, cb, sb, 0);
+    }
+
+    function test_ProveStep_WrongLeaf() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        StepLeaf memory right = copyLeaf(s.leaves[1]);
+        right.stateRoot = keccak256("what the step really gives");
+        verifier.expectInputs(ctxOf(h), s.leaves[0]);
+        verifier.set(true, right);
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveStep(h, 1, s.leaves[0], proofOf(s, 0), s.leaves[1], proofOf(s, 1), "witness");
+        expectReverted(h, 1, CHALLENGER, BOND, cb, sb, 0);
+    }
+
+    function test_RevertWhen_ProveStepBadInputs() public {
+        StepLeaf memory init = initialLeaf();
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        // i = 0 needs the initial leaf as prev.
+        StepLeaf memory notInit = copyLeaf(init);
+        notInit.queuePos += 1;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NotInitialLeaf.selector));
+        rollup.proveStep(h, 0, notInit, new bytes32[](0), s.leaves[0], proofOf(s, 0), "witness");
+        // prev must be leaf i - 1.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 1));
+        rollup.proveStep(h, 2, s.leaves[0], proofOf(s, 0), s.leaves[2], proofOf(s, 2), "witness");
+        // The claimed leaf must be leaf i.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 1));
+        rollup.proveStep(h, 1, s.leaves[0], proofOf(s, 0), s.leaves[2], proofOf(s, 2), "witness");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.StepOutOfRange.selector, 3, 3));
+        rollup.proveStep(h, 3, s.leaves[2], proofOf(s, 2), s.leaves[2], proofOf(s, 2), "witness");
+        // A witness the verifier rejects reverts the call with the verifier's error.
+        verifier.expectInputs(ctxOf(h), init);
+        verifier.set(false, init);
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "witness"));
+        rollup.proveStep(h, 0, init, new bytes32[](0), s.leaves[0], proofOf(s, 0), "bad");
+        assertEq(rollup.batchCount(), 1, "batch stands");
+    }
+
+    function test_RevertWhen_NoVerifier() public {
+        L1Rollup fresh = new L1Rollup(params(address(0)));
+        vm.prank(SEQUENCER);
+        fresh.depositBond{value: BOND}();
+        L1Rollup.BatchInput memory inp = input(keccak256("s"), 0, 0, 1);
+        L1Rollup.BatchHeader memory h = expectedHeader(inp, hex"01");
+        vm.prank(SEQUENCER);
+        fresh.submitBatch(inp, hex"01");
+        StepLeaf memory leaf;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoVerifier.selector));
+        fresh.proveStep(h, 0, leaf, new bytes32[](0), leaf, new bytes32[](0), "");
+    }
+
+    // ---------------------------------------------------------------- successors, finality
+
+    function test_FraudRevertsSuccessors() public {
+        L1Rollup.Withdrawal[] memory ws = sampleWithdrawals();
+        bytes32[] memory leaves = leavesOf(ws);
+        depositEth(10 ether);
+        L1Rollup.BatchHeader memory h0 = submit(input(keccak256("s0"), wRoot(leaves), 1, 2), hex"0100");
+        vm.warp(block.timestamp + 60);
+        Steps memory s = honestSteps(keccak256("s1"));
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h1 = postSteps(s);
+        vm.warp(block.timestamp + 60);
+        L1Rollup.BatchHeader memory h2 = submit(input(keccak256("s2"), wRoot(leaves), 2, 3), hex"0102");
+        vm.warp(block.timestamp + 60);
+        submit(input(keccak256("s3"), wRoot(leaves), 2, 1), hex"0103");
+
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h1, 3, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h1, s.leaves[2], proofOf(s, 2));
+        expectReverted(h1, 3, CHALLENGER, BOND, cb, sb, 0);
+        // The tip is batch 0 again.
+        count = 1;
+        lastHash = keccak256(abi.encode(h0));
+        lastRoot = h0.stateRoot;
+        lastQueueEnd = h0.queueEnd;
+        lastL2Block = h0.lastBlock;
+        checkTip();
+
+        // Claims of reverted batches are refused, those of batch 0 work once it is final.
+        vm.warp(block.timestamp + PERIOD);
+        assertTrue(!rollup.isFinal(1) && !rollup.isFinal(2), "reverted batches are never final");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.UnknownBatch.selector, 2, 1));
+        rollup.claimWithdrawal(2, ws[0], 0, siblingsOf(leaves, 0));
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.UnknownBatch.selector, 1, 1));
+        rollup.claimWithdrawal(1, ws[0], 0, siblingsOf(leaves, 0));
+        rollup.claimWithdrawal(0, ws[0], 0, siblingsOf(leaves, 0));
+        // Nor can a reverted batch be challenged again.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.UnknownBatch.selector, 2, 1));
+        rollup.proveLastLeaf(h2, s.leaves[2], proofOf(s, 2));
+    }
+
+    function test_RevertWhen_ChallengingFinalBatch() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        vm.warp(h.postedAt + PERIOD);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.BatchIsFinal.selector, 0));
+        rollup.proveLastLeaf(h, s.leaves[2], proofOf(s, 2));
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.BatchIsFinal.selector, 0));
+        rollup.requestOpening{value: BOND / 10}(h, 0);
+        vm.warp(h.postedAt + PERIOD - 1);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h, s.leaves[2], proofOf(s, 2)); // one second earlier it works
+    }
+
+    // ---------------------------------------------------------------- opening requests
+
+    function request(L1Rollup.BatchHeader memory h, uint64 i) internal {
+        vm.prank(CHALLENGER);
+        rollup.requestOpening{value: BOND / 10}(h, i);
+    }
+
+    function test_OpeningAnswered() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        bytes32 hh = keccak256(abi.encode(h));
+        vm.warp(block.timestamp + 100);
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.OpeningRequested(0, hh, 1, CHALLENGER, uint64(block.timestamp) + WINDOW);
+        request(h, 1);
+        assertEq(rollup.batch(0).openRequests, 1, "open");
+        L1Rollup.OpeningRequest memory r = rollup.openingRequest(hh, 1);
+        assertEq(r.requester, CHALLENGER, "requester");
+        assertEq(r.status, 1, "open status");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.RequestExists.selector, 0, 1));
+        request(h, 1);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ResponseWindowOpen.selector, r.deadline));
+        rollup.claimUnanswered(h, 1);
+        // A wrong leaf is no answer.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.InvalidStepProof.selector, 1));
+        vm.prank(SEQUENCER);
+        rollup.openStep(h, 1, s.leaves[2], proofOf(s, 1));
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.StepOpened(0, hh, 1, s.leaves[1]);
+        vm.prank(SEQUENCER);
+        rollup.openStep(h, 1, s.leaves[1], proofOf(s, 1));
+        assertEq(rollup.bondOf(SEQUENCER), BOND + BOND / 10, "request bond to the poster");
+        assertEq(rollup.batch(0).openRequests, 0, "answered");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoOpenRequest.selector, 0, 1));
+        rollup.claimUnanswered(h, 1);
+        vm.warp(h.postedAt + PERIOD);
+        assertTrue(rollup.isFinal(0), "final after the period");
+    }
+
+    function test_OpeningUnanswered() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h0 = postSteps(s);
+        vm.warp(block.timestamp + 10);
+        L1Rollup.BatchHeader memory h1 = submit(input(keccak256("s1"), 0, lastQueueEnd, 1), hex"01");
+        request(h0, 2);
+        L1Rollup.OpeningRequest memory r = rollup.openingRequest(keccak256(abi.encode(h0)), 2);
+        // The open request holds back batch 0 and every later batch.
+        vm.warp(h1.postedAt + PERIOD);
+        assertTrue(!rollup.isFinal(0) && !rollup.isFinal(1), "held back");
+        L1Rollup.Withdrawal memory w = L1Rollup.Withdrawal(BOB, 0, CAROL, address(0), 1);
+        bytes32[16] memory none;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.OpeningPending.selector, 1, 0));
+        rollup.claimWithdrawal(1, w, 0, none);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.BondLocked.selector, 1));
+        vm.prank(SEQUENCER);
+        rollup.withdrawBond();
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ResponseWindowClosed.selector, r.deadline));
+        vm.prank(SEQUENCER);
+        rollup.openStep(h0, 2, s.leaves[2], proofOf(s, 2));
+
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(h0, 2, CHALLENGER, BOND);
+        vm.prank(ALICE); // anyone may settle it; the requester is paid
+        rollup.claimUnanswered(h0, 2);
+        expectReverted(h0, 2, CHALLENGER, BOND, cb, sb, BOND / 10);
+        assertEq(rollup.openingRequest(keccak256(abi.encode(h0)), 2).status, 3, "settled");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoOpenRequest.selector, 0, 2));
+        rollup.claimUnanswered(h0, 2);
+    }
+
+    function test_RequestOnRevertedBatchRefunded() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h0 = postSteps(s);
+        L1Rollup.BatchHeader memory h1 = submit(input(keccak256("s1"), 0, lastQueueEnd, 1), hex"01");
+        request(h1, 0);
+        vm.prank(ALICE);
+        rollup.proveLastLeaf(h0, s.leaves[2], proofOf(s, 2)); // deletes batch 1 with its request
+        uint256 cb = CHALLENGER.balance;
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.RequestRefunded(keccak256(abi.encode(h1)), 0, CHALLENGER, BOND / 10);
+        rollup.claimUnanswered(h1, 0); // at once: the batch is gone
+        assertEq(CHALLENGER.balance, cb + BOND / 10, "request bond back");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoOpenRequest.selector, 1, 0));
+        rollup.claimUnanswered(h1, 0);
+    }
+
+    function test_RevertWhen_RequestTooLateOrWrong() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        uint64 lastAt = h.postedAt + PERIOD - WINDOW;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.WrongRequestBond.selector, 1, BOND / 10));
+        vm.prank(CHALLENGER);
+        rollup.requestOpening{value: 1}(h, 0);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.StepOutOfRange.selector, 3, 3));
+        request(h, 3);
+        vm.warp(lastAt);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.RequestTooLate.selector, lastAt, lastAt));
+        request(h, 0);
+        vm.warp(lastAt - 1);
+        request(h, 0); // the last second it is allowed: the answer is due when the period ends
+        assertEq(rollup.openingRequest(keccak256(abi.encode(h)), 0).deadline, h.postedAt + PERIOD - 1, "deadline");
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.NoOpenRequest.selector, 0, 1));
+        vm.prank(SEQUENCER);
+        rollup.openStep(h, 1, s.leaves[1], proofOf(s, 1));
+    }
+
     // ---------------------------------------------------------------- gas
 
-    function test_GasSubmitBatch10KB() public {
-        depositEth(1 ether);
-        bytes memory data = new bytes(10_240);
-        for (uint256 i = 0; i < data.length; i++) {
-            data[i] = bytes1(uint8(uint256(keccak256(abi.encode(i)))));
+    /// @dev Intrinsic gas of a call with `callData` (EIP-2028 pricing, EIP-7623 floor).
+    function txGas(bytes memory callData, uint256 execution) internal pure returns (uint256) {
+        uint256 zeros = 0;
+        for (uint256 i = 0; i < callData.length; i++) {
+            if (callData[i] == 0) zeros++;
         }
-        L1Rollup.BatchInput memory first = input(keccak256("s1"), keccak256("w"), 1, 10);
-        vm.prank(SEQUENCER);
+        uint256 tokens = zeros + 4 * (callData.length - zeros);
+        uint256 standard = 21_000 + 4 * tokens + execution;
+        uint256 floor = 21_000 + 10 * tokens;
+        return standard > floor ? standard : floor;
+    }
+
+    /// @dev Execution gas of a call whose calldata is already encoded (so the caller's memory
+    ///      expansion is not counted), reverting with the callee's error if it fails.
+    function measure(address target, bytes memory callData) internal returns (uint256 used) {
+        // A plain `target.call(callData)` would copy the data first (memory expansion in this frame).
+        bool ok;
         uint256 g = gasleft();
-        rollup.submitBatch(first, data);
-        emit log_named_uint("submitBatch, first batch, 10 KiB data (execution gas)", g - gasleft());
+        assembly ("memory-safe") {
+            ok := call(gas(), target, 0, add(callData, 0x20), mload(callData), 0, 0)
+        }
+        used = g - gasleft();
+        if (!ok) {
+            assembly ("memory-safe") {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
+    }
+
+    function gasSubmit(uint256 size, string memory label) internal {
+        depositEth(1 ether);
+        bytes memory data = patterned(size, size);
+        L1Rollup.BatchInput memory first = input(keccak256("s1"), keccak256("w"), 1, 10);
+        bytes memory cd = abi.encodeCall(L1Rollup.submitBatch, (first, data));
+        vm.prank(SEQUENCER);
+        uint256 used = measure(address(rollup), cd);
+        emit log_named_uint(string.concat("submitBatch, first batch, ", label, " (execution gas)"), used);
         lastL2Block = 10;
         lastQueueEnd = 1;
         L1Rollup.BatchInput memory second = input(keccak256("s2"), keccak256("w"), 1, 10);
+        cd = abi.encodeCall(L1Rollup.submitBatch, (second, data));
         vm.prank(SEQUENCER);
-        g = gasleft();
-        rollup.submitBatch(second, data);
-        emit log_named_uint("submitBatch, later batch, 10 KiB data (execution gas)", g - gasleft());
+        used = measure(address(rollup), cd);
+        emit log_named_uint(string.concat("submitBatch, later batch, ", label, " (execution gas)"), used);
+        emit log_named_uint(string.concat("submitBatch, later batch, ", label, " (whole transaction)"), txGas(cd, used));
+        used = measure(address(rollup), abi.encodeCall(L1Rollup.dataRoot, (data)));
+        emit log_named_uint(string.concat("dataRoot alone, ", label, " (execution gas)"), used);
+    }
+
+    function test_GasSubmitBatch10KB() public {
+        gasSubmit(10_240, "10 KiB data");
+    }
+
+    function test_GasSubmitBatch100KB() public {
+        gasSubmit(102_400, "100 KiB data");
     }
 
     function test_GasClaim() public {
@@ -590,13 +1413,26 @@ contract L1RollupTest {
         }
         bytes32[] memory leaves = leavesOf(ws);
         uint64 index = postFinalBatch(ws);
-        bytes32[] memory proof0 = merkleProof(leaves, 0);
-        bytes32[] memory proof1 = merkleProof(leaves, 1);
-        uint256 g = gasleft();
-        rollup.claimWithdrawal(index, ws[0], proof0);
-        emit log_named_uint("claimWithdrawal ETH, 16-leaf tree", g - gasleft());
-        g = gasleft();
-        rollup.claimWithdrawal(index, ws[1], proof1);
-        emit log_named_uint("claimWithdrawal DevToken, 16-leaf tree", g - gasleft());
+        bytes32[16] memory s0 = siblingsOf(leaves, 0);
+        bytes32[16] memory s1 = siblingsOf(leaves, 1);
+        bytes memory cd = abi.encodeCall(L1Rollup.claimWithdrawal, (index, ws[0], 0, s0));
+        uint256 used = measure(address(rollup), cd);
+        emit log_named_uint("claimWithdrawal ETH, depth-16 tree (execution gas)", used);
+        emit log_named_uint("claimWithdrawal ETH (whole transaction)", txGas(cd, used));
+        used = measure(address(rollup), abi.encodeCall(L1Rollup.claimWithdrawal, (index, ws[1], 1, s1)));
+        emit log_named_uint("claimWithdrawal DevToken, depth-16 tree (execution gas)", used);
+    }
+
+    function test_GasProveLastLeaf() public {
+        Steps memory s = honestSteps(keccak256("s"));
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h = postSteps(s);
+        bytes32[] memory proof = proofOf(s, 2);
+        bytes memory cd = abi.encodeCall(L1Rollup.proveLastLeaf, (h, s.leaves[2], proof));
+        vm.prank(CHALLENGER);
+        uint256 used = measure(address(rollup), cd);
+        emit log_named_uint("proveLastLeaf, 3 steps, revert + slash (execution gas)", used);
+        emit log_named_uint("proveLastLeaf (whole transaction)", txGas(cd, used));
     }
 }
