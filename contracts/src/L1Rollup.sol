@@ -381,8 +381,10 @@ contract L1Rollup is ReentrancyGuard {
         _;
     }
 
-    /// @notice Deploys the rollup and its {bridge}.
-    constructor(RollupParams memory p) {
+    /// @notice Deploys the rollup and its {bridge}. Value sent with the deployment becomes the
+    ///         sequencer's bond (so a devnet can post at once; no {BondDeposited} event for it: read
+    ///         {bondOf}).
+    constructor(RollupParams memory p) payable {
         if (p.sequencer == address(0)) revert ZeroSequencer();
         if (p.challengePeriod == 0) revert ZeroChallengePeriod();
         if (p.responseWindow >= p.challengePeriod) revert ResponseWindowTooLong(p.responseWindow, p.challengePeriod);
@@ -403,6 +405,7 @@ contract L1Rollup is ReentrancyGuard {
             z = _hashPair(z, z);
         }
         EMPTY_W_ROOT = z;
+        if (msg.value != 0) _bonds[p.sequencer] = msg.value;
         bridge = new L1Bridge();
     }
 

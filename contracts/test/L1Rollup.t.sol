@@ -693,6 +693,15 @@ contract L1RollupTest {
         fresh.depositBond();
     }
 
+    function test_BondPaidWithDeployment() public {
+        L1Rollup funded = new L1Rollup{value: 2 ether}(params(address(0)));
+        assertEq(funded.bondOf(SEQUENCER), 2 ether, "the deployment's value is the sequencer's bond");
+        assertEq(address(funded).balance, 2 ether, "held by the rollup");
+        vm.prank(SEQUENCER);
+        funded.submitBatch(input(0, 0, 0, 1), hex"01");
+        assertEq(funded.batchCount(), 1, "posts at once");
+    }
+
     function test_ZeroBondWeiNeedsNoBond() public {
         L1Rollup.RollupParams memory p = params(address(0));
         p.bondWei = 0;

@@ -296,12 +296,15 @@ pub struct BatchHeader {
     pub prev_state_root: B256,
     /// Claimed state root after the batch's last step.
     pub state_root: B256,
-    /// Root of the batch's withdrawals, zero when there are none.
+    /// Root of the batch's positional withdrawal tree (`docs/fraud-proofs.md` §4).
     pub withdrawal_root: B256,
-    /// Positional Merkle root of the state root after every step.
+    /// `stepsRoot`: positional Merkle root of the step leaf hashes (`docs/fraud-proofs.md` §2).
+    /// (The Rust name predates v2; the Solidity field is `stepsRoot`.)
     pub step_roots_root: B256,
-    /// `keccak256` of the batch data.
-    pub data_hash: B256,
+    /// Positional Merkle root over `keccak256` of the data's 1,024-byte chunks, computed by L1.
+    pub data_root: B256,
+    /// Length of the batch data in bytes.
+    pub data_length: u64,
     /// Queue messages consumed before the batch.
     pub queue_start: u64,
     /// Queue messages consumed after the batch.
@@ -316,6 +319,8 @@ pub struct BatchHeader {
     pub step_count: u64,
     /// L1 timestamp of the submission.
     pub posted_at: u64,
+    /// The account that posted the batch (its bond answers for it).
+    pub poster: Address,
 }
 
 impl BatchHeader {
@@ -338,8 +343,9 @@ impl From<L1Rollup::BatchHeader> for BatchHeader {
             prev_state_root: h.prevStateRoot,
             state_root: h.stateRoot,
             withdrawal_root: h.withdrawalRoot,
-            step_roots_root: h.stepRootsRoot,
-            data_hash: h.dataHash,
+            step_roots_root: h.stepsRoot,
+            data_root: h.dataRoot,
+            data_length: h.dataLength,
             queue_start: h.queueStart,
             queue_end: h.queueEnd,
             queue_head: h.queueHead,
@@ -347,6 +353,7 @@ impl From<L1Rollup::BatchHeader> for BatchHeader {
             last_block: h.lastBlock,
             step_count: h.stepCount,
             posted_at: h.postedAt,
+            poster: h.poster,
         }
     }
 }
@@ -359,8 +366,9 @@ impl From<BatchHeader> for L1Rollup::BatchHeader {
             prevStateRoot: h.prev_state_root,
             stateRoot: h.state_root,
             withdrawalRoot: h.withdrawal_root,
-            stepRootsRoot: h.step_roots_root,
-            dataHash: h.data_hash,
+            stepsRoot: h.step_roots_root,
+            dataRoot: h.data_root,
+            dataLength: h.data_length,
             queueStart: h.queue_start,
             queueEnd: h.queue_end,
             queueHead: h.queue_head,
@@ -368,6 +376,7 @@ impl From<BatchHeader> for L1Rollup::BatchHeader {
             lastBlock: h.last_block,
             stepCount: h.step_count,
             postedAt: h.posted_at,
+            poster: h.poster,
         }
     }
 }
@@ -439,9 +448,9 @@ pub async fn read_batches(
 pub struct BatchInput {
     /// State root after the last step.
     pub state_root: B256,
-    /// Root of the batch's withdrawals (zero when none).
+    /// Root of the batch's positional withdrawal tree (`L1Rollup.EMPTY_W_ROOT` when none).
     pub withdrawal_root: B256,
-    /// Positional Merkle root of the roots after every step.
+    /// `stepsRoot`: positional Merkle root of the step leaf hashes (the Rust name predates v2).
     pub step_roots_root: B256,
     /// Queue messages consumed after the batch (cumulative).
     pub queue_end: u64,
@@ -458,7 +467,7 @@ impl From<BatchInput> for L1Rollup::BatchInput {
         Self {
             stateRoot: i.state_root,
             withdrawalRoot: i.withdrawal_root,
-            stepRootsRoot: i.step_roots_root,
+            stepsRoot: i.step_roots_root,
             queueEnd: i.queue_end,
             firstBlock: i.first_block,
             lastBlock: i.last_block,
@@ -472,7 +481,7 @@ impl From<L1Rollup::BatchInput> for BatchInput {
         Self {
             state_root: i.stateRoot,
             withdrawal_root: i.withdrawalRoot,
-            step_roots_root: i.stepRootsRoot,
+            step_roots_root: i.stepsRoot,
             queue_end: i.queueEnd,
             first_block: i.firstBlock,
             last_block: i.lastBlock,
@@ -542,16 +551,19 @@ impl From<Withdrawal> for L1Rollup::Withdrawal {
     }
 }
 
-/// Call data of `L1Rollup.claimWithdrawal(batchIndex, withdrawal, proof)`.
+/// Call data of `L1Rollup.claimWithdrawal(batchIndex, withdrawal, index, siblings)`: the
+/// withdrawal's position in the batch's depth-16 withdrawal tree and the 16 siblings from the leaf up.
 pub fn claim_withdrawal_calldata(
     batch_index: u64,
     withdrawal: &Withdrawal,
-    proof: &[B256],
+    index: u64,
+    siblings: &[B256; 16],
 ) -> Bytes {
     L1Rollup::claimWithdrawalCall {
         batchIndex: batch_index,
         w: (*withdrawal).into(),
-        proof: proof.to_vec(),
+        index: U256::from(index),
+        siblings: *siblings,
     }
     .abi_encode()
     .into()
@@ -589,16 +601,42 @@ pub struct DeployOptions {
     pub challenge_period_secs: u64,
     /// State root of L2 block 0.
     pub genesis_state_root: B256,
+    /// Bond a poster must hold to post (wei). When not zero, [`deploy`] pays it with the rollup's
+    /// creation (the constructor credits it to the sequencer's bond), so posting works at once.
+    pub bond_wei: U256,
+    /// Share of a slashed bond paid to the winning challenger, in basis points (≤ 10,000).
+    pub challenger_share_bps: u16,
+    /// Receiver of the rest of a slashed bond.
+    pub slash_sink: Address,
+    /// Seconds a poster has to answer an opening request; below `challenge_period_secs`.
+    pub response_window_secs: u64,
+    /// Maximum batch data length in bytes.
+    pub max_batch_data: u64,
+    /// The step verifier contract; `None` until one is deployed (`proveStep` then reverts).
+    pub step_verifier: Option<Address>,
 }
 
+/// Slash sink [`DeployOptions::default`] uses: `0x…dEaD` (burned).
+pub const DEFAULT_SLASH_SINK: Address = Address::new([
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad,
+]);
+
 impl Default for DeployOptions {
-    /// No dev token, the deployer as sequencer, [`DEFAULT_CHALLENGE_PERIOD_SECS`], genesis root 0.
+    /// No dev token, the deployer as sequencer, [`DEFAULT_CHALLENGE_PERIOD_SECS`], genesis root 0,
+    /// a bond of 1 ether, half of a slashed bond to the challenger and the rest to
+    /// [`DEFAULT_SLASH_SINK`], a 5 s response window, 1,000,000 bytes of data, no step verifier.
     fn default() -> Self {
         Self {
             dev_token: false,
             sequencer: None,
             challenge_period_secs: DEFAULT_CHALLENGE_PERIOD_SECS,
             genesis_state_root: B256::ZERO,
+            bond_wei: U256::from(10u64).pow(U256::from(18)),
+            challenger_share_bps: 5000,
+            slash_sink: DEFAULT_SLASH_SINK,
+            response_window_secs: 5,
+            max_batch_data: 1_000_000,
+            step_verifier: None,
         }
     }
 }
@@ -607,11 +645,13 @@ async fn create(
     l1: &(impl L1Client + ?Sized),
     contract: &'static str,
     code: Bytes,
+    value: U256,
 ) -> Result<(Address, u64), ContractsError> {
     let receipt = l1
         .send_transaction(
             TransactionRequest::default()
                 .into_create()
+                .value(value)
                 .input(code.into()),
         )
         .await?;
@@ -656,9 +696,17 @@ pub async fn deploy(
     let rollup_code: Bytes = [
         L1Rollup::BYTECODE.as_ref(),
         &L1Rollup::constructorCall {
-            sequencer_: sequencer,
-            challengePeriod_: options.challenge_period_secs,
-            genesisStateRoot_: options.genesis_state_root,
+            p: L1Rollup::RollupParams {
+                sequencer,
+                challengePeriod: options.challenge_period_secs,
+                genesisStateRoot: options.genesis_state_root,
+                bondWei: options.bond_wei,
+                challengerShareBps: options.challenger_share_bps,
+                slashSink: options.slash_sink,
+                responseWindow: options.response_window_secs,
+                maxBatchData: options.max_batch_data,
+                stepVerifier: options.step_verifier.unwrap_or_default(),
+            },
         }
         .abi_encode(),
     ]
@@ -693,11 +741,12 @@ pub async fn deploy(
         gas += match l1.estimate_gas(request).await {
             Ok(g) => g,
             // Nodes refuse to estimate for an account that cannot pay; that is our answer too.
-            Err(L1Error::InsufficientFunds { .. }) => 4_000_000,
+            Err(L1Error::InsufficientFunds { .. }) => 6_000_000,
             Err(e) => return Err(e.into()),
         };
     }
-    let needed = U256::from(gas) * U256::from(2 * base_fee as u128 + 1_000_000_000);
+    let needed =
+        U256::from(gas) * U256::from(2 * base_fee as u128 + 1_000_000_000) + options.bond_wei;
     if balance < needed {
         return Err(ContractsError::Unfunded {
             account: deployer,
@@ -706,7 +755,7 @@ pub async fn deploy(
         });
     }
 
-    let (rollup, bridge_block) = create(l1, "L1Rollup", rollup_code).await?;
+    let (rollup, bridge_block) = create(l1, "L1Rollup", rollup_code, options.bond_wei).await?;
     let bridge = rollup_call(l1, rollup, L1Rollup::bridgeCall {}).await?;
     if l1.code(bridge).await?.is_empty() {
         return Err(ContractsError::DeployFailed {
@@ -716,7 +765,7 @@ pub async fn deploy(
         });
     }
     let dev_token = if options.dev_token {
-        Some(create(l1, "DevToken", token_code).await?.0)
+        Some(create(l1, "DevToken", token_code, U256::ZERO).await?.0)
     } else {
         None
     };
@@ -805,12 +854,13 @@ mod tests {
                 .parse::<B256>()
                 .unwrap()
         );
-        let data = claim_withdrawal_calldata(3, &w, &[B256::repeat_byte(9)]);
+        let data = claim_withdrawal_calldata(3, &w, 5, &[B256::repeat_byte(9); 16]);
         let call = L1Rollup::claimWithdrawalCall::abi_decode(&data).unwrap();
         assert_eq!(call.batchIndex, 3);
         assert_eq!(call.w.nonce, U256::from(7));
         assert_eq!(call.w.l1Token, w.l1_token);
-        assert_eq!(call.proof, vec![B256::repeat_byte(9)]);
+        assert_eq!(call.index, U256::from(5));
+        assert_eq!(call.siblings, [B256::repeat_byte(9); 16]);
     }
 
     #[test]
@@ -824,7 +874,7 @@ mod tests {
             last_block: 6,
             step_count: 7,
         };
-        let data = [0u8, 1, 2, 3];
+        let data = [1u8, 1, 2, 3];
         let calldata = submit_batch_calldata(&input, &data);
         assert_eq!(
             &calldata[..4],
@@ -840,13 +890,15 @@ mod tests {
             state_root: B256::repeat_byte(0x22),
             queue_end: 9,
             posted_at: 1_700_000_000,
+            data_length: 4,
+            poster: Address::repeat_byte(0x33),
             ..BatchHeader::default()
         };
         let sol = L1Rollup::BatchHeader::from(header);
         assert_eq!(BatchHeader::from(sol.clone()), header);
-        // A static struct encodes as 14 words, like Solidity's abi.encode(header).
+        // A static struct encodes as 16 words, like Solidity's abi.encode(header).
         let encoded = sol.abi_encode();
-        assert_eq!(encoded.len(), 14 * 32);
+        assert_eq!(encoded.len(), 16 * 32);
         assert_eq!(header.hash(), keccak256(&encoded));
         assert_eq!(header.final_at(10), 1_700_000_010);
         let json = serde_json::to_string(&header).unwrap();
