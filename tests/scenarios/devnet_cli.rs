@@ -365,7 +365,8 @@ async fn devnet_deploys_onto_anvil_with_l1_rpc() {
         &key_hex(1),
         address,
         "--value",
-        "1ether",
+        // The deployment pays the sequencer's 1 ETH bond, plus gas.
+        "2ether",
     ]);
     let devnet = Devnet::start(
         &loft_bin!(),
@@ -381,8 +382,8 @@ async fn devnet_deploys_onto_anvil_with_l1_rpc() {
     assert_ne!(devnet.deployment.bridge.to_string(), bridge);
     assert_eq!(
         cast(&["nonce", address, "--rpc-url", &anvil.url]),
-        "2",
-        "the keystore's key deployed the bridge and the token"
+        "3",
+        "the keystore's key deployed the step verifier, the rollup (which creates the bridge) and the token"
     );
     drop(devnet);
 

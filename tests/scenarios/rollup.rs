@@ -22,7 +22,7 @@ const GAS_TOKEN_TRANSFER: u64 = 40_000;
 const GAS_WITHDRAWAL: u64 = 60_000;
 /// `claimWithdrawal` as cast spells it.
 const CLAIM_SIG: &str =
-    "claimWithdrawal(uint64,(address,uint256,address,address,uint256),bytes32[])";
+    "claimWithdrawal(uint64,(address,uint256,address,address,uint256),uint256,bytes32[16])";
 /// Generous bound for anything the node does on its own (blocks every 200 ms, batches every 2 s,
 /// a 10 s challenge period): the tests never assert on timing.
 const PATIENCE: Duration = Duration::from_secs(90);
@@ -391,7 +391,7 @@ fn wait_withdrawal_status(net: &Net, tx: &str, status: &str, allowed_before: &[&
 }
 
 /// The arguments of `claimWithdrawal` from a `loft_withdrawalStatus` answer.
-fn claim_args(status: &Value) -> (String, String, String) {
+fn claim_args(status: &Value) -> (String, String, String, String) {
     let w = &status["withdrawal"];
     let tuple = format!(
         "({},{},{},{},{})",
@@ -401,16 +401,18 @@ fn claim_args(status: &Value) -> (String, String, String) {
         w["l1Token"].as_str().expect("l1Token"),
         num(w["amount"].as_str().expect("amount")),
     );
-    let proof: Vec<&str> = status["proof"]
+    let siblings: Vec<&str> = status["siblings"]
         .as_array()
-        .expect("proof")
+        .expect("siblings")
         .iter()
-        .map(|p| p.as_str().expect("proof word"))
+        .map(|p| p.as_str().expect("sibling word"))
         .collect();
+    assert_eq!(siblings.len(), 16, "a withdrawal has 16 siblings: {status}");
     (
         status["batch"].to_string(),
         tuple,
-        format!("[{}]", proof.join(",")),
+        status["index"].to_string(),
+        format!("[{}]", siblings.join(",")),
     )
 }
 
@@ -654,7 +656,7 @@ fn full_flow(kind: L1Kind) {
             s["rollup"].as_str().map(str::to_lowercase),
             Some(net.rollup.to_lowercase())
         );
-        let (batch, tuple, proof) = claim_args(&s);
+        let (batch, tuple, index, siblings) = claim_args(&s);
         let err = cast_fails(&[
             "send",
             "--rpc-url",
@@ -665,7 +667,8 @@ fn full_flow(kind: L1Kind) {
             CLAIM_SIG,
             &batch,
             &tuple,
-            &proof,
+            &index,
+            &siblings,
         ]);
         assert!(
             err.contains(&not_final),
@@ -690,14 +693,21 @@ fn full_flow(kind: L1Kind) {
     {
         let s = wait_withdrawal_status(&net, tx, "claimable", &["challenge-period"]);
         assert_eq!(s["leaf"], statuses[i]["leaf"], "the leaf does not change");
-        let (batch, tuple, proof) = claim_args(&s);
+        let (batch, tuple, index, siblings) = claim_args(&s);
         let recipient_s = recipient.to_string();
         let balance = |who: &str| match asset {
             Asset::Eth => net.l1_eth(who),
             Asset::Token => net.l1_tokens(who),
         };
         let before = balance(&recipient_s);
-        let claim = [net.rollup.as_str(), CLAIM_SIG, &batch, &tuple, &proof];
+        let claim = [
+            net.rollup.as_str(),
+            CLAIM_SIG,
+            &batch,
+            &tuple,
+            &index,
+            &siblings,
+        ];
         // "claimable" must mean a claim passes on L1 now: the node takes the later of the L1
         // head's time and the wall clock, which the next dev-chain block never precedes.
         if let Err(e) = try_send(&net.l1, claimer, &claim) {

@@ -76,13 +76,12 @@ struct DeploymentFile {
 
 const DEPLOYMENT_FILE: &str = "deployment.json";
 
-/// Dev token on; the deployer (dev account 0 on the embedded L1) posts batches; the config's
-/// challenge period.
+/// Dev token on; the deployer (dev account 0 on the embedded L1) posts batches (its bond paid
+/// with the deployment); the rollup parameters and a step verifier from the chain config.
 fn deploy_options(config: &ChainConfig) -> DeployOptions {
     DeployOptions {
         dev_token: true,
-        challenge_period_secs: config.rollup.challenge_period_secs,
-        ..DeployOptions::default()
+        ..loft_node::deploy_options(config)
     }
 }
 

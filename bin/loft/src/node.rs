@@ -114,7 +114,6 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
                 l1,
                 deployment,
                 loft_node::chain_params(&config),
-                loft_stf::withdrawal_root,
             )?;
             verify(&mut verifier, args.once).await
         }

@@ -64,6 +64,7 @@ mod abi {
             error UnknownBatch(uint64 index, uint64 batchCount);
             error BatchNotFinal(uint64 index, uint64 finalAt, uint64 now_);
             error AlreadyClaimed(bytes32 leaf);
+            error OpeningPending(uint64 index, uint64 blockingIndex);
             error InvalidWithdrawalProof(uint64 index, bytes32 leaf);
             event WithdrawalClaimed(
                 uint64 indexed batchIndex,
@@ -74,7 +75,7 @@ mod abi {
                 address l1Token,
                 uint256 amount
             );
-            function claimWithdrawal(uint64 batchIndex, Withdrawal w, bytes32[] proof) external;
+            function claimWithdrawal(uint64 batchIndex, Withdrawal w, uint256 index, bytes32[16] siblings) external;
         }
     }
 }
@@ -250,9 +251,12 @@ pub(crate) struct WithdrawalStatus {
     /// The withdrawal.
     #[serde(default)]
     pub(crate) withdrawal: Option<WithdrawalInfo>,
-    /// Its Merkle proof against the batch's withdrawal root.
+    /// Its position in the batch's withdrawal tree.
     #[serde(default)]
-    pub(crate) proof: Vec<B256>,
+    pub(crate) index: Option<u64>,
+    /// The 16 siblings of its position, from the leaf up, against the batch's withdrawal root.
+    #[serde(default)]
+    pub(crate) siblings: Vec<B256>,
     /// The rollup contract to claim from.
     #[serde(default)]
     pub(crate) rollup: Option<Address>,
@@ -891,6 +895,15 @@ impl Wallet {
         let batch = status.batch.ok_or_else(|| {
             eyre!("loft_withdrawalStatus gave no batch for a claimable withdrawal")
         })?;
+        let index = status.index.ok_or_else(|| {
+            eyre!("loft_withdrawalStatus gave no tree position for a claimable withdrawal")
+        })?;
+        let siblings: [B256; 16] = status.siblings.as_slice().try_into().map_err(|_| {
+            eyre!(
+                "loft_withdrawalStatus gave {} withdrawal-tree siblings, not 16",
+                status.siblings.len()
+            )
+        })?;
         let call = IL1Rollup::claimWithdrawalCall {
             batchIndex: batch,
             w: IL1Rollup::Withdrawal {
@@ -900,7 +913,8 @@ impl Wallet {
                 l1Token: w.l1_token,
                 amount: w.amount,
             },
-            proof: status.proof.clone(),
+            index: U256::from(index),
+            siblings,
         };
         let l1 = self.l1().await?;
         let receipt = match send_and_confirm(
@@ -929,6 +943,16 @@ impl Wallet {
                         st.detail = format!(
                             "batch {} is final only at L1 time {} (L1 time now {})",
                             e.index, e.finalAt, e.now_
+                        );
+                        Ok(ClaimOutcome::NotYet(st))
+                    }
+                    // An opening request on this batch or an earlier one holds finality back.
+                    Ok(IL1Rollup::IL1RollupErrors::OpeningPending(e)) => {
+                        let mut st = status.clone();
+                        st.status = WithdrawalState::ChallengePeriod;
+                        st.detail = format!(
+                            "batch {} waits for an opening request on batch {} to be answered",
+                            e.index, e.blockingIndex
                         );
                         Ok(ClaimOutcome::NotYet(st))
                     }
@@ -1663,7 +1687,7 @@ mod tests {
             },
             "leaf": "0x0000000000000000000000000000000000000000000000000000000000000001",
             "index": 0,
-            "proof": [],
+            "siblings": [],
             "rollup": "0x5fbdb2315678afecb367f032d93f642f64180aa3"
         });
         let st: WithdrawalStatus = serde_json::from_value(raw).unwrap();

@@ -21,7 +21,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use loft_config::ChainConfig;
-use loft_contracts::{DeployOptions, L1Bridge, deploy};
+use loft_contracts::{L1Bridge, deploy};
 use loft_l1::L1Client;
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_node::{Node, NodeConfig};
@@ -173,7 +173,7 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     let deployer_key = dev.dev_keys[0].clone();
     let chain = DevChain::open(dev).map_err(|e| setup(e.to_string()))?;
     let sequencer: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), deployer_key));
-    let deployment = deploy(sequencer.as_ref(), DeployOptions::default())
+    let deployment = deploy(sequencer.as_ref(), loft_node::deploy_options(&config))
         .await
         .map_err(|e| setup(e.to_string()))?;
     let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
@@ -347,7 +347,6 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
         Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone())),
         deployment.clone(),
         loft_node::chain_params(&config),
-        loft_stf::withdrawal_root,
     )
     .map_err(|e| setup(e.to_string()))?;
     let sync = verifier.sync().await.map_err(|e| setup(e.to_string()))?;

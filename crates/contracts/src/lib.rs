@@ -26,9 +26,14 @@ mod bindings {
         L1Rollup,
         "../../contracts/artifacts/L1Rollup.json"
     );
+    alloy::sol!(
+        #[derive(Debug, PartialEq, Eq)]
+        StepVerifier,
+        "../../contracts/artifacts/StepVerifier.json"
+    );
 }
 
-pub use bindings::{DevToken, L1Bridge, L1Rollup};
+pub use bindings::{DevToken, L1Bridge, L1Rollup, StepVerifier};
 
 /// Message kind of a deposit in the L1->L2 queue.
 pub const KIND_DEPOSIT: u8 = 0;
@@ -588,6 +593,9 @@ pub struct Deployment {
     pub genesis_state_root: B256,
     /// A mintable test ERC-20, deployed on development chains only.
     pub dev_token: Option<Address>,
+    /// The one-step verifier the rollup's `proveStep` calls (`None`: the rollup has none).
+    #[serde(default)]
+    pub step_verifier: Option<Address>,
 }
 
 /// What to deploy.
@@ -612,8 +620,22 @@ pub struct DeployOptions {
     pub response_window_secs: u64,
     /// Maximum batch data length in bytes.
     pub max_batch_data: u64,
-    /// The step verifier contract; `None` until one is deployed (`proveStep` then reverts).
-    pub step_verifier: Option<Address>,
+    /// The L2 parameters the one-step verifier re-executes with; with `Some`, [`deploy`] creates a
+    /// `StepVerifier` for the rollup's `proveStep`, with `None` the rollup has none (`proveStep`
+    /// then reverts `NoVerifier`).
+    pub step_verifier: Option<VerifierParams>,
+}
+
+/// The L2 chain parameters a `StepVerifier` is deployed with (the state transition's
+/// `ChainParams`; they must match the sequencer's, or correct steps would look like fraud).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifierParams {
+    /// L2 chain id.
+    pub l2_chain_id: u64,
+    /// L2 base fee in wei per gas.
+    pub base_fee: U256,
+    /// L2 fee recipient.
+    pub fee_recipient: Address,
 }
 
 /// Slash sink [`DeployOptions::default`] uses: `0x…dEaD` (burned).
@@ -693,6 +715,27 @@ pub async fn deploy(
     let l1_chain_id = l1.chain_id().await?;
     let deployer = l1.sender();
     let sequencer = options.sequencer.unwrap_or(deployer);
+    // The verifier reads queue heads from the bridge the rollup creates, and the rollup names the
+    // verifier: the verifier goes first, at the deployer's next nonce, with the addresses the
+    // rollup (next nonce + 1) and its bridge (the rollup's first creation, nonce 1) will get.
+    let nonce = l1.nonce(deployer).await?;
+    let verifier_address = options.step_verifier.map(|_| deployer.create(nonce));
+    let rollup_nonce = nonce + u64::from(options.step_verifier.is_some());
+    let future_bridge = deployer.create(rollup_nonce).create(1);
+    let verifier_code: Option<Bytes> = options.step_verifier.map(|p| {
+        [
+            StepVerifier::BYTECODE.as_ref(),
+            &StepVerifier::constructorCall {
+                l2ChainId_: U256::from(p.l2_chain_id),
+                baseFee_: p.base_fee,
+                feeRecipient_: p.fee_recipient,
+                bridge_: future_bridge,
+            }
+            .abi_encode(),
+        ]
+        .concat()
+        .into()
+    });
     let rollup_code: Bytes = [
         L1Rollup::BYTECODE.as_ref(),
         &L1Rollup::constructorCall {
@@ -705,7 +748,7 @@ pub async fn deploy(
                 slashSink: options.slash_sink,
                 responseWindow: options.response_window_secs,
                 maxBatchData: options.max_batch_data,
-                stepVerifier: options.step_verifier.unwrap_or_default(),
+                stepVerifier: verifier_address.unwrap_or_default(),
             },
         }
         .abi_encode(),
@@ -733,7 +776,10 @@ pub async fn deploy(
         .and_then(|b| b.base_fee_per_gas)
         .unwrap_or(1_000_000_000);
     let mut gas = 0u64;
-    for code in std::iter::once(&rollup_code).chain(options.dev_token.then_some(&token_code)) {
+    for code in std::iter::once(&rollup_code)
+        .chain(verifier_code.as_ref())
+        .chain(options.dev_token.then_some(&token_code))
+    {
         let request = TransactionRequest::default()
             .from(deployer)
             .into_create()
@@ -755,9 +801,25 @@ pub async fn deploy(
         });
     }
 
+    let step_verifier = match verifier_code {
+        Some(code) => {
+            let (address, _) = create(l1, "StepVerifier", code, U256::ZERO).await?;
+            if Some(address) != verifier_address {
+                return Err(ContractsError::DeployFailed {
+                    contract: "StepVerifier",
+                    tx: B256::ZERO,
+                    reason: format!(
+                        "created at {address}, not at {verifier_address:?}: another transaction from {deployer} interleaved"
+                    ),
+                });
+            }
+            Some(address)
+        }
+        None => None,
+    };
     let (rollup, bridge_block) = create(l1, "L1Rollup", rollup_code, options.bond_wei).await?;
     let bridge = rollup_call(l1, rollup, L1Rollup::bridgeCall {}).await?;
-    if l1.code(bridge).await?.is_empty() {
+    if bridge != future_bridge || l1.code(bridge).await?.is_empty() {
         return Err(ContractsError::DeployFailed {
             contract: "L1Bridge",
             tx: B256::ZERO,
@@ -778,6 +840,7 @@ pub async fn deploy(
         challenge_period_secs: options.challenge_period_secs,
         genesis_state_root: options.genesis_state_root,
         dev_token,
+        step_verifier,
     })
 }
 

@@ -134,10 +134,6 @@ pub struct DerivedBatch {
     pub transactions: u64,
 }
 
-/// How the withdrawal root a batch claims is computed: the tree the posting contract checks
-/// claims against.
-pub type WithdrawalRootFn = fn(&[Withdrawal]) -> B256;
-
 /// Replays one batch on `state` (the state after the previous batch) and compares every
 /// commitment of `header`. On success the state holds the batch's writes; on a fault it may hold
 /// part of them: replay on a clone.
@@ -147,7 +143,6 @@ pub fn derive_batch<S: loft_state::NodeStore>(
     header: &BatchHeader,
     data: &[u8],
     queue: &dyn Fn(u64) -> Option<QueueInput>,
-    withdrawal_root: WithdrawalRootFn,
 ) -> Result<Result<DerivedBatch, Fault>, StateError> {
     let prev_root = state.root()?;
     if prev_root != header.prev_state_root {
@@ -273,7 +268,7 @@ pub fn derive_batch<S: loft_state::NodeStore>(
             derived: state_root,
         }));
     }
-    let w_root = withdrawal_root(&withdrawals);
+    let w_root = loft_stf::withdrawal_root_v2(&withdrawals);
     if w_root != header.withdrawal_root {
         return Ok(Err(Fault::WithdrawalRoot {
             claimed: header.withdrawal_root,
@@ -354,7 +349,6 @@ pub struct Verifier {
     next_batch: u64,
     fraud_at: Option<u64>,
     checked: Vec<CheckedBatch>,
-    withdrawal_root: WithdrawalRootFn,
 }
 
 fn storage(e: impl std::fmt::Display) -> DeriveError {
@@ -368,7 +362,6 @@ impl Verifier {
         l1: Arc<dyn L1Client>,
         deployment: loft_contracts::Deployment,
         params: ChainParams,
-        withdrawal_root: WithdrawalRootFn,
     ) -> Result<Self, DeriveError> {
         let db = Arc::new(redb::Database::create(path).map_err(storage)?);
         let (root, next_batch) = {
@@ -398,7 +391,6 @@ impl Verifier {
             next_batch,
             fraud_at: None,
             checked: Vec::new(),
-            withdrawal_root,
             deployment,
         }
         .init())
@@ -526,14 +518,7 @@ impl Verifier {
             })
         };
         let mut scratch = self.state.clone();
-        let result = derive_batch(
-            &mut scratch,
-            &self.params,
-            &header,
-            &data,
-            &lookup,
-            self.withdrawal_root,
-        )?;
+        let result = derive_batch(&mut scratch, &self.params, &header, &data, &lookup)?;
         match result {
             Ok(derived) => {
                 let nodes = scratch.take_new_nodes();

@@ -14,7 +14,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use loft_config::ChainConfig;
-use loft_contracts::{DeployOptions, L1Bridge, deploy};
+use loft_contracts::{L1Bridge, deploy};
 use loft_derive::{Fault, Verdict, Verifier};
 use loft_l1::L1Client;
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
@@ -35,7 +35,7 @@ async fn start() -> Net {
     let keys = dev.dev_keys.clone();
     let chain = DevChain::open(dev).unwrap();
     let sequencer: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone()));
-    let deployment = deploy(sequencer.as_ref(), DeployOptions::default())
+    let deployment = deploy(sequencer.as_ref(), loft_node::deploy_options(&config))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -129,7 +129,6 @@ impl Net {
             l1,
             self.deployment.clone(),
             loft_node::chain_params(&self.config),
-            loft_stf::withdrawal_root,
         )
         .unwrap()
     }
@@ -219,7 +218,7 @@ async fn a_batch_claiming_a_wrong_state_root_is_found_and_named() {
     let forged = B256::repeat_byte(0x66);
     let input = loft_contracts::BatchInput {
         state_root: forged,
-        withdrawal_root: loft_stf::withdrawal_root(&batcher::withdrawals_of(&batch.blocks)),
+        withdrawal_root: batch.withdrawal_root,
         step_roots_root: batch.steps_root,
         queue_end: last.queue_end,
         first_block: first,

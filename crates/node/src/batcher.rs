@@ -206,7 +206,7 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
     let last = batch.blocks.last().expect("a batch has blocks");
     let input = loft_contracts::BatchInput {
         state_root: last.header.state_root,
-        withdrawal_root: loft_stf::withdrawal_root(&withdrawals_of(&batch.blocks)),
+        withdrawal_root: batch.withdrawal_root,
         step_roots_root: batch.steps_root,
         queue_end: last.queue_end,
         first_block: first,

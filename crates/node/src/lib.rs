@@ -76,6 +76,29 @@ pub fn chain_params(config: &ChainConfig) -> ChainParams {
     }
 }
 
+/// What to deploy for a chain configuration: the rollup with the config's challenge period, bond,
+/// slashing and opening parameters, and a step verifier with the L2's chain parameters (the ones
+/// the sequencer executes with, so correct steps verify). The dev token is off; genesis is the
+/// empty state.
+pub fn deploy_options(config: &ChainConfig) -> loft_contracts::DeployOptions {
+    let r = &config.rollup;
+    loft_contracts::DeployOptions {
+        challenge_period_secs: r.challenge_period_secs,
+        bond_wei: alloy::primitives::U256::from(r.bond_gwei)
+            * alloy::primitives::U256::from(1_000_000_000u64),
+        challenger_share_bps: r.challenger_share_bps,
+        slash_sink: r.slash_sink,
+        response_window_secs: r.response_window_secs,
+        max_batch_data: r.max_batch_bytes,
+        step_verifier: Some(loft_contracts::VerifierParams {
+            l2_chain_id: config.l2.chain_id,
+            base_fee: alloy::primitives::U256::from(config.l2.base_fee),
+            fee_recipient: config.l2.fee_recipient,
+        }),
+        ..loft_contracts::DeployOptions::default()
+    }
+}
+
 /// Shared by the services.
 #[derive(Debug)]
 pub struct Shared {

@@ -503,7 +503,7 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
         .iter()
         .position(|x| x.l2_sender == w.l2_sender && x.nonce == w.nonce)
         .ok_or_else(|| NodeError::Storage("withdrawal missing from its batch".into()))?;
-    let proof = loft_stf::withdrawal_proof(&all, index).unwrap_or_default();
+    let siblings = loft_stf::withdrawal_siblings(&all, index);
     let leaf = all[index].leaf();
     let claimed = loft_contracts::rollup_call(
         shared.l1.as_ref(),
@@ -513,8 +513,28 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
     .await
     .map_err(NodeError::from)?;
     let l1_time = shared.l1_head.borrow().now();
+    // Past its period (by the L1 head's own time) a batch is final unless an opening request, on
+    // it or an earlier batch, is open: ask L1 then.
+    let head_time = shared.l1_head.borrow().timestamp;
+    let held = !claimed
+        && head_time >= batch.final_at
+        && !loft_contracts::rollup_call(
+            shared.l1.as_ref(),
+            shared.rollup(),
+            loft_contracts::L1Rollup::isFinalCall { index: batch.index },
+        )
+        .await
+        .map_err(NodeError::from)?;
     let (status, detail) = if claimed {
         ("claimed", "paid out on L1".to_string())
+    } else if held {
+        (
+            "challenge-period",
+            format!(
+                "batch {} is past its challenge period but an opening request on it or an earlier batch is open; claimable once it is answered",
+                batch.index
+            ),
+        )
     } else if l1_time < batch.final_at {
         (
             "challenge-period",
@@ -542,7 +562,7 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
         "withdrawal": withdrawal,
         "leaf": leaf,
         "index": index,
-        "proof": proof,
+        "siblings": siblings,
         "rollup": shared.rollup(),
     }))
 }
