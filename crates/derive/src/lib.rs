@@ -134,6 +134,198 @@ pub struct DerivedBatch {
     pub transactions: u64,
 }
 
+/// What happened at one step of a [`replay`], shown to its hook before the step's leaf is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct StepEvent<'a> {
+    /// Step index in the batch.
+    pub step: u64,
+    /// Its kind (`STEP_BLOCK`, `STEP_QUEUE`, `STEP_TX`).
+    pub kind: u8,
+    /// Offset of its bytes in the batch data.
+    pub offset: u64,
+    /// For a queue step, the message it consumed.
+    pub message: Option<&'a QueueInput>,
+    /// For a transaction step, the transaction (`None` when it was refused).
+    pub tx: Option<&'a L2Tx>,
+    /// Whether the step is valid (a refused transaction is not).
+    pub valid: bool,
+}
+
+/// A hook called after each step's writes and before its leaf: what a misbehaving sequencer uses
+/// to claim another state (`loft node --fault`). It may change the state.
+pub type StepHook<'h, S> = dyn FnMut(&StepEvent<'_>, &mut Smt<S>) -> Result<(), StateError> + 'h;
+
+/// Options of a [`replay`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplayOptions {
+    /// Keep going past a transaction that must be refused, as a step that changes nothing (what a
+    /// sequencer that wrongly accepted it would claim); otherwise the replay stops with a fault.
+    pub accept_invalid: bool,
+}
+
+/// A batch's steps replayed from its data: the leaf after every step and the withdrawals, up to
+/// the first fault (if any).
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The leaf after every step replayed (before the faulty step, if any).
+    pub leaves: Vec<StepLeaf>,
+    /// The withdrawals, in step order.
+    pub withdrawals: Vec<Withdrawal>,
+    /// Transactions replayed.
+    pub transactions: u64,
+    /// Where and why the replay stopped early; `None` when the whole data was replayed.
+    pub stopped: Option<Fault>,
+}
+
+/// Replays batch data on `state` (the tree at the batch's `prevStateRoot`) from queue position
+/// `queue_start`, with at most `queue_end` queue messages consumed. Stops at the first step that
+/// cannot be in a batch: undecodable bytes, a first step that is no block marker, a queue step
+/// beyond `queue_end` or before its message exists, a transaction that must be refused (unless
+/// `options.accept_invalid`). `hook` sees every step.
+#[allow(clippy::too_many_arguments)]
+pub fn replay<S: loft_state::NodeStore>(
+    state: &mut Smt<S>,
+    params: &ChainParams,
+    queue_start: u64,
+    queue_end: u64,
+    data: &[u8],
+    queue: &dyn Fn(u64) -> Option<QueueInput>,
+    options: ReplayOptions,
+    hook: &mut StepHook<'_, S>,
+) -> Result<Replay, StateError> {
+    let prev_root = state.root()?;
+    let mut outcomes = Vec::new();
+    let mut withdrawals = Vec::new();
+    let mut queue_pos = queue_start;
+    let mut offset = 1usize;
+    let mut transactions = 0u64;
+    let mut stopped = None;
+    if data.first() != Some(&loft_stf::batch::BATCH_VERSION_V1) {
+        stopped = Some(Fault::Undecodable {
+            step: 0,
+            offset: 0,
+            reason: "not batch data version 1".into(),
+        });
+        offset = data.len();
+    }
+    while offset < data.len() {
+        let step = outcomes.len() as u64;
+        let (decoded, end) = match loft_stf::decode_step_at(data, offset, params.chain_id) {
+            Ok(x) => x,
+            Err(e) => {
+                stopped = Some(Fault::Undecodable {
+                    step,
+                    offset: offset as u64,
+                    reason: e.to_string(),
+                });
+                break;
+            }
+        };
+        if step == 0 && !matches!(decoded, DataStep::Block { .. }) {
+            stopped = Some(Fault::NoBlockMarker);
+            break;
+        }
+        let mut withdrawal = None;
+        let mut message = None;
+        let mut executed = None;
+        let mut valid = true;
+        let kind = match decoded {
+            DataStep::Block { .. } => STEP_BLOCK,
+            DataStep::Queue => {
+                if queue_pos >= queue_end {
+                    stopped = Some(Fault::QueueEnd {
+                        derived: queue_pos + 1,
+                        claimed: queue_end,
+                    });
+                    break;
+                }
+                let Some(m) = queue(queue_pos) else {
+                    stopped = Some(Fault::MissingQueueMessage {
+                        step,
+                        index: queue_pos,
+                    });
+                    break;
+                };
+                for (key, value) in loft_stf::apply_queue_message(&*state, &m)? {
+                    state.set(key, value)?;
+                }
+                message = Some(m);
+                queue_pos += 1;
+                STEP_QUEUE
+            }
+            DataStep::Tx(envelope) => {
+                let hash = *envelope.tx_hash();
+                let result = match L2Tx::from_envelope(envelope, params.chain_id) {
+                    Ok(tx) => match loft_stf::execute_tx(&*state, params, &tx) {
+                        Ok(o) => Ok((tx, o)),
+                        Err(loft_stf::TxError::State(e)) => return Err(e),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok((tx, outcome)) => {
+                        for (key, value) in outcome.writes {
+                            state.set(key, value)?;
+                        }
+                        if let Some(w) = outcome.withdrawal {
+                            withdrawals.push(w);
+                            withdrawal = Some(w);
+                        }
+                        executed = Some(tx);
+                        transactions += 1;
+                    }
+                    Err(reason) if !options.accept_invalid => {
+                        stopped = Some(Fault::InvalidTransaction { step, hash, reason });
+                        break;
+                    }
+                    Err(_) => valid = false,
+                }
+                STEP_TX
+            }
+        };
+        hook(
+            &StepEvent {
+                step,
+                kind,
+                offset: offset as u64,
+                message: message.as_ref(),
+                tx: executed.as_ref(),
+                valid,
+            },
+            state,
+        )?;
+        outcomes.push(StepOutcome {
+            kind,
+            data_end: end as u64,
+            state_root: state.root()?,
+            withdrawal,
+        });
+        offset = end;
+    }
+    let leaves = match loft_stf::step_leaves(queue_start, prev_root, &outcomes) {
+        Ok(l) => l,
+        Err(e) => {
+            // Only past 2^16 withdrawals: the step that overflows the tree is the faulty one.
+            let step = outcomes.len() as u64 - 1;
+            outcomes.pop();
+            stopped = Some(Fault::Undecodable {
+                step,
+                offset: outcomes.last().map(|o| o.data_end).unwrap_or(1),
+                reason: e.to_string(),
+            });
+            loft_stf::step_leaves(queue_start, prev_root, &outcomes)
+                .expect("one withdrawal fewer fits")
+        }
+    };
+    Ok(Replay {
+        leaves,
+        withdrawals,
+        transactions,
+        stopped,
+    })
+}
+
 /// Replays one batch on `state` (the state after the previous batch) and compares every
 /// commitment of `header`. On success the state holds the batch's writes; on a fault it may hold
 /// part of them: replay on a clone.
@@ -151,97 +343,25 @@ pub fn derive_batch<S: loft_state::NodeStore>(
             derived: prev_root,
         }));
     }
-    let mut outcomes = Vec::new();
-    let mut withdrawals = Vec::new();
-    let mut queue_pos = header.queue_start;
-    let mut offset = 1usize;
-    let mut transactions = 0u64;
-    if data.first() != Some(&loft_stf::batch::BATCH_VERSION_V1) {
-        return Ok(Err(Fault::Undecodable {
-            step: 0,
-            offset: 0,
-            reason: "not batch data version 1".into(),
-        }));
+    let replayed = replay(
+        state,
+        params,
+        header.queue_start,
+        header.queue_end,
+        data,
+        queue,
+        ReplayOptions::default(),
+        &mut |_, _| Ok(()),
+    )?;
+    if let Some(fault) = replayed.stopped {
+        return Ok(Err(fault));
     }
-    while offset < data.len() {
-        let step = outcomes.len() as u64;
-        let (decoded, end) = match loft_stf::decode_step_at(data, offset, params.chain_id) {
-            Ok(x) => x,
-            Err(e) => {
-                return Ok(Err(Fault::Undecodable {
-                    step,
-                    offset: offset as u64,
-                    reason: e.to_string(),
-                }));
-            }
-        };
-        if step == 0 && !matches!(decoded, DataStep::Block { .. }) {
-            return Ok(Err(Fault::NoBlockMarker));
-        }
-        let mut withdrawal = None;
-        let kind = match decoded {
-            DataStep::Block { .. } => STEP_BLOCK,
-            DataStep::Queue => {
-                if queue_pos >= header.queue_end {
-                    return Ok(Err(Fault::QueueEnd {
-                        derived: queue_pos + 1,
-                        claimed: header.queue_end,
-                    }));
-                }
-                let Some(message) = queue(queue_pos) else {
-                    return Ok(Err(Fault::MissingQueueMessage {
-                        step,
-                        index: queue_pos,
-                    }));
-                };
-                for (key, value) in loft_stf::apply_queue_message(&*state, &message)? {
-                    state.set(key, value)?;
-                }
-                queue_pos += 1;
-                STEP_QUEUE
-            }
-            DataStep::Tx(envelope) => {
-                let hash = *envelope.tx_hash();
-                let refused =
-                    |reason: String| Ok(Err(Fault::InvalidTransaction { step, hash, reason }));
-                let tx = match L2Tx::from_envelope(envelope, params.chain_id) {
-                    Ok(tx) => tx,
-                    Err(e) => return refused(e.to_string()),
-                };
-                let outcome = match loft_stf::execute_tx(&*state, params, &tx) {
-                    Ok(o) => o,
-                    Err(loft_stf::TxError::State(e)) => return Err(e),
-                    Err(e) => return refused(e.to_string()),
-                };
-                for (key, value) in outcome.writes {
-                    state.set(key, value)?;
-                }
-                if let Some(w) = outcome.withdrawal {
-                    withdrawals.push(w);
-                    withdrawal = Some(w);
-                }
-                transactions += 1;
-                STEP_TX
-            }
-        };
-        outcomes.push(StepOutcome {
-            kind,
-            data_end: end as u64,
-            state_root: state.root()?,
-            withdrawal,
-        });
-        offset = end;
-    }
-    let leaves = match loft_stf::step_leaves(header.queue_start, prev_root, &outcomes) {
-        Ok(l) => l,
-        Err(e) => {
-            return Ok(Err(Fault::Undecodable {
-                step: outcomes.len() as u64,
-                offset: offset as u64,
-                reason: e.to_string(),
-            }));
-        }
-    };
+    let leaves = replayed.leaves;
+    let withdrawals = replayed.withdrawals;
+    let queue_pos = leaves
+        .last()
+        .map(|l| l.queue_pos)
+        .unwrap_or(header.queue_start);
     if queue_pos != header.queue_end {
         return Ok(Err(Fault::QueueEnd {
             derived: queue_pos,
@@ -278,7 +398,7 @@ pub fn derive_batch<S: loft_state::NodeStore>(
     Ok(Ok(DerivedBatch {
         leaves,
         withdrawals,
-        transactions,
+        transactions: replayed.transactions,
     }))
 }
 
