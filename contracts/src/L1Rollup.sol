@@ -18,13 +18,19 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///      committed to (`dataRoot` over 1 KiB chunks); derivation nodes read it back from the
 ///      `submitBatch` calldata. No owner, no admin, not upgradeable.
 ///
+///      Posting (interim rule, until the operator set of a later issue replaces it): while the
+///      {sequencer} is not {barred}, only it may post, so its soft confirmations stay meaningful. Once
+///      a fraud proof or an unanswered opening request has barred it, any account that is not barred
+///      and holds a bond of at least {bondWei} may post, first come first served; the next batch
+///      extends the last live batch, whoever posted it.
+///
 ///      Finality is sequential: a batch is final when its challenge period has passed and no batch up
 ///      to it has an open opening request (a later batch can never outlive an earlier one, since
 ///      reverting a batch reverts every later batch). `_settled` caches how many leading batches are
 ///      known final; `submitBatch` and claims advance it.
 contract L1Rollup is ReentrancyGuard {
     /// @notice Deployment parameters (`docs/fraud-proofs.md` §5).
-    /// @param sequencer The only account allowed to post batches; not zero.
+    /// @param sequencer The account that posts batches (the only one until it is barred); not zero.
     /// @param challengePeriod Seconds after `postedAt` at which a batch becomes final; not zero.
     /// @param genesisStateRoot State root of L2 block 0.
     /// @param bondWei Bond a poster must have deposited to post (0: none required).
@@ -180,7 +186,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice The bridge this rollup deployed: deposits, the L1 -> L2 queue and payouts.
     L1Bridge public immutable bridge;
 
-    /// @notice The only account allowed to post batches.
+    /// @notice The account that posts batches: the only one while it is not {barred}; once it is,
+    ///         any bonded account that is not barred may post (see {submitBatch}).
     address public immutable sequencer;
 
     /// @notice Seconds after `postedAt` at which a batch becomes final.
@@ -234,7 +241,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice 1 + the index of the last batch an account posted (0: none).
     mapping(address poster => uint64) public postedThrough;
 
-    /// @notice Posters slashed by a fraud proof or an unanswered request; they can never post again.
+    /// @notice Posters slashed by a fraud proof or an unanswered request; they can never post or bond
+    ///         again. A barred {sequencer} opens posting to every other bonded account.
     mapping(address poster => bool) public barred;
 
     /// @dev Opening requests by `keccak256(abi.encode(headerHash, step))`.
@@ -245,7 +253,8 @@ contract L1Rollup is ReentrancyGuard {
 
     // ------------------------------------------------------------------ errors
 
-    /// @notice The caller may not post batches.
+    /// @notice The caller may not post batches: it is not the {sequencer}, and the sequencer is not
+    ///         barred (only then may other accounts post).
     error NotSequencer(address caller);
     /// @notice The poster was slashed and may not post or deposit a bond again.
     error PosterBarred(address poster);
@@ -370,9 +379,11 @@ contract L1Rollup is ReentrancyGuard {
 
     // ------------------------------------------------------------------ modifiers
 
-    /// @dev The one poster check: the configured sequencer, not barred, bonded.
+    /// @dev The one poster check: the configured sequencer, or any account once the sequencer is
+    ///      barred (interim fallback until the operator set replaces it); not barred; bonded. The
+    ///      sequencer itself never pays the extra `barred[sequencer]` read.
     modifier onlyPoster() {
-        if (msg.sender != sequencer) revert NotSequencer(msg.sender);
+        if (msg.sender != sequencer && !barred[sequencer]) revert NotSequencer(msg.sender);
         if (barred[msg.sender]) revert PosterBarred(msg.sender);
         if (bondWei != 0) {
             uint256 bond = _bonds[msg.sender];
@@ -413,6 +424,10 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice Appends a batch: checks it extends the previous one, derives the rest of its header
     ///         (the data root is computed here) and records the header's hash. Emits {BatchSubmitted}.
+    /// @dev Only a poster may call (reverts {NotSequencer}, {PosterBarred} or {InsufficientBond}):
+    ///      the {sequencer} while it is not barred; after a fraud proof (or an unanswered opening
+    ///      request) barred it, any account that is not barred and holds at least {bondWei}, first
+    ///      come first served. This fallback is the interim rule until the operator set replaces it.
     /// @param input The poster's claims.
     /// @param data The batch data (`docs/fraud-proofs.md` §3): version byte 0x01 first, at most
     ///        {maxBatchData} bytes.
@@ -521,7 +536,9 @@ contract L1Rollup is ReentrancyGuard {
 
     // ------------------------------------------------------------------ bonds
 
-    /// @notice Adds `msg.value` to the caller's bond. Emits {BondDeposited}.
+    /// @notice Adds `msg.value` to the caller's bond: any account may bond (a bond lets it post once
+    ///         the {sequencer} is barred). Reverts {ZeroBond}, and {PosterBarred} for a barred account.
+    ///         Emits {BondDeposited}.
     function depositBond() external payable {
         if (msg.value == 0) revert ZeroBond();
         if (barred[msg.sender]) revert PosterBarred(msg.sender);

@@ -94,6 +94,7 @@ contract L1RollupTest {
     address private constant BOB = address(0xB0B);
     address private constant CAROL = address(0xCA401);
     address private constant CHALLENGER = address(0xC4A11);
+    address private constant DAVE = address(0xDA7E);
     address private constant SINK = 0x000000000000000000000000000000000000dEaD;
     uint64 private constant PERIOD = 1 days;
     uint64 private constant WINDOW = 1 hours;
@@ -299,6 +300,15 @@ contract L1RollupTest {
         view
         returns (L1Rollup.BatchHeader memory)
     {
+        return expectedHeader(inp, data, SEQUENCER);
+    }
+
+    /// @dev The header L1 must derive for `input` submitted now by `poster`.
+    function expectedHeader(L1Rollup.BatchInput memory inp, bytes memory data, address poster)
+        internal
+        view
+        returns (L1Rollup.BatchHeader memory)
+    {
         return L1Rollup.BatchHeader({
             index: count,
             parentHash: lastHash,
@@ -315,7 +325,7 @@ contract L1RollupTest {
             lastBlock: inp.lastBlock,
             stepCount: inp.stepCount,
             postedAt: uint64(block.timestamp),
-            poster: SEQUENCER
+            poster: poster
         });
     }
 
@@ -324,11 +334,19 @@ contract L1RollupTest {
         internal
         returns (L1Rollup.BatchHeader memory header)
     {
-        header = expectedHeader(inp, data);
+        return submitAs(SEQUENCER, inp, data);
+    }
+
+    /// @dev Submits as `poster`, checking the event and every view against the expected header.
+    function submitAs(address poster, L1Rollup.BatchInput memory inp, bytes memory data)
+        internal
+        returns (L1Rollup.BatchHeader memory header)
+    {
+        header = expectedHeader(inp, data, poster);
         bytes32 hash = keccak256(abi.encode(header));
         vm.expectEmit(true, true, true, true, address(rollup));
         emit L1Rollup.BatchSubmitted(count, hash, header);
-        vm.prank(SEQUENCER);
+        vm.prank(poster);
         uint64 index = rollup.submitBatch(inp, data);
         assertEq(index, count, "index");
 
@@ -427,6 +445,16 @@ contract L1RollupTest {
         return submit(s.inp, s.data);
     }
 
+    /// @dev Moves the tip this test tracks back to the parent of the reverted batch `h`.
+    function rollBackTo(L1Rollup.BatchHeader memory h) internal {
+        count = h.index;
+        lastHash = h.parentHash;
+        lastRoot = h.prevStateRoot;
+        lastQueueEnd = h.queueStart;
+        lastL2Block = h.firstBlock - 1;
+        checkTip();
+    }
+
     function proofOf(Steps memory s, uint256 i) internal pure returns (bytes32[] memory) {
         return paddedProof(s.hashes, i);
     }
@@ -444,8 +472,8 @@ contract L1RollupTest {
     ) internal view {
         uint256 reward = slashed * SHARE_BPS / 10_000;
         assertEq(rollup.batchCount(), h.index, "batches deleted from the proven one");
-        assertEq(rollup.bondOf(SEQUENCER), 0, "bond slashed");
-        assertTrue(rollup.barred(SEQUENCER), "poster barred");
+        assertEq(rollup.bondOf(h.poster), 0, "bond slashed");
+        assertTrue(rollup.barred(h.poster), "poster barred");
         assertEq(challenger.balance, challengerBefore + reward + refund, "challenger reward");
         assertEq(SINK.balance, sinkBefore + slashed - reward, "sink share");
         assertEq(rollup.queueEnd(), h.queueStart, "tip queueEnd");
@@ -460,7 +488,7 @@ contract L1RollupTest {
         internal
     {
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit L1Rollup.BatchesReverted(h.index, n, SEQUENCER, challenger, slashed, slashed * SHARE_BPS / 10_000);
+        emit L1Rollup.BatchesReverted(h.index, n, h.poster, challenger, slashed, slashed * SHARE_BPS / 10_000);
     }
 
     // ---------------------------------------------------------------- deployment
@@ -765,6 +793,150 @@ contract L1RollupTest {
         expectSubmitRevert(
             input(0, 0, 0, 1), hex"01", abi.encodeWithSelector(L1Rollup.PosterBarred.selector, SEQUENCER)
         );
+    }
+
+    // ---------------------------------------------------------------- fallback posters
+
+    /// @dev `who` deposits `amount` as its bond, checking the event.
+    function bond(address who, uint256 amount) internal {
+        vm.deal(who, who.balance + amount);
+        uint256 before = rollup.bondOf(who);
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.BondDeposited(who, amount, before + amount);
+        vm.prank(who);
+        rollup.depositBond{value: amount}();
+        assertEq(rollup.bondOf(who), before + amount, "bond credited");
+    }
+
+    function expectSubmitRevertAs(address poster, L1Rollup.BatchInput memory inp, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(poster);
+        rollup.submitBatch(inp, hex"01");
+    }
+
+    function test_RevertWhen_OtherPosterWhileSequencerLive() public {
+        L1Rollup.BatchHeader memory h0 = submit(input(keccak256("s0"), 0, 0, 1), hex"01");
+        // Any account may bond, but while the sequencer is not barred only the sequencer posts.
+        bond(CAROL, 2 * BOND);
+        L1Rollup.BatchInput memory next = input(keccak256("c1"), 0, 0, 1);
+        expectSubmitRevertAs(CAROL, next, abi.encodeWithSelector(L1Rollup.NotSequencer.selector, CAROL));
+        // Not even once the sequencer has taken its bond back: unbonded is not barred.
+        vm.warp(h0.postedAt + PERIOD);
+        vm.prank(SEQUENCER);
+        rollup.withdrawBond();
+        assertTrue(!rollup.barred(SEQUENCER), "sequencer not barred");
+        expectSubmitRevertAs(CAROL, next, abi.encodeWithSelector(L1Rollup.NotSequencer.selector, CAROL));
+        expectSubmitRevertAs(
+            SEQUENCER, next, abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, SEQUENCER, 0, BOND)
+        );
+        assertEq(rollup.batchCount(), 1, "only the sequencer's batch");
+    }
+
+    function test_FallbackPosterAfterSequencerSlashed() public {
+        depositEth(10 ether);
+        L1Rollup.BatchHeader memory h0 = submit(input(keccak256("s0"), 0, 1, 2), hex"0100");
+        vm.warp(block.timestamp + 60);
+        Steps memory s = honestSteps(keccak256("s1")); // consumes a second queue message
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h1 = postSteps(s);
+        vm.warp(block.timestamp + 60);
+        submit(input(keccak256("s2"), 0, 2, 3), hex"0102");
+        bond(CAROL, BOND);
+        L1Rollup.BatchInput memory inp = input(keccak256("c1"), rollup.EMPTY_W_ROOT(), 2, 4);
+        expectSubmitRevertAs(CAROL, inp, abi.encodeWithSelector(L1Rollup.NotSequencer.selector, CAROL));
+
+        // The fraud proof deletes batches 1 and 2 and bars the sequencer.
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h1, s.leaves[2], proofOf(s, 2));
+        assertTrue(rollup.barred(SEQUENCER), "sequencer barred");
+        rollBackTo(h1);
+        vm.warp(block.timestamp + 60);
+        inp = input(keccak256("c1"), rollup.EMPTY_W_ROOT(), 2, 4);
+
+        // The barred sequencer cannot post, nor bond again.
+        expectSubmitRevertAs(SEQUENCER, inp, abi.encodeWithSelector(L1Rollup.PosterBarred.selector, SEQUENCER));
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.PosterBarred.selector, SEQUENCER));
+        vm.prank(SEQUENCER);
+        rollup.depositBond{value: BOND}();
+        // An account without a bond, or with too little, cannot post.
+        expectSubmitRevertAs(BOB, inp, abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, BOB, 0, BOND));
+        bond(DAVE, BOND - 1);
+        expectSubmitRevertAs(
+            DAVE, inp, abi.encodeWithSelector(L1Rollup.InsufficientBond.selector, DAVE, BOND - 1, BOND)
+        );
+
+        // A bonded third account posts the next batch at the reverted index, extending batch 0.
+        L1Rollup.BatchHeader memory c1 = submitAs(CAROL, inp, hex"01aa");
+        assertEq(c1.index, h1.index, "at the reverted index");
+        assertEq(c1.parentHash, keccak256(abi.encode(h0)), "parent is batch 0");
+        assertEq(c1.prevStateRoot, h0.stateRoot, "prevStateRoot of batch 0");
+        assertEq(c1.queueStart, h0.queueEnd, "queueStart from batch 0");
+        assertEq(c1.queueStart, h1.queueStart, "the reverted batch's queue messages again");
+        assertEq(c1.firstBlock, h0.lastBlock + 1, "blocks after batch 0");
+        assertEq(rollup.batch(1).poster, CAROL, "record.poster");
+        assertEq(rollup.postedThrough(CAROL), 2, "postedThrough");
+
+        // First come first served: once topped up, another account extends Carol's batch.
+        bond(DAVE, 1);
+        vm.warp(block.timestamp + 12);
+        L1Rollup.BatchHeader memory d2 = submitAs(DAVE, input(keccak256("d2"), 0, 2, 1), hex"01bb");
+        assertEq(d2.parentHash, keccak256(abi.encode(c1)), "parent is Carol's batch");
+        assertEq(d2.prevStateRoot, c1.stateRoot, "prevStateRoot of Carol's batch");
+        assertEq(d2.queueStart, c1.queueEnd, "queueStart from Carol's batch");
+
+        // A fallback poster's bond unlocks when its last batch is final.
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.BondLocked.selector, 1));
+        vm.prank(CAROL);
+        rollup.withdrawBond();
+        vm.warp(c1.postedAt + PERIOD);
+        uint256 before = CAROL.balance;
+        vm.prank(CAROL);
+        rollup.withdrawBond();
+        assertEq(CAROL.balance, before + BOND, "Carol's bond back");
+    }
+
+    function test_FallbackPosterSlashedInTurn() public {
+        // The sequencer's first batch is proven wrong: it is barred and the chain is empty again.
+        Steps memory s = honestSteps(keccak256("s0"));
+        s.leaves[2].stateRoot = keccak256("lie");
+        seal(s);
+        L1Rollup.BatchHeader memory h0 = postSteps(s);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(h0, s.leaves[2], proofOf(s, 2));
+        rollBackTo(h0);
+
+        // Carol posts a wrong batch of her own at index 0 and is proven wrong in turn.
+        bond(CAROL, BOND);
+        Steps memory c = honestSteps(keccak256("c0"));
+        c.leaves[2].wRoot = keccak256("w");
+        seal(c);
+        L1Rollup.BatchHeader memory c0 = submitAs(CAROL, c.inp, c.data);
+        assertEq(c0.index, 0, "index 0 again");
+        assertEq(c0.parentHash, bytes32(0), "no parent");
+        assertEq(c0.prevStateRoot, GENESIS, "from genesis");
+        assertEq(c0.queueStart, 0, "queue from the start");
+        uint256 cb = CHALLENGER.balance;
+        uint256 sb = SINK.balance;
+        expectRevertedEvent(c0, 1, CHALLENGER, BOND);
+        vm.prank(CHALLENGER);
+        rollup.proveLastLeaf(c0, c.leaves[2], proofOf(c, 2));
+        expectReverted(c0, 1, CHALLENGER, BOND, cb, sb, 0);
+        assertEq(CHALLENGER.balance, cb + BOND / 2, "challenger share of Carol's bond");
+        assertEq(SINK.balance, sb + BOND / 2, "sink share of Carol's bond");
+        rollBackTo(c0);
+
+        // Carol is barred like the sequencer; Dave takes over.
+        vm.deal(CAROL, BOND);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.PosterBarred.selector, CAROL));
+        vm.prank(CAROL);
+        rollup.depositBond{value: BOND}();
+        L1Rollup.BatchInput memory inp = input(keccak256("d0"), 0, lastQueueEnd, 1);
+        expectSubmitRevertAs(CAROL, inp, abi.encodeWithSelector(L1Rollup.PosterBarred.selector, CAROL));
+        bond(DAVE, BOND);
+        L1Rollup.BatchHeader memory d0 = submitAs(DAVE, inp, hex"01");
+        assertEq(d0.poster, DAVE, "Dave's batch");
+        assertEq(rollup.batchCount(), 1, "one live batch");
     }
 
     // ---------------------------------------------------------------- finality
