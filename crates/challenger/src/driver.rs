@@ -417,6 +417,15 @@ impl Challenger<'_> {
                 })
             }
             Plan::ProveLastLeaf { leaf, proof } => {
+                if leaf.queue_pos == h.queue_end
+                    && leaf.data_end == h.data_length
+                    && leaf.w_root == h.withdrawal_root
+                    && leaf.state_root == h.state_root
+                {
+                    return Ok(Progress::Stuck(
+                        "the poster's leaves and header agree with the replay".into(),
+                    ));
+                }
                 let call = L1Rollup::proveLastLeafCall {
                     h: sol_header,
                     leaf: to_sol(&leaf),
