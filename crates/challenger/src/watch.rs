@@ -1,0 +1,136 @@
+//! The challenger role: follow L1 with a [`Verifier`], and for the first wrong batch still live
+//! play rounds until it is reverted (or, if it cannot be proven, say so loudly).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use loft_contracts::QueueMessage;
+use loft_derive::{Verdict, Verifier};
+use loft_l1::L1Client;
+use loft_stf::ChainParams;
+
+use crate::{Case, Challenger, ChallengerError, Progress};
+
+/// How the challenger role runs.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// The rollup.
+    pub rollup: Address,
+    /// First L1 block of the deployment.
+    pub from_block: u64,
+    /// L2 chain parameters.
+    pub params: ChainParams,
+    /// The poster's L2 RPC for `loft_stepLeaves` (untrusted), if any.
+    pub leaves_rpc: Option<String>,
+    /// Time between rounds.
+    pub poll: Duration,
+}
+
+/// What one [`tick`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tick {
+    /// Every batch on L1 checks out.
+    AllValid,
+    /// A round on wrong batch `index`.
+    Played {
+        /// The batch.
+        index: u64,
+        /// What the round did.
+        progress: Progress,
+    },
+}
+
+/// Syncs the verifier and plays one round on the first wrong live batch.
+pub async fn tick(
+    verifier: &mut Verifier,
+    l1: &dyn L1Client,
+    config: &WatchConfig,
+    queue: &mut Vec<QueueMessage>,
+) -> Result<Tick, ChallengerError> {
+    verifier
+        .sync()
+        .await
+        .map_err(|e| ChallengerError::Inconsistent(format!("verifier: {e}")))?;
+    let Some(bad) = verifier
+        .checked()
+        .iter()
+        .find(|b| matches!(b.verdict, Verdict::Fraud(_)))
+        .cloned()
+    else {
+        return Ok(Tick::AllValid);
+    };
+    let Some(tx_hash) = bad.l1_tx else {
+        return Err(ChallengerError::Inconsistent(format!(
+            "batch {} has no L1 transaction",
+            bad.header.index
+        )));
+    };
+    let tx = l1.transaction(tx_hash).await?.ok_or_else(|| {
+        ChallengerError::Inconsistent(format!("L1 does not know transaction {tx_hash}"))
+    })?;
+    let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
+    // The queue as far as L1 has it (a proof of a queue step carries its message).
+    let latest = l1.block_number().await?;
+    let bridge =
+        loft_contracts::rollup_call(l1, config.rollup, loft_contracts::L1Rollup::bridgeCall {})
+            .await?;
+    if (queue.len() as u64) < bad.header.queue_end {
+        *queue = loft_contracts::read_queue(l1, bridge, config.from_block, latest).await?;
+    }
+    let case = Case {
+        header: bad.header,
+        data,
+        state: verifier.state().clone(),
+    };
+    let challenger = Challenger {
+        l1,
+        rollup: config.rollup,
+        from_block: config.from_block,
+        params: config.params,
+        queue,
+        leaves_rpc: config.leaves_rpc.clone(),
+    };
+    let progress = challenger.round(&case).await?;
+    Ok(Tick::Played {
+        index: bad.header.index,
+        progress,
+    })
+}
+
+/// Runs the challenger until `stop` resolves: a round every `config.poll`; errors are logged and
+/// retried at the next round (a restart loses nothing: the game is read back from L1).
+pub async fn watch(
+    mut verifier: Verifier,
+    l1: Arc<dyn L1Client>,
+    config: WatchConfig,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let mut queue = Vec::new();
+    let mut last: Option<Tick> = None;
+    loop {
+        match tick(&mut verifier, l1.as_ref(), &config, &mut queue).await {
+            Ok(t) => {
+                if last.as_ref() != Some(&t) {
+                    match &t {
+                        Tick::AllValid => {
+                            tracing::info!(target: "loft::challenger", next_batch = verifier.next_batch(), "every batch on L1 is valid")
+                        }
+                        Tick::Played { index, progress } => {
+                            tracing::info!(target: "loft::challenger", batch = index, ?progress, "round")
+                        }
+                    }
+                }
+                last = Some(t);
+            }
+            Err(e) => {
+                tracing::warn!(target: "loft::challenger", error = %e, "round failed; retrying")
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(config.poll) => {}
+        }
+    }
+}
