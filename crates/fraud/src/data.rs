@@ -1,18 +1,20 @@
 //! Batch data v1 as the fraud verifier reads it (`docs/fraud-proofs.md` §3): the 1 KiB chunk
-//! commitment and the decoding of one step. Private stand-ins until `loft_stf` has the v1 codec;
-//! they follow the same rules as `contracts/src/fraud/StepCodec.sol`.
+//! commitment and the decoding of one step, both `loft_stf`'s (one codec for every role), in the
+//! shape `contracts/src/fraud/StepCodec.sol` reads them: a step from a window of at most
+//! [`MAX_STEP_BYTES`] bytes.
 
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
-use alloy::primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
+use alloy::consensus::TxEnvelope;
+use alloy::primitives::{B256, keccak256};
+use loft_stf::DataStep;
 
 /// Bytes per data chunk.
-pub const CHUNK_SIZE: usize = 1024;
+pub const CHUNK_SIZE: usize = loft_stf::batch::DATA_CHUNK_BYTES;
 /// Most bytes one step may span.
-pub const MAX_STEP_BYTES: usize = 320;
+pub const MAX_STEP_BYTES: usize = loft_stf::batch::MAX_STEP_BYTES;
 /// First byte of a block marker.
-pub const BLOCK_TAG: u8 = 0x10;
+pub const BLOCK_TAG: u8 = loft_stf::batch::MARK_BLOCK;
 /// The one byte of a queue step.
-pub const QUEUE_TAG: u8 = 0x11;
+pub const QUEUE_TAG: u8 = loft_stf::batch::MARK_QUEUE;
 
 fn pair(a: &B256, b: &B256) -> B256 {
     let mut buf = [0u8; 64];
@@ -21,76 +23,14 @@ fn pair(a: &B256, b: &B256) -> B256 {
     keccak256(buf)
 }
 
-/// The chunk leaves `keccak256(chunk)`, padded with zeros to a power of two.
-fn chunk_leaves(data: &[u8]) -> Vec<B256> {
-    let mut leaves: Vec<B256> = data.chunks(CHUNK_SIZE).map(keccak256).collect();
-    let width = leaves.len().max(1).next_power_of_two();
-    leaves.resize(width, B256::ZERO);
-    leaves
-}
-
 /// `dataRoot`: the positional Merkle root over the 1 KiB chunks of `data`.
 pub fn data_root(data: &[u8]) -> B256 {
-    let mut level = chunk_leaves(data);
-    while level.len() > 1 {
-        level = level.chunks(2).map(|p| pair(&p[0], &p[1])).collect();
-    }
-    level[0]
+    loft_stf::batch::data_root(data)
 }
 
 /// The siblings of chunk `index` from the leaf up.
 pub fn chunk_path(data: &[u8], index: usize) -> Vec<B256> {
-    let mut level = chunk_leaves(data);
-    let mut i = index;
-    let mut path = Vec::new();
-    while level.len() > 1 {
-        path.push(level[i ^ 1]);
-        level = level.chunks(2).map(|p| pair(&p[0], &p[1])).collect();
-        i /= 2;
-    }
-    path
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.buf.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len())?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Some(s)
-    }
-
-    /// LEB128 of at most `bits` bits, shortest form.
-    fn varint(&mut self, bits: u32) -> Option<u128> {
-        let mut value = 0u128;
-        let mut shift = 0u32;
-        loop {
-            let b = self.byte()?;
-            let low = u128::from(b & 0x7f);
-            if shift >= bits || (bits - shift < 7 && low >> (bits - shift) != 0) {
-                return None;
-            }
-            value |= low << shift;
-            if b & 0x80 == 0 {
-                return (b != 0 || shift == 0).then_some(value);
-            }
-            shift += 7;
-        }
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.varint(64).map(|v| v as u64)
-    }
+    loft_stf::batch::chunk_proof(data, index)
 }
 
 /// One decoded step of batch data v1.
@@ -117,82 +57,14 @@ pub fn step_window(data: &[u8], start: u64) -> &[u8] {
     &data[start..data.len().min(start + MAX_STEP_BYTES)]
 }
 
-/// Decodes the step at the start of `window` (see [`step_window`]).
+/// Decodes the step at the start of `window` (see [`step_window`]) with `loft_stf`'s decoder.
 pub fn decode_step(window: &[u8], chain_id: u64) -> Step {
-    let mut r = Reader {
-        buf: window,
-        pos: 0,
-    };
-    match r.byte() {
-        Some(BLOCK_TAG) => match r.u64() {
-            Some(_) => Step::Block(r.pos),
-            None => Step::Undecodable,
-        },
-        Some(QUEUE_TAG) => Step::Queue,
-        Some(ty @ (0x00 | 0x02)) => match read_tx(&mut r, ty, chain_id) {
-            Some(tx) => Step::Tx(Box::new(tx), r.pos),
-            None => Step::Undecodable,
-        },
-        _ => Step::Undecodable,
+    match loft_stf::decode_step_at(window, 0, chain_id) {
+        Ok((DataStep::Block { .. }, end)) => Step::Block(end),
+        Ok((DataStep::Queue, _)) => Step::Queue,
+        Ok((DataStep::Tx(tx), end)) => Step::Tx(Box::new(tx), end),
+        Err(_) => Step::Undecodable,
     }
-}
-
-fn read_tx(r: &mut Reader<'_>, ty: u8, chain_id: u64) -> Option<TxEnvelope> {
-    let nonce = r.u64()?;
-    let (priority, max_fee) = if ty == 0 {
-        (0, r.varint(128)?)
-    } else {
-        (r.varint(128)?, r.varint(128)?)
-    };
-    let gas_limit = r.u64()?;
-    let to = Address::from_slice(r.take(20)?);
-    let n = usize::from(r.byte()?);
-    if n > 32 {
-        return None;
-    }
-    let value_bytes = r.take(n)?;
-    if value_bytes.first() == Some(&0) {
-        return None;
-    }
-    let value = U256::from_be_slice(value_bytes);
-    let len = usize::try_from(r.u64()?).ok()?;
-    let input = Bytes::copy_from_slice(r.take(len)?);
-    let parity = r.byte()?;
-    if parity > 1 {
-        return None;
-    }
-    let sig_r = U256::from_be_slice(r.take(32)?);
-    let sig_s = U256::from_be_slice(r.take(32)?);
-    let sig = Signature::new(sig_r, sig_s, parity == 1);
-    Some(if ty == 0 {
-        TxEnvelope::Legacy(
-            TxLegacy {
-                chain_id: Some(chain_id),
-                nonce,
-                gas_price: max_fee,
-                gas_limit,
-                to: TxKind::Call(to),
-                value,
-                input,
-            }
-            .into_signed(sig),
-        )
-    } else {
-        TxEnvelope::Eip1559(
-            TxEip1559 {
-                chain_id,
-                nonce,
-                gas_limit,
-                max_fee_per_gas: max_fee,
-                max_priority_fee_per_gas: priority,
-                to: TxKind::Call(to),
-                value,
-                access_list: Default::default(),
-                input,
-            }
-            .into_signed(sig),
-        )
-    })
 }
 
 /// `z_k` of the withdrawal tree and the siblings of slot `index` in the tree of `leaves`
