@@ -38,9 +38,8 @@ pub use leaf::{
 };
 pub use merkle::{
     Withdrawal, WithdrawalTree, positional_proof, positional_root, step_roots_proof,
-    step_roots_root, verify_positional, verify_step_root, verify_withdrawal, verify_withdrawal_v2,
-    withdrawal_path_root, withdrawal_proof, withdrawal_root, withdrawal_root_v2,
-    withdrawal_siblings,
+    step_roots_root, verify_positional, verify_step_root, verify_withdrawal_v2,
+    withdrawal_path_root, withdrawal_root_v2, withdrawal_siblings,
 };
 pub use params::{ChainParams, MAX_TX_SIZE};
 pub use tx::{Call, L2Tx, Operation, TxError};

@@ -1,5 +1,5 @@
 //! The two Merkle trees a batch commits to: the positional tree of step roots (§3.3) and the
-//! withdrawal tree (§4, OpenZeppelin `MerkleProof` compatible).
+//! positional withdrawal tree (`docs/fraud-proofs.md` §4).
 
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
@@ -12,15 +12,6 @@ fn hash_pair(a: &B256, b: &B256) -> B256 {
     buf[..32].copy_from_slice(a.as_slice());
     buf[32..].copy_from_slice(b.as_slice());
     keccak256(buf)
-}
-
-/// OpenZeppelin's commutative pair hash: `keccak256(min(a, b) ‖ max(a, b))`.
-fn hash_sorted(a: &B256, b: &B256) -> B256 {
-    if a <= b {
-        hash_pair(a, b)
-    } else {
-        hash_pair(b, a)
-    }
 }
 
 /// The levels of the positional step-roots tree, leaves first, padded to a power of two.
@@ -113,61 +104,6 @@ impl Withdrawal {
     pub fn leaf(&self) -> B256 {
         keccak256(keccak256(self.abi_encode()))
     }
-}
-
-/// The levels of the withdrawal tree, leaves first; an odd last node is carried up unchanged.
-fn withdrawal_levels(withdrawals: &[Withdrawal]) -> Vec<Vec<B256>> {
-    let mut levels = vec![withdrawals.iter().map(Withdrawal::leaf).collect::<Vec<_>>()];
-    while levels.last().is_some_and(|l| l.len() > 1) {
-        let next = levels.last().map(|l| {
-            l.chunks(2)
-                .map(|p| {
-                    if p.len() == 2 {
-                        hash_sorted(&p[0], &p[1])
-                    } else {
-                        p[0]
-                    }
-                })
-                .collect()
-        });
-        levels.push(next.unwrap_or_default());
-    }
-    levels
-}
-
-/// `withdrawalRoot` (§4) over `withdrawals` in step order; `bytes32(0)` for none.
-pub fn withdrawal_root(withdrawals: &[Withdrawal]) -> B256 {
-    withdrawal_levels(withdrawals)
-        .last()
-        .and_then(|l| l.first().copied())
-        .unwrap_or_default()
-}
-
-/// The OpenZeppelin `MerkleProof` proof of withdrawal `index`: sibling hashes from the leaf up
-/// (levels where the node is carried up contribute none). `None` if out of range.
-pub fn withdrawal_proof(withdrawals: &[Withdrawal], index: usize) -> Option<Vec<B256>> {
-    if index >= withdrawals.len() {
-        return None;
-    }
-    let levels = withdrawal_levels(withdrawals);
-    let mut i = index;
-    let mut proof = Vec::new();
-    for level in &levels[..levels.len() - 1] {
-        if let Some(sibling) = level.get(i ^ 1) {
-            proof.push(*sibling);
-        }
-        i /= 2;
-    }
-    Some(proof)
-}
-
-/// OpenZeppelin `MerkleProof.verify`: hashes `leaf` with each proof element (commutatively) and
-/// compares with `root`.
-pub fn verify_withdrawal(root: B256, leaf: B256, proof: &[B256]) -> bool {
-    proof
-        .iter()
-        .fold(leaf, |node, sibling| hash_sorted(&node, sibling))
-        == root
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,32 +278,6 @@ mod tests {
             l1_token: Address::ZERO,
             amount: U256::from(i + 1),
         }
-    }
-
-    #[test]
-    fn withdrawal_proofs_verify_for_every_index_and_size() {
-        assert_eq!(withdrawal_root(&[]), B256::ZERO);
-        for n in 1..=17u64 {
-            let ws: Vec<_> = (0..n).map(withdrawal).collect();
-            let root = withdrawal_root(&ws);
-            for (i, w) in ws.iter().enumerate() {
-                let proof = withdrawal_proof(&ws, i).unwrap();
-                assert!(verify_withdrawal(root, w.leaf(), &proof), "n={n} i={i}");
-                assert!(!verify_withdrawal(root, withdrawal(99).leaf(), &proof));
-            }
-            assert!(withdrawal_proof(&ws, n as usize).is_none());
-        }
-        let one = [withdrawal(0)];
-        assert_eq!(withdrawal_root(&one), one[0].leaf());
-        assert!(withdrawal_proof(&one, 0).unwrap().is_empty());
-    }
-
-    #[test]
-    fn odd_node_is_carried_up() {
-        let ws: Vec<_> = (0..3).map(withdrawal).collect();
-        let [a, b, c] = [ws[0].leaf(), ws[1].leaf(), ws[2].leaf()];
-        assert_eq!(withdrawal_root(&ws), hash_sorted(&hash_sorted(&a, &b), &c));
-        assert_eq!(withdrawal_proof(&ws, 2).unwrap(), vec![hash_sorted(&a, &b)]);
     }
 
     #[test]
