@@ -6,6 +6,7 @@ import {L1Rollup} from "../src/L1Rollup.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 import {IStepVerifier} from "../src/fraud/IStepVerifier.sol";
 import {StepLeaf, stepLeafHash} from "../src/fraud/StepLeaf.sol";
+import {StepVerifier} from "../src/fraud/StepVerifier.sol";
 
 /// @dev The few forge cheatcodes these tests use (forge-std is not available here).
 interface Vm {
@@ -16,6 +17,13 @@ interface Vm {
     function assume(bool condition) external pure;
     function expectRevert(bytes calldata revertData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
+    function readFile(string calldata path) external view returns (string memory);
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function toString(uint256 value) external pure returns (string memory);
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
 }
 
 /// @dev A stand-in for the real step verifier: answers whatever (valid, next) it was told to, after
@@ -1615,5 +1623,458 @@ contract L1RollupTest {
         uint256 used = measure(address(rollup), cd);
         emit log_named_uint("proveLastLeaf, 3 steps, revert + slash (execution gas)", used);
         emit log_named_uint("proveLastLeaf (whole transaction)", txGas(cd, used));
+    }
+}
+
+/// @dev Worst-case fraud-proof gas measured through {L1Rollup} with the real {StepVerifier}
+///      (docs/fraud-proofs.md §5.2 "Gas"). `setUp` deploys both as `loft_contracts::deploy` does,
+///      rebuilds the batch data of the vector "gas: deep token withdrawal" (testdata/fraud/steps.json,
+///      written by crates/fraud/src/vectors.rs: a token withdrawal with four state proofs at depth 30,
+///      sixteen non-zero withdrawal siblings, the step across two chunks of a 100 KiB batch) and posts
+///      it twice: batch 0 with its real 51,172 steps (a step tree of depth 16), batch 1 claiming
+///      `stepCount = 2**64 - 1` (depth 64, the most the contract accepts). The committed leaf after
+///      the withdrawal has a wrong state root. It also opens a request on batch 0.
+///
+///      Each test makes exactly one measured call, the first touch of the rollup's storage in its
+///      transaction (forge runs `setUp` as a transaction of its own), so storage reads are cold as on
+///      L1. "Execution gas" is the gas the call consumed (gas refunds not deducted); "whole
+///      transaction" adds 21,000 and the calldata (4 gas per zero byte, 16 per other byte), or the
+///      EIP-7623 floor if that is higher. Print with
+///      `scripts/test-contracts.sh -vv --match-contract L1RollupFraudGasTest`.
+contract L1RollupFraudGasTest {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    address private constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+    string private constant VECTORS = "../testdata/fraud/steps.json";
+    string private constant GAS_CASE = "gas: deep token withdrawal";
+
+    address private constant SEQUENCER = address(0x5E0);
+    address private constant ALICE = address(0xA11CE);
+    address private constant CHALLENGER = address(0xC4A11);
+    address private constant SINK = 0x000000000000000000000000000000000000dEaD;
+    uint64 private constant PERIOD = 1 days;
+    uint64 private constant WINDOW = 1 hours;
+    uint256 private constant BOND = 1 ether;
+    uint16 private constant SHARE_BPS = 5000;
+    uint64 private constant MAX_DATA = 110_000;
+    uint64 private constant START_TIME = 1_700_000_000;
+    uint8 private constant BLOCK = 3;
+    /// @dev Step index of the withdrawal in batch 1 (the depth-64 tree).
+    uint64 private constant WIDE_STEP = uint64(1) << 63;
+
+    /// @dev One vector, as `abi.encode`d in its `abi` field (see StepVerifier.t.sol).
+    struct Case {
+        string name;
+        IStepVerifier.StepContext ctx;
+        StepLeaf prev;
+        bytes witness;
+        bool revert_;
+        bool valid;
+        bytes32 nextHash;
+        bytes32[] heads;
+    }
+
+    L1Rollup private rollup;
+    StepVerifier private verifier;
+    bytes private witness;
+    /// @dev Leaf `step - 1` (the vector's previous leaf), the wrong committed leaf `step`, the last leaf.
+    StepLeaf private prevLeaf;
+    StepLeaf private wrongLeaf;
+    StepLeaf private lastLeaf;
+    uint64 private step;
+    L1Rollup.BatchHeader private deep;
+    bytes32[] private deepPrevProof;
+    bytes32[] private deepLeafProof;
+    bytes32[] private deepLastProof;
+    L1Rollup.BatchHeader private wide;
+    bytes32[] private widePrevProof;
+    bytes32[] private wideLeafProof;
+    /// @dev The sink's balance after `setUp`, read there so the measured call finds the sink cold.
+    uint256 private sinkBefore;
+
+    function log(string memory label, uint256 value) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok;
+    }
+
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0, a)
+            mstore(0x20, b)
+            h := keccak256(0, 0x40)
+        }
+    }
+
+    function setUp() public {
+        vm.roll(19_000_000);
+        vm.warp(START_TIME);
+        string memory json = vm.readFile(VECTORS);
+        uint256 count = vm.parseJsonUint(json, ".count");
+        Case memory c =
+            abi.decode(vm.parseJsonBytes(json, string.concat(".cases[", vm.toString(count - 1), "].abi")), (Case));
+        require(keccak256(bytes(c.name)) == keccak256(bytes(GAS_CASE)), "gas case last");
+
+        // The verifier first, naming the bridge the rollup will create (as loft_contracts::deploy).
+        uint256 nonce = vm.getNonce(address(this));
+        address rollupAt = vm.computeCreateAddress(address(this), nonce + 1);
+        address bridgeAt = vm.computeCreateAddress(rollupAt, 1);
+        verifier = new StepVerifier(
+            vm.parseJsonUint(json, ".chainId"),
+            vm.parseJsonUint(json, ".baseFee"),
+            vm.parseJsonAddress(json, ".feeRecipient"),
+            bridgeAt
+        );
+        rollup = new L1Rollup(
+            L1Rollup.RollupParams({
+                sequencer: SEQUENCER,
+                challengePeriod: PERIOD,
+                genesisStateRoot: c.prev.stateRoot,
+                bondWei: BOND,
+                challengerShareBps: SHARE_BPS,
+                slashSink: SINK,
+                responseWindow: WINDOW,
+                maxBatchData: MAX_DATA,
+                stepVerifier: address(verifier)
+            })
+        );
+        require(address(rollup) == rollupAt && address(rollup.bridge()) == bridgeAt, "deployment addresses");
+        vm.deal(SEQUENCER, 10 ether);
+        vm.deal(ALICE, 10 ether);
+        vm.deal(CHALLENGER, 10 ether);
+        vm.prank(SEQUENCER);
+        rollup.depositBond{value: BOND}();
+        // The vector's queueEnd is 2.
+        for (uint256 k = 0; k < c.ctx.queueEnd; k++) {
+            vm.prank(ALICE);
+            rollup.bridge().depositETH{value: 1 ether}(ALICE);
+        }
+
+        bytes memory data = vectorData(c);
+        require(rollup.dataRoot(data) == c.ctx.dataRoot, "rebuilt data has the vector's data root");
+
+        // What the step really gives, and the leaves the lying poster commits to.
+        (bool valid, StepLeaf memory next) = verifier.execute(c.ctx, c.prev, c.witness);
+        require(valid && stepLeafHash(next) == c.nextHash, "the vector's verdict");
+        witness = c.witness;
+        prevLeaf = c.prev;
+        wrongLeaf = next;
+        wrongLeaf.stateRoot = keccak256("a state root the step does not give");
+        // The data: version byte, (step - 1) two-byte block markers, the withdrawal, one block marker.
+        require((c.prev.dataEnd - 1) % 2 == 0, "padding of two-byte markers");
+        step = (c.prev.dataEnd - 1) / 2;
+        lastLeaf = StepLeaf(BLOCK, next.queuePos, c.ctx.dataLength, next.wCount, next.wRoot, wrongLeaf.stateRoot);
+        postDeep(data, c.ctx.queueEnd);
+        postWide(data, c.ctx.queueEnd);
+
+        // An open request on batch 0 (for openStep and claimUnanswered).
+        vm.warp(block.timestamp + 60);
+        vm.prank(CHALLENGER);
+        rollup.requestOpening{value: BOND / 10}(deep, step);
+        vm.warp(block.timestamp + 60);
+        // The sink never received ETH: the first slash pays for creating its account (25,000).
+        sinkBefore = SINK.balance;
+        require(sinkBefore == 0, "empty sink");
+    }
+
+    /// @dev The vector's batch data: `0x01`, two-byte block markers `0x10 0x00`, and the chunks the
+    ///      witness carries (the withdrawal and the trailing marker) at their places.
+    function vectorData(Case memory c) internal pure returns (bytes memory data) {
+        uint256 length = c.ctx.dataLength;
+        data = new bytes(length);
+        bytes32 markers = 0x0010001000100010001000100010001000100010001000100010001000100010;
+        assembly ("memory-safe") {
+            for { let o := 0 } lt(o, length) { o := add(o, 32) } { mstore(add(add(data, 0x20), o), markers) }
+            mstore(add(add(data, 0x20), length), 0) // what the last word wrote past the end
+        }
+        data[0] = 0x01;
+        StepVerifier.DataChunk[] memory chunks = abi.decode(c.witness, (StepVerifier.DataChunk[]));
+        for (uint256 k = 0; k < chunks.length; k++) {
+            bytes memory chunk = chunks[k].data;
+            uint256 offset = uint256(chunks[k].index) * 1024;
+            for (uint256 b = 0; b < chunk.length; b++) {
+                data[offset + b] = chunk[b];
+            }
+        }
+    }
+
+    /// @dev Batch 0: the vector's data with its real steps (block markers, the withdrawal, a marker).
+    function postDeep(bytes memory data, uint64 queueEnd) internal {
+        uint64 stepCount = step + 2;
+        bytes32[] memory level = new bytes32[](65_536);
+        require(stepCount <= level.length, "depth 16");
+        uint256 free;
+        assembly ("memory-safe") {
+            free := mload(0x40)
+        }
+        for (uint64 j = 0; j + 1 < step; j++) {
+            level[j] = markerHash(3 + 2 * j);
+            // Each hash allocates its leaf and encoding: reuse that memory (it is quadratic in size).
+            assembly ("memory-safe") {
+                mstore(0x40, free)
+            }
+        }
+        level[step - 1] = stepLeafHash(prevLeaf);
+        require(level[step - 1] == markerHash(prevLeaf.dataEnd), "the previous leaf is the last marker's");
+        level[step] = stepLeafHash(wrongLeaf);
+        level[step + 1] = stepLeafHash(lastLeaf);
+        (bytes32 root, bytes32[][3] memory proofs) = fullTree(level, [uint256(step - 1), step, step + 1]);
+        deepPrevProof = proofs[0];
+        deepLeafProof = proofs[1];
+        deepLastProof = proofs[2];
+        // One L2 block per block marker.
+        deep = post(root, stepCount, 1, stepCount - 1, data, queueEnd);
+    }
+
+    /// @dev Batch 1: the same data claiming `2**64 - 1` steps (a tree of depth 64): every leaf a
+    ///      marker's but the previous and the wrong leaf at `WIDE_STEP - 1`, `WIDE_STEP`, and the
+    ///      padding leaf.
+    function postWide(bytes memory data, uint64 queueEnd) internal {
+        uint256[] memory idxs = new uint256[](3);
+        bytes32[] memory vals = new bytes32[](3);
+        (idxs[0], vals[0]) = (WIDE_STEP - 1, stepLeafHash(prevLeaf));
+        (idxs[1], vals[1]) = (WIDE_STEP, stepLeafHash(wrongLeaf));
+        (idxs[2], vals[2]) = (type(uint64).max, bytes32(0));
+        bytes32 filler = markerHash(3);
+        bytes32 root;
+        (root, widePrevProof) = sparseTree(64, filler, idxs, vals, WIDE_STEP - 1);
+        (, wideLeafProof) = sparseTree(64, filler, idxs, vals, WIDE_STEP);
+        uint64 first = deep.lastBlock + 1;
+        wide = post(root, type(uint64).max, first, first, data, queueEnd);
+    }
+
+    function markerHash(uint64 dataEnd) internal view returns (bytes32) {
+        return
+            stepLeafHash(
+                StepLeaf(BLOCK, prevLeaf.queuePos, dataEnd, prevLeaf.wCount, prevLeaf.wRoot, prevLeaf.stateRoot)
+            );
+    }
+
+    function post(
+        bytes32 stepsRoot,
+        uint64 stepCount,
+        uint64 firstBlock,
+        uint64 lastBlock,
+        bytes memory data,
+        uint64 queueEnd
+    ) internal returns (L1Rollup.BatchHeader memory h) {
+        L1Rollup.BatchTip memory tip = rollup.lastBatch();
+        L1Rollup.BatchInput memory inp = L1Rollup.BatchInput({
+            stateRoot: wrongLeaf.stateRoot,
+            withdrawalRoot: wrongLeaf.wRoot,
+            stepsRoot: stepsRoot,
+            queueEnd: queueEnd,
+            firstBlock: firstBlock,
+            lastBlock: lastBlock,
+            stepCount: stepCount
+        });
+        vm.prank(SEQUENCER);
+        uint64 index = rollup.submitBatch(inp, data);
+        h = L1Rollup.BatchHeader({
+            index: index,
+            parentHash: tip.headerHash,
+            prevStateRoot: tip.stateRoot,
+            stateRoot: inp.stateRoot,
+            withdrawalRoot: inp.withdrawalRoot,
+            stepsRoot: stepsRoot,
+            dataRoot: rollup.dataRoot(data),
+            dataLength: uint64(data.length),
+            queueStart: tip.queueEnd,
+            queueEnd: queueEnd,
+            queueHead: rollup.bridge().queueHeadAt(queueEnd),
+            firstBlock: firstBlock,
+            lastBlock: lastBlock,
+            stepCount: stepCount,
+            postedAt: uint64(block.timestamp),
+            poster: SEQUENCER
+        });
+        require(rollup.batchHeaderHash(index) == keccak256(abi.encode(h)), "header");
+    }
+
+    /// @dev Root of the positional tree over `level` (a power of two long; overwritten) and the
+    ///      paths of the leaves `targets`, from the leaf up.
+    function fullTree(bytes32[] memory level, uint256[3] memory targets)
+        internal
+        pure
+        returns (bytes32 root, bytes32[][3] memory proofs)
+    {
+        uint256 width = level.length;
+        uint256 depth = 0;
+        while ((uint256(1) << depth) < width) depth++;
+        for (uint256 k = 0; k < 3; k++) {
+            proofs[k] = new bytes32[](depth);
+        }
+        for (uint256 d = 0; d < depth; d++) {
+            for (uint256 k = 0; k < 3; k++) {
+                proofs[k][d] = level[(targets[k] >> d) ^ 1];
+            }
+            width /= 2;
+            for (uint256 j = 0; j < width; j++) {
+                level[j] = hashPair(level[2 * j], level[2 * j + 1]);
+            }
+        }
+        root = level[0];
+    }
+
+    /// @dev A tree of `2**depth` leaves, all `filler` but `vals[k]` at `idxs[k]` (ascending): its
+    ///      root and the path of leaf `target`, from the leaf up.
+    function sparseTree(uint256 depth, bytes32 filler, uint256[] memory idxs, bytes32[] memory vals, uint256 target)
+        internal
+        pure
+        returns (bytes32 root, bytes32[] memory proof)
+    {
+        proof = new bytes32[](depth);
+        bytes32 def = filler;
+        uint256 n = idxs.length;
+        for (uint256 d = 0; d < depth; d++) {
+            proof[d] = nodeAt(idxs, vals, n, (target >> d) ^ 1, def);
+            uint256[] memory pIdxs = new uint256[](n);
+            bytes32[] memory pVals = new bytes32[](n);
+            uint256 m = 0;
+            for (uint256 j = 0; j < n; j++) {
+                uint256 p = idxs[j] >> 1;
+                if (m != 0 && pIdxs[m - 1] == p) continue;
+                pIdxs[m] = p;
+                pVals[m] = hashPair(nodeAt(idxs, vals, n, 2 * p, def), nodeAt(idxs, vals, n, 2 * p + 1, def));
+                m++;
+            }
+            (idxs, vals, n) = (pIdxs, pVals, m);
+            def = hashPair(def, def);
+        }
+        root = n == 0 ? def : vals[0];
+    }
+
+    function nodeAt(uint256[] memory idxs, bytes32[] memory vals, uint256 n, uint256 i, bytes32 def)
+        internal
+        pure
+        returns (bytes32)
+    {
+        for (uint256 j = 0; j < n; j++) {
+            if (idxs[j] == i) return vals[j];
+        }
+        return def;
+    }
+
+    // ---------------------------------------------------------------- measuring
+
+    /// @dev Gas the call with the pre-encoded `callData` consumes (the caller's memory is not
+    ///      expanded), reverting with the callee's error if it fails. The target is warmed first, as
+    ///      a transaction's `to` is.
+    function measure(address target, uint256 value, bytes memory callData) internal returns (uint256 used) {
+        require(target.balance != 0 || target.code.length != 0, "target");
+        bool ok;
+        uint256 g = gasleft();
+        assembly ("memory-safe") {
+            ok := call(gas(), target, value, add(callData, 0x20), mload(callData), 0, 0)
+        }
+        used = g - gasleft();
+        if (!ok) {
+            assembly ("memory-safe") {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
+    }
+
+    /// @dev Logs the execution gas of a call with `callData`, its calldata gas and the total.
+    function report(string memory label, bytes memory callData, uint256 execution) internal view {
+        uint256 zeros = 0;
+        for (uint256 i = 0; i < callData.length; i++) {
+            if (callData[i] == 0) zeros++;
+        }
+        uint256 calldataGas = 4 * zeros + 16 * (callData.length - zeros);
+        uint256 standard = 21_000 + calldataGas + execution;
+        uint256 floor = 21_000 + 10 * (zeros + 4 * (callData.length - zeros));
+        log(string.concat(label, ": execution gas"), execution);
+        log(string.concat(label, ": calldata bytes"), callData.length);
+        log(string.concat(label, ": calldata gas (4 per zero byte, 16 per other)"), calldataGas);
+        log(string.concat(label, ": total (21,000 + calldata + execution)"), standard);
+        log(string.concat(label, ": EIP-7623 floor (21,000 + 10 per calldata token)"), floor);
+    }
+
+    /// @dev Checks a successful proof against batch `index` (the batches from it deleted, the
+    ///      sequencer's whole bond slashed, half to the challenger, half to the sink).
+    function expectSlashed(uint64 index, uint256 challengerBefore, uint256 refund) internal view {
+        assertEq(rollup.batchCount(), index, "batches deleted from the proven one");
+        assertEq(rollup.bondOf(SEQUENCER), 0, "bond slashed");
+        require(rollup.barred(SEQUENCER), "sequencer barred");
+        assertEq(CHALLENGER.balance, challengerBefore + BOND / 2 + refund, "challenger: exactly half the bond");
+        assertEq(SINK.balance, sinkBefore + BOND / 2, "sink: exactly half the bond");
+    }
+
+    function assertEq(uint256 a, uint256 b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": uint mismatch"));
+    }
+
+    function proveStepCall(
+        L1Rollup.BatchHeader memory h,
+        uint64 i,
+        bytes32[] memory prevProof,
+        bytes32[] memory leafProof
+    ) internal view returns (bytes memory) {
+        return abi.encodeCall(L1Rollup.proveStep, (h, i, prevLeaf, prevProof, wrongLeaf, leafProof, witness));
+    }
+
+    function proveStepCase(L1Rollup.BatchHeader memory h, bytes memory cd, string memory label) internal {
+        uint256 cb = CHALLENGER.balance; // the sender of a transaction is warm anyway
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.BatchesReverted(h.index, 2 - h.index, SEQUENCER, CHALLENGER, BOND, BOND / 2);
+        vm.prank(CHALLENGER);
+        uint256 used = measure(address(rollup), 0, cd);
+        report(label, cd, used);
+        expectSlashed(h.index, cb, 0);
+    }
+
+    // ---------------------------------------------------------------- the measurements
+
+    /// The goal (docs/fraud-proofs.md §1) is at most 1,000,000 gas; only correctness is asserted.
+    function test_GasProveStepWorstCase() public {
+        bytes memory cd = proveStepCall(deep, step, deepPrevProof, deepLeafProof);
+        proveStepCase(deep, cd, "proveStep, deep token withdrawal, 51,172 steps (depth 16)");
+    }
+
+    function test_GasProveStepMaxStepCount() public {
+        bytes memory cd = proveStepCall(wide, WIDE_STEP, widePrevProof, wideLeafProof);
+        proveStepCase(wide, cd, "proveStep, deep token withdrawal, 2^64 - 1 steps (depth 64)");
+    }
+
+    /// The last leaf keeps the vector's `queuePos` (1) while the header says `queueEnd = 2`.
+    function test_GasProveLastLeafDeep() public {
+        bytes memory cd = abi.encodeCall(L1Rollup.proveLastLeaf, (deep, lastLeaf, deepLastProof));
+        uint256 cb = CHALLENGER.balance;
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit L1Rollup.BatchesReverted(0, 2, SEQUENCER, CHALLENGER, BOND, BOND / 2);
+        vm.prank(CHALLENGER);
+        uint256 used = measure(address(rollup), 0, cd);
+        report("proveLastLeaf, depth 16", cd, used);
+        expectSlashed(0, cb, 0);
+    }
+
+    function test_GasRequestOpening() public {
+        bytes memory cd = abi.encodeCall(L1Rollup.requestOpening, (deep, step - 1));
+        uint256 cb = CHALLENGER.balance;
+        vm.prank(CHALLENGER);
+        uint256 used = measure(address(rollup), BOND / 10, cd);
+        report("requestOpening", cd, used);
+        assertEq(CHALLENGER.balance, cb - BOND / 10, "request bond paid");
+        assertEq(rollup.batch(0).openRequests, 2, "two open requests");
+    }
+
+    function test_GasOpenStep() public {
+        bytes memory cd = abi.encodeCall(L1Rollup.openStep, (deep, step, wrongLeaf, deepLeafProof));
+        require(SEQUENCER.balance != 0, "warm sender");
+        vm.prank(SEQUENCER);
+        uint256 used = measure(address(rollup), 0, cd);
+        report("openStep, depth 16", cd, used);
+        assertEq(rollup.bondOf(SEQUENCER), BOND + BOND / 10, "request bond to the poster");
+        assertEq(rollup.batch(0).openRequests, 0, "answered");
+    }
+
+    function test_GasClaimUnanswered() public {
+        vm.warp(block.timestamp + WINDOW);
+        bytes memory cd = abi.encodeCall(L1Rollup.claimUnanswered, (deep, step));
+        uint256 cb = CHALLENGER.balance;
+        vm.prank(CHALLENGER);
+        uint256 used = measure(address(rollup), 0, cd);
+        report("claimUnanswered (revert + slash + payouts)", cd, used);
+        expectSlashed(0, cb, BOND / 10);
     }
 }
