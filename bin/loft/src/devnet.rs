@@ -1,4 +1,6 @@
-//! `loft devnet`: an L1 with loft's contracts deployed, for development and demos.
+//! `loft devnet`: an L1 with loft's contracts deployed, for development and demos. Dev account 9
+//! is the backup poster (it posts once a fraud proof has barred the sequencer); `--fault KIND`
+//! (tests and demos only) makes the sequencer post one wrong batch on purpose.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use loft_contracts::{DeployOptions, Deployment, DevToken, deploy};
 use loft_l1::{L1Client, send_and_confirm};
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_l1_rpc::{RpcL1, RpcL1Config, load_signer};
-use loft_node::{Node, NodeConfig};
+use loft_node::{FaultKind, Node, NodeConfig, NodeOptions};
 use serde::Serialize;
 
 use crate::args::{ChainArgs, L1Args};
@@ -60,7 +62,15 @@ pub(crate) struct DevnetArgs {
     /// `l2.rpc_port`.
     #[arg(long, env = "LOFT_L2_PORT")]
     l2_port: Option<u16>,
+    /// FOR TESTS AND DEMOS ONLY: the sequencer posts one batch wrong on purpose, the first that
+    /// has what KIND needs, to exercise the fraud game (the L2 state stays honest). Dev account 9
+    /// takes over posting once a challenger has proven it.
+    #[arg(long, value_enum, value_name = "KIND")]
+    fault: Option<FaultKind>,
 }
+
+/// The development account that posts once the sequencer is barred.
+const BACKUP_POSTER_ACCOUNT: usize = 9;
 
 /// What `--deployment-out` and `<data-dir>/deployment.json` hold.
 #[derive(Debug, Serialize, serde::Deserialize)]
@@ -118,7 +128,26 @@ async fn run_external(
         .await
         .wrap_err_with(|| format!("deploying loft's contracts on {url} from {}", l1.sender()))?;
     let l1: Arc<dyn L1Client> = Arc::new(l1);
-    let (node, _tmp) = start_node(args, config, &deployment, l1).await?;
+    // Dev account 9 of the config's mnemonic (funded on anvil) as the backup poster.
+    let backup: Option<Arc<dyn L1Client>> =
+        match loft_l1_embedded::dev_keys(&config.devnet.mnemonic, BACKUP_POSTER_ACCOUNT as u32 + 1)
+            .ok()
+            .and_then(|keys| keys.get(BACKUP_POSTER_ACCOUNT).cloned())
+        {
+            Some(key) => {
+                let mut backup_config = RpcL1Config::new(url.clone());
+                backup_config.expected_chain_id = Some(config.l1.chain_id);
+                backup_config.confirmations = config.l1.confirmations;
+                backup_config.tx_timeout = Duration::from_secs(config.l1.tx_timeout_secs);
+                Some(Arc::new(
+                    RpcL1::connect(backup_config, key).await.wrap_err_with(|| {
+                        format!("connecting the backup poster to the L1 at {url}")
+                    })?,
+                ))
+            }
+            None => None,
+        };
+    let (node, _tmp) = start_node(args, config, &deployment, l1, backup).await?;
     let file = DeploymentFile {
         l1_rpc_url: url,
         l2_rpc_url: format!("http://{}", node.rpc_addr),
@@ -173,7 +202,13 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
             .await
             .wrap_err("deploying loft's contracts")?,
     };
-    let (node, _tmp) = start_node(args, config, &deployment, deployer.clone()).await?;
+    let backup: Option<Arc<dyn L1Client>> = dev_keys.get(BACKUP_POSTER_ACCOUNT).map(|key| {
+        Arc::new(
+            EmbeddedL1::new(chain.clone(), key.clone())
+                .with_timeout(Duration::from_secs(config.l1.tx_timeout_secs)),
+        ) as Arc<dyn L1Client>
+    });
+    let (node, _tmp) = start_node(args, config, &deployment, deployer.clone(), backup).await?;
     let file = DeploymentFile {
         l1_rpc_url: url,
         l2_rpc_url: format!("http://{}", node.rpc_addr),
@@ -215,7 +250,14 @@ async fn start_node(
     config: &ChainConfig,
     deployment: &Deployment,
     l1: Arc<dyn L1Client>,
+    backup_poster: Option<Arc<dyn L1Client>>,
 ) -> Result<(Node, Option<tempfile::TempDir>)> {
+    if let Some(kind) = args.fault {
+        crate::node::warn_fault(kind);
+    }
+    if let Some(b) = &backup_poster {
+        tracing::info!(target: "loft::devnet", poster = %b.sender(), "dev account {BACKUP_POSTER_ACCOUNT} is the backup poster (posts once the sequencer is barred)");
+    }
     let (data_dir, tmp) = match &args.embedded.data_dir {
         Some(dir) => (dir.join("l2"), None),
         None => {
@@ -227,7 +269,7 @@ async fn start_node(
         }
     };
     let port = args.l2_port.unwrap_or(config.l2.rpc_port);
-    let node = Node::start(
+    let node = Node::start_with(
         NodeConfig {
             chain: config.clone(),
             deployment: deployment.clone(),
@@ -236,6 +278,10 @@ async fn start_node(
             post_batches: true,
         },
         l1,
+        NodeOptions {
+            fault: args.fault,
+            backup_poster,
+        },
     )
     .await
     .wrap_err_with(|| {

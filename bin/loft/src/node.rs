@@ -1,7 +1,9 @@
 //! `loft node`: one role of the rollup against an external L1.
 //!
 //! - `--role sequencer`: the sequencer node (`crates/node`) over the L1 of a deployment, posting
-//!   batches with `--l1-key`.
+//!   batches with `--l1-key`, answering opening requests on them, and handing posting to
+//!   `--backup-poster-key` once a fraud proof has barred the sequencer. `--fault KIND` (tests and
+//!   demos only) posts one wrong batch on purpose.
 //! - `--role verifier`: rebuilds the L2 from L1 alone (`crates/derive`), checks every batch as it
 //!   is posted, and reports progress, sync throughput and every fault it finds.
 
@@ -16,7 +18,7 @@ use loft_contracts::Deployment;
 use loft_derive::{Verdict, Verifier};
 use loft_l1::L1Client;
 use loft_l1_rpc::{RpcL1, RpcL1Config, load_signer};
-use loft_node::{Node, NodeConfig};
+use loft_node::{FaultKind, Node, NodeConfig, NodeOptions};
 
 use crate::args::ChainArgs;
 
@@ -57,6 +59,29 @@ pub(crate) struct NodeArgs {
     /// wrong) instead of following L1.
     #[arg(long)]
     once: bool,
+    /// Hex private key of a backup poster (sequencer role): once the sequencer is barred on L1
+    /// (slashed by a fraud proof), it deposits its bond if it has none and posts the honest
+    /// batches.
+    #[arg(long, env = "LOFT_BACKUP_POSTER_KEY", hide_env_values = true)]
+    backup_poster_key: Option<String>,
+    /// FOR TESTS AND DEMOS ONLY (sequencer role): post one batch wrong on purpose, the first that
+    /// has what KIND needs, to exercise the fraud game. The L2 state stays honest; the
+    /// sequencer's bond is slashed when a challenger proves the fault.
+    #[arg(long, value_enum, value_name = "KIND")]
+    fault: Option<FaultKind>,
+}
+
+/// The loud notice of `--fault`, on stderr before anything starts.
+pub(crate) fn warn_fault(kind: FaultKind) {
+    let line = "!".repeat(78);
+    eprintln!("{line}");
+    eprintln!("!! FAULT INJECTION: --fault {kind} (for tests and demos only)");
+    eprintln!(
+        "!! This sequencer will post ONE WRONG BATCH ON PURPOSE: {}",
+        kind.description()
+    );
+    eprintln!("!! Its bond is slashed and it is barred from posting once a challenger proves it.");
+    eprintln!("{line}");
 }
 
 pub(crate) async fn run(args: NodeArgs) -> Result<()> {
@@ -79,12 +104,30 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
             let key = args.l1_key.clone().ok_or_else(|| {
                 eyre!("the sequencer role needs --l1-key (the deployment's sequencer)")
             })?;
+            if let Some(kind) = args.fault {
+                warn_fault(kind);
+            }
             let signer = load_signer(&loft_l1_rpc::KeySource::PrivateKey(key))?;
-            let l1 = RpcL1::connect(rpc_config, signer)
+            let l1 = RpcL1::connect(rpc_config.clone(), signer)
                 .await
                 .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?;
+            let backup_poster: Option<Arc<dyn L1Client>> = match &args.backup_poster_key {
+                Some(key) => {
+                    let signer = load_signer(&loft_l1_rpc::KeySource::PrivateKey(key.clone()))
+                        .wrap_err("--backup-poster-key")?;
+                    let backup = RpcL1::connect(rpc_config, signer)
+                        .await
+                        .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?;
+                    println!(
+                        "loft sequencer: backup poster {} (posts once the sequencer is barred)",
+                        backup.sender()
+                    );
+                    Some(Arc::new(backup))
+                }
+                None => None,
+            };
             let port = args.l2_port.unwrap_or(config.l2.rpc_port);
-            let node = Node::start(
+            let node = Node::start_with(
                 NodeConfig {
                     chain: config,
                     deployment,
@@ -93,6 +136,10 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
                     post_batches: true,
                 },
                 Arc::new(l1),
+                NodeOptions {
+                    fault: args.fault,
+                    backup_poster,
+                },
             )
             .await
             .wrap_err("starting the sequencer")?;
@@ -101,6 +148,11 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
             Ok(())
         }
         Role::Verifier => {
+            if args.fault.is_some() || args.backup_poster_key.is_some() {
+                return Err(eyre!(
+                    "--fault and --backup-poster-key are for the sequencer role"
+                ));
+            }
             // A verifier signs nothing; the L1 client needs a key only for its type.
             let l1 = RpcL1::connect(
                 rpc_config,

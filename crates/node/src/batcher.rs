@@ -2,19 +2,34 @@
 //! `L1Rollup.submitBatch` with the claimed roots.
 //!
 //! L1 is the source of truth for what has been posted: before every batch the batcher reads the
-//! rollup's `lastBlock()` and starts after it, so a restart (even after a crash between posting
-//! and recording) never posts a block twice; the contract refuses a non-contiguous batch anyway.
+//! rollup's tip (`lastBatch()`) and starts after its last block, so a restart (even after a crash
+//! between posting and recording) never posts a block twice; the contract refuses a
+//! non-contiguous batch anyway. When a fraud proof reverted batches (`BatchesReverted`), the tip
+//! went back: the batcher drops its records (and step leaves) of the reverted batches and posts
+//! the honest blocks again from the tip.
+//!
+//! Who posts: the sequencer's key while it is not barred; once a fraud proof barred it, the
+//! backup poster (`--backup-poster-key`), which deposits its bond first if it has none
+//! (`docs/fraud-proofs.md` §5.3: any bonded account that is not barred may post then).
+//!
+//! With `--fault KIND` (tests and demos only) the first batch that has what the fault needs is
+//! posted wrong on purpose ([`crate::fault`]); every other batch is honest.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
-use loft_contracts::L1Rollup;
-use loft_stf::{DataStep, L2Tx, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree};
+use alloy::sol_types::SolCall;
+use loft_contracts::{L1Rollup, rollup_call};
+use loft_l1::L1Client;
+use loft_stf::{
+    DataStep, L2Tx, QueueInput, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree,
+};
 
-use crate::db::{BatchRecord, BlockRecord, WithdrawalRecord};
+use crate::db::{BatchRecord, BlockRecord, LeavesRecord, META_FAULT_FIRED, WithdrawalRecord};
+use crate::fault::{Commitments, FaultKeys, FaultKind, HonestBatch, Injected, Injector};
 use crate::{NodeError, Shared};
 
 /// Runs until aborted; failures are logged and retried at the next interval.
@@ -111,7 +126,21 @@ fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, No
 /// Packs sealed blocks from `first` on into batch data v1 of at most `max_batch_bytes` (a single
 /// larger block is packed alone) and at most 2^16 withdrawals, and computes the step leaves.
 pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<PreparedBatch>, NodeError> {
-    let max = shared.config.rollup.max_batch_bytes as usize;
+    prepare_within(
+        shared,
+        first,
+        head,
+        shared.config.rollup.max_batch_bytes as usize,
+    )
+}
+
+/// [`prepare`] with at most `max` bytes of data.
+pub fn prepare_within(
+    shared: &Shared,
+    first: u64,
+    head: u64,
+    max: usize,
+) -> Result<Option<PreparedBatch>, NodeError> {
     let chain_id = shared.config.l2.chain_id;
     let db = &shared.db;
     let prev = db
@@ -186,35 +215,50 @@ pub fn prepare(shared: &Shared, first: u64, head: u64) -> Result<Option<Prepared
     }))
 }
 
-/// Posts the next batch if there are unposted sealed blocks.
+/// Posts the next batch if there are unposted sealed blocks (and someone may post).
 pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
-    let l1 = shared.l1.as_ref();
     let rollup = shared.rollup();
-    let last_posted = loft_contracts::rollup_call(l1, rollup, L1Rollup::lastBlockCall {}).await?;
-    let recorded = shared.db.last_batch()?.map(|b| b.last_block).unwrap_or(0);
-    if recorded < last_posted {
-        recover_records(shared).await?;
-    }
+    let tip = sync_with_l1(shared).await?;
     let head = shared.sequencer().head().number;
-    let first = last_posted + 1;
+    let first = tip.lastBlock + 1;
     if first > head {
         return Ok(None);
     }
-    let Some(batch) = prepare(shared, first, head)? else {
+    let Some(poster) = poster(shared).await? else {
+        return Ok(None);
+    };
+    let pending = pending_fault(shared)?;
+    let mut max = shared.config.rollup.max_batch_bytes as usize;
+    if pending.is_some() {
+        max = max.saturating_sub(crate::fault::FAULT_ROOM).max(1);
+    }
+    let Some(batch) = prepare_within(shared, first, head, max)? else {
         return Ok(None);
     };
     let last = batch.blocks.last().expect("a batch has blocks");
+    let honest = Commitments::honest(batch.data.clone(), batch.leaves.clone());
+    let injected = match pending {
+        Some(kind) => match inject(shared, kind, &batch, &honest) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(target: "loft::fault", fault = %kind, error = %e, "could not build the faulty batch; posting this one honestly");
+                None
+            }
+        },
+        None => None,
+    };
+    let posted = injected.as_ref().map(|i| &i.commitments).unwrap_or(&honest);
     let input = loft_contracts::BatchInput {
-        state_root: last.header.state_root,
-        withdrawal_root: batch.withdrawal_root,
-        step_roots_root: batch.steps_root,
+        state_root: posted.state_root,
+        withdrawal_root: posted.withdrawal_root,
+        step_roots_root: posted.steps_root,
         queue_end: last.queue_end,
         first_block: first,
         last_block: last.number,
-        step_count: batch.step_count,
+        step_count: posted.step_count,
     };
-    let calldata = loft_contracts::submit_batch_calldata(&input, &batch.data);
-    let receipt = l1
+    let calldata = loft_contracts::submit_batch_calldata(&input, &posted.data);
+    let receipt = poster
         .send_transaction(
             TransactionRequest::default()
                 .with_to(rollup)
@@ -239,32 +283,186 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         first_block: first,
         last_block: last.number,
         queue_end: last.queue_end,
-        step_count: batch.step_count,
-        state_root: last.header.state_root,
-        withdrawal_root: input.withdrawal_root,
-        steps_root: batch.steps_root,
-        data_len: batch.data.len() as u64,
-        raw_len: batch.data.len() as u64,
+        step_count: posted.step_count,
+        state_root: posted.state_root,
+        withdrawal_root: posted.withdrawal_root,
+        steps_root: posted.steps_root,
+        data_len: posted.data.len() as u64,
+        raw_len: posted.data.len() as u64,
         l1_tx: receipt.transaction_hash,
         l1_block: receipt.block_number.unwrap_or_default(),
         l1_gas_used: receipt.gas_used,
         posted_at: header.posted_at,
         final_at: header.final_at(shared.config.rollup.challenge_period_secs),
+        header_hash: submitted.header_hash,
+        poster: header.poster,
     };
-    shared.db.store_batch(&record)?;
+    let mut leaves = LeavesRecord::new(
+        *header,
+        submitted.header_hash,
+        &posted.leaves,
+        posted.step_count,
+    );
+    if let Some(i) = &injected {
+        leaves.fault = Some(i.kind);
+        leaves.withheld = i.kind.withholds();
+    }
+    shared.db.store_posted(&record, Some(&leaves))?;
+    if let Some(i) = &injected {
+        shared.db.set_meta(META_FAULT_FIRED, header.index)?;
+        tracing::warn!(
+            target: "loft::fault",
+            fault = %i.kind,
+            batch = header.index,
+            step = ?i.step,
+            l1_tx = %receipt.transaction_hash,
+            "FAULT INJECTED ON PURPOSE: batch {} is wrong: {}",
+            header.index,
+            i.detail
+        );
+    }
     Ok(Some(record))
 }
 
-/// Records batches that are on L1 but not in the database: posted just before a crash, after
-/// the L1 transaction landed but before its record was written.
-async fn recover_records(shared: &Shared) -> Result<(), NodeError> {
+/// The fault still to inject: configured and not fired yet.
+fn pending_fault(shared: &Shared) -> Result<Option<FaultKind>, NodeError> {
+    match shared.fault {
+        Some(kind) if shared.db.meta(META_FAULT_FIRED)?.is_none() => Ok(Some(kind)),
+        _ => Ok(None),
+    }
+}
+
+/// Tampers with the prepared batch as `kind` says, if it has what the fault needs.
+fn inject(
+    shared: &Shared,
+    kind: FaultKind,
+    batch: &PreparedBatch,
+    honest: &Commitments,
+) -> Result<Option<Injected>, NodeError> {
+    let first = batch.blocks[0].number;
+    let state = shared
+        .sequencer()
+        .state_at(first - 1)?
+        .ok_or_else(|| NodeError::Storage(format!("block {} missing", first - 1)))?;
+    let params = *shared.sequencer().params();
+    let keys = FaultKeys::new(&shared.config.devnet.mnemonic);
+    let db = &shared.db;
+    let queue = |i: u64| {
+        db.queue(i).ok().flatten().map(|m| QueueInput {
+            index: m.index,
+            kind: m.kind,
+            sender: m.sender,
+            payload: m.payload,
+        })
+    };
+    let injector = Injector {
+        params: &params,
+        keys: &keys,
+        state: &state,
+        queue: &queue,
+    };
+    let honest_batch = HonestBatch {
+        commitments: honest,
+        queue_start: batch.blocks[0].queue_start,
+        prev_state_root: batch.prev_state_root,
+    };
+    let injected = injector
+        .inject(kind, &honest_batch)
+        .map_err(|e| NodeError::Storage(format!("fault {kind}: {e}")))?;
+    if injected.is_none() {
+        tracing::debug!(target: "loft::fault", fault = %kind, blocks = %format!("{}..={}", first, batch.blocks.last().map(|b| b.number).unwrap_or(first)), "this batch lacks what the fault needs; posting it honestly");
+    }
+    Ok(injected)
+}
+
+/// Reads the rollup's tip and brings the batch records in line with it ([`post_next`] does this
+/// first): drops the records of reverted batches, records live batches it misses.
+pub async fn sync_with_l1(shared: &Shared) -> Result<L1Rollup::BatchTip, NodeError> {
+    let tip = rollup_call(
+        shared.l1.as_ref(),
+        shared.rollup(),
+        L1Rollup::lastBatchCall {},
+    )
+    .await?;
+    reconcile(shared, &tip).await?;
+    Ok(tip)
+}
+
+/// Brings the batch records in line with L1: drops the records (and leaves) of batches L1 no
+/// longer holds (reverted by a fraud proof) and records live batches the database misses (posted
+/// just before a crash, or by another poster).
+async fn reconcile(shared: &Shared, tip: &L1Rollup::BatchTip) -> Result<(), NodeError> {
     let l1 = shared.l1.as_ref();
-    let latest = l1.block_number().await?;
+    let rollup = shared.rollup();
+    let count = tip.batchCount;
+    // The first record to drop: everything at or past L1's batch count, and any record whose
+    // header L1 does not hold (a batch reverted and replaced by another before we looked).
+    let mut keep = shared
+        .db
+        .last_batch()?
+        .map(|b| b.index + 1)
+        .unwrap_or(0)
+        .min(count);
+    while keep > 0 {
+        let Some(record) = shared.db.batch(keep - 1)? else {
+            break;
+        };
+        if record.header_hash.is_zero() {
+            break; // a record from before header hashes were kept: trust it
+        }
+        let onchain = if keep == count {
+            tip.headerHash
+        } else {
+            rollup_call(
+                l1,
+                rollup,
+                L1Rollup::batchHeaderHashCall { index: keep - 1 },
+            )
+            .await?
+        };
+        if onchain == record.header_hash {
+            break;
+        }
+        keep -= 1;
+    }
+    let dropped = shared.db.drop_batches_from(keep)?;
+    if dropped > 0 {
+        tracing::warn!(
+            target: "loft::batcher",
+            from = keep,
+            dropped,
+            l1_batches = count,
+            l1_last_block = tip.lastBlock,
+            "L1 reverted batches (BatchesReverted): dropped their records and step leaves; posting L2 blocks again from {}",
+            tip.lastBlock + 1
+        );
+    }
     let known = shared.db.last_batch()?.map(|b| b.index + 1).unwrap_or(0);
+    if known < count {
+        recover_records(shared, known, count).await?;
+    }
+    Ok(())
+}
+
+/// Records the live batches `from..count` that are on L1 but not in the database.
+async fn recover_records(shared: &Shared, from: u64, count: u64) -> Result<(), NodeError> {
+    let l1 = shared.l1.as_ref();
+    let rollup = shared.rollup();
+    let latest = l1.block_number().await?;
     let batches =
-        loft_contracts::read_batches(l1, shared.rollup(), shared.deployment.bridge_block, latest)
-            .await?;
-    for b in batches.into_iter().filter(|b| b.header.index >= known) {
+        loft_contracts::read_batches(l1, rollup, shared.deployment.bridge_block, latest).await?;
+    for index in from..count {
+        let onchain = rollup_call(l1, rollup, L1Rollup::batchHeaderHashCall { index }).await?;
+        // Reverted batches keep their events: the live one is the event whose hash L1 holds.
+        let Some(b) = batches
+            .iter()
+            .rev()
+            .find(|b| b.header.index == index && b.header_hash == onchain)
+        else {
+            return Err(NodeError::Storage(format!(
+                "batch {index} is live on L1 but no BatchSubmitted event has its header hash {onchain}"
+            )));
+        };
         let h = &b.header;
         let receipt = match b.transaction_hash {
             Some(tx) => l1.receipt(tx).await?,
@@ -279,16 +477,113 @@ async fn recover_records(shared: &Shared) -> Result<(), NodeError> {
             state_root: h.state_root,
             withdrawal_root: h.withdrawal_root,
             steps_root: h.step_roots_root,
-            data_len: 0,
-            raw_len: 0,
+            data_len: h.data_length,
+            raw_len: h.data_length,
             l1_tx: b.transaction_hash.unwrap_or_default(),
             l1_block: b.l1_block_number.unwrap_or_default(),
             l1_gas_used: receipt.map(|r| r.gas_used).unwrap_or_default(),
             posted_at: h.posted_at,
             final_at: h.final_at(shared.config.rollup.challenge_period_secs),
+            header_hash: b.header_hash,
+            poster: h.poster,
         };
-        tracing::info!(target: "loft::batcher", index = h.index, l1_tx = %record.l1_tx, "recorded a batch found on L1 (posted before a restart)");
-        shared.db.store_batch(&record)?;
+        // The honest leaves of its blocks, if they are what the batch committed to.
+        let leaves = match prepare_within(shared, h.first_block, h.last_block, usize::MAX) {
+            Ok(Some(p))
+                if p.blocks.last().map(|x| x.number) == Some(h.last_block)
+                    && p.steps_root == h.step_roots_root
+                    && p.step_count == h.step_count =>
+            {
+                Some(LeavesRecord::new(
+                    *h,
+                    b.header_hash,
+                    &p.leaves,
+                    p.step_count,
+                ))
+            }
+            _ => None,
+        };
+        tracing::info!(target: "loft::batcher", index = h.index, l1_tx = %record.l1_tx, poster = %h.poster, leaves = leaves.is_some(), "recorded a batch found on L1 (posted before a restart, or by another poster)");
+        shared.db.store_posted(&record, leaves.as_ref())?;
     }
+    Ok(())
+}
+
+/// The account that posts now: the sequencer's key while it is not barred on L1; once it is,
+/// the first unbarred key among the node's and the backup poster's (with a bond deposited if it
+/// has none). `None`: nobody here may post.
+async fn poster(shared: &Shared) -> Result<Option<Arc<dyn L1Client>>, NodeError> {
+    let l1 = shared.l1.as_ref();
+    let rollup = shared.rollup();
+    let sequencer = shared.deployment.sequencer;
+    let barred = |who: Address| async move {
+        rollup_call(l1, rollup, L1Rollup::barredCall { poster: who }).await
+    };
+    let sequencer_barred = barred(sequencer).await?;
+    let candidates = std::iter::once(shared.l1.clone()).chain(shared.backup_poster.clone());
+    let mut chosen = None;
+    for client in candidates {
+        let me = client.sender();
+        if me == sequencer {
+            if !sequencer_barred {
+                chosen = Some(client);
+                break;
+            }
+            continue;
+        }
+        if !sequencer_barred || barred(me).await? {
+            continue;
+        }
+        ensure_bond(shared, client.as_ref()).await?;
+        chosen = Some(client);
+        break;
+    }
+    let now = chosen.as_ref().map(|c| c.sender());
+    let before = shared.note_poster(now);
+    if before != Some(now) {
+        match now {
+            Some(p) if p == sequencer => {
+                tracing::info!(target: "loft::batcher", poster = %p, "posting batches as the sequencer")
+            }
+            Some(p) => tracing::warn!(
+                target: "loft::batcher",
+                sequencer = %sequencer,
+                poster = %p,
+                "the sequencer is barred on L1 (slashed by a fraud proof): posting the honest batches with the backup poster"
+            ),
+            None if sequencer_barred => tracing::error!(
+                target: "loft::batcher",
+                sequencer = %sequencer,
+                "the sequencer is barred on L1 and no unbarred backup poster is configured (--backup-poster-key): batches are not posted"
+            ),
+            None => tracing::warn!(
+                target: "loft::batcher",
+                sequencer = %sequencer,
+                "this node's keys may not post while the sequencer is not barred: batches are not posted"
+            ),
+        }
+    }
+    Ok(chosen)
+}
+
+/// Deposits what `client`'s bond lacks of `bondWei`.
+async fn ensure_bond(shared: &Shared, client: &dyn L1Client) -> Result<(), NodeError> {
+    let rollup = shared.rollup();
+    let me = client.sender();
+    let required = rollup_call(client, rollup, L1Rollup::bondWeiCall {}).await?;
+    let bond = rollup_call(client, rollup, L1Rollup::bondOfCall { poster: me }).await?;
+    if bond >= required {
+        return Ok(());
+    }
+    let value: U256 = required - bond;
+    let receipt = loft_l1::send_and_confirm(
+        client,
+        TransactionRequest::default()
+            .with_to(rollup)
+            .with_value(value)
+            .with_input(L1Rollup::depositBondCall {}.abi_encode()),
+    )
+    .await?;
+    tracing::warn!(target: "loft::batcher", poster = %me, bond_wei = %value, l1_tx = %receipt.transaction_hash, "deposited the backup poster's bond");
     Ok(())
 }

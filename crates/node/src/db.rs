@@ -29,6 +29,8 @@ pub(crate) const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new
 pub(crate) const QUEUE: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("queue");
 /// Batch index -> [`BatchRecord`].
 pub(crate) const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batches");
+/// Batch index -> [`LeavesRecord`]: the step leaves this node committed in a batch it posted.
+pub(crate) const LEAVES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("step_leaves");
 /// Small counters and markers.
 pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
@@ -36,6 +38,10 @@ pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("me
 pub(crate) const META_HEAD: &str = "head";
 /// `META` key: L1 block up to which the queue has been read.
 pub(crate) const META_QUEUE_L1_BLOCK: &str = "queue_l1_block";
+/// `META` key: index of the batch an injected fault (`--fault`) made wrong (it fires once).
+pub(crate) const META_FAULT_FIRED: &str = "fault_fired";
+/// `META` key: L1 block up to which opening requests have been handled.
+pub(crate) const META_OPENER_L1_BLOCK: &str = "opener_l1_block";
 
 /// A sealed L2 block.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -189,6 +195,100 @@ pub struct BatchRecord {
     pub posted_at: u64,
     /// When the batch becomes final (posted_at + challenge period).
     pub final_at: u64,
+    /// `keccak256(abi.encode(header))` as L1 stores it (zero in records written before it was
+    /// kept).
+    #[serde(default)]
+    pub header_hash: B256,
+    /// The L1 account that posted it.
+    #[serde(default)]
+    pub poster: Address,
+}
+
+/// The step leaves this node committed in a batch (`docs/fraud-proofs.md` §2), with the batch's
+/// full header (an opening answer needs it). For a batch made wrong on purpose (`--fault`), the
+/// tampered leaves, as posted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LeavesRecord {
+    /// The header, from the `BatchSubmitted` event.
+    pub header: loft_contracts::BatchHeader,
+    /// Its hash, as emitted.
+    pub header_hash: B256,
+    /// The committed step count (for the `step-count` fault, one more than the leaves: the extra
+    /// leaf is zero in the tree).
+    pub step_count: u64,
+    /// The leaves, [`LEAF_BYTES`] each: kind, queuePos, dataEnd, wCount (big-endian), wRoot,
+    /// stateRoot.
+    pub packed: Bytes,
+    /// The node keeps these leaves to itself (`--fault withhold`): not served, not opened.
+    #[serde(default)]
+    pub withheld: bool,
+    /// The fault injected into this batch, if any.
+    #[serde(default)]
+    pub fault: Option<crate::fault::FaultKind>,
+}
+
+/// Bytes of one packed leaf in a [`LeavesRecord`].
+pub const LEAF_BYTES: usize = 1 + 3 * 8 + 2 * 32;
+
+impl LeavesRecord {
+    /// A record of `leaves` committed with `step_count` steps under `header`.
+    pub fn new(
+        header: loft_contracts::BatchHeader,
+        header_hash: B256,
+        leaves: &[loft_stf::StepLeaf],
+        step_count: u64,
+    ) -> Self {
+        let mut packed = Vec::with_capacity(leaves.len() * LEAF_BYTES);
+        for l in leaves {
+            packed.push(l.kind);
+            packed.extend_from_slice(&l.queue_pos.to_be_bytes());
+            packed.extend_from_slice(&l.data_end.to_be_bytes());
+            packed.extend_from_slice(&l.w_count.to_be_bytes());
+            packed.extend_from_slice(l.w_root.as_slice());
+            packed.extend_from_slice(l.state_root.as_slice());
+        }
+        Self {
+            header,
+            header_hash,
+            step_count,
+            packed: packed.into(),
+            withheld: false,
+            fault: None,
+        }
+    }
+
+    /// The leaves.
+    pub fn leaves(&self) -> Vec<loft_stf::StepLeaf> {
+        let word = |b: &[u8]| u64::from_be_bytes(b.try_into().expect("8 bytes"));
+        self.packed
+            .chunks_exact(LEAF_BYTES)
+            .map(|c| loft_stf::StepLeaf {
+                kind: c[0],
+                queue_pos: word(&c[1..9]),
+                data_end: word(&c[9..17]),
+                w_count: word(&c[17..25]),
+                w_root: B256::from_slice(&c[25..57]),
+                state_root: B256::from_slice(&c[57..89]),
+            })
+            .collect()
+    }
+
+    /// The committed leaf hashes: `step_count` of them, zero past the leaves.
+    pub fn leaf_hashes(&self) -> Vec<B256> {
+        let mut hashes: Vec<B256> = self.leaves().iter().map(|l| l.hash()).collect();
+        let n = (self.step_count as usize).max(hashes.len());
+        hashes.resize(n, B256::ZERO);
+        hashes
+    }
+
+    /// Leaf `i` with its path under the batch's `stepsRoot` (`None` past the leaves: a zero leaf
+    /// cannot be opened).
+    pub fn opening(&self, i: u64) -> Option<(loft_stf::StepLeaf, Vec<B256>)> {
+        let i = usize::try_from(i).ok()?;
+        let leaf = *self.leaves().get(i)?;
+        let proof = loft_stf::positional_proof(&self.leaf_hashes(), i)?;
+        Some((leaf, proof))
+    }
 }
 
 /// The opened database.
@@ -221,6 +321,7 @@ impl Db {
             txn.open_table(JOURNAL).map_err(storage)?;
             txn.open_table(QUEUE).map_err(storage)?;
             txn.open_table(BATCHES).map_err(storage)?;
+            txn.open_table(LEAVES).map_err(storage)?;
             txn.open_table(META).map_err(storage)?;
         }
         txn.commit().map_err(storage)?;
@@ -346,6 +447,68 @@ impl Db {
             table
                 .insert(batch.index, encode(batch).as_slice())
                 .map_err(storage)?;
+        }
+        txn.commit().map_err(storage)
+    }
+
+    /// Records a batch this node posted with the step leaves it committed, in one commit.
+    pub fn store_posted(
+        &self,
+        batch: &BatchRecord,
+        leaves: Option<&LeavesRecord>,
+    ) -> Result<(), NodeError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(BATCHES).map_err(storage)?;
+            table
+                .insert(batch.index, encode(batch).as_slice())
+                .map_err(storage)?;
+            let mut table = txn.open_table(LEAVES).map_err(storage)?;
+            match leaves {
+                Some(l) => {
+                    table
+                        .insert(batch.index, encode(l).as_slice())
+                        .map_err(storage)?;
+                }
+                None => {
+                    table.remove(batch.index).map_err(storage)?;
+                }
+            }
+        }
+        txn.commit().map_err(storage)
+    }
+
+    /// The step leaves this node committed in batch `index`.
+    pub fn leaves(&self, index: u64) -> Result<Option<LeavesRecord>, NodeError> {
+        self.get_u64(LEAVES, index)
+    }
+
+    /// Drops the records (and leaves) of batches `index` and later: L1 reverted them. Returns how
+    /// many batch records were dropped.
+    pub fn drop_batches_from(&self, index: u64) -> Result<u64, NodeError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        let mut dropped = 0;
+        {
+            let mut table = txn.open_table(BATCHES).map_err(storage)?;
+            table
+                .retain_in(index.., |_, _| {
+                    dropped += 1;
+                    false
+                })
+                .map_err(storage)?;
+            let mut table = txn.open_table(LEAVES).map_err(storage)?;
+            table.retain_in(index.., |_, _| false).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        Ok(dropped)
+    }
+
+    /// Sets a `META` value.
+    pub fn set_meta(&self, key: &str, value: u64) -> Result<(), NodeError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            meta.insert(key, value).map_err(storage)?;
         }
         txn.commit().map_err(storage)
     }

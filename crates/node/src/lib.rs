@@ -5,14 +5,20 @@
 //! Services and what they need (the seams):
 //! - [`sequencer::Sequencer`]: the database ([`db::Db`]) and [`loft_stf`]; synchronous.
 //! - [`follower`]: reads `MessageQueued` events through [`loft_l1::L1Client`].
-//! - [`batcher`]: reads sealed blocks, posts `submitBatch` through [`loft_l1::L1Client`].
+//! - [`batcher`]: reads sealed blocks, posts `submitBatch` through [`loft_l1::L1Client`], keeps
+//!   the step leaves it committed, follows reverts, and hands posting to a backup poster once the
+//!   sequencer is barred.
+//! - [`opener`]: answers opening requests (`OpeningRequested`) on the batches this node posted.
 //! - [`rpc`]: the Ethereum and `loft_` JSON-RPC over the sequencer, the database and L1.
+//! - [`fault`]: fault injection for tests and demos (`--fault`): one batch posted wrong on purpose.
 //!
 //! [`Node::start`] wires them and returns a handle; everything stops when it is dropped.
 
 pub mod batcher;
 pub mod db;
+pub mod fault;
 pub mod follower;
+pub mod opener;
 pub mod rpc;
 pub mod sequencer;
 
@@ -28,6 +34,8 @@ use loft_l1::L1Client;
 use loft_stf::ChainParams;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+
+pub use crate::fault::FaultKind;
 
 use crate::db::Db;
 use crate::sequencer::Sequencer;
@@ -65,6 +73,17 @@ pub struct NodeConfig {
     pub rpc_addr: SocketAddr,
     /// Post batches (the sequencer's poster). Off: the node sequences but never posts.
     pub post_batches: bool,
+}
+
+/// What a node may do besides [`NodeConfig`]: the misbehaviour of tests and demos, and the
+/// backup poster.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// Post one batch wrong on purpose (**tests and demos only**, [`fault`]).
+    pub fault: Option<FaultKind>,
+    /// Posts the honest batches once the sequencer is barred on L1 (it deposits its bond first
+    /// if it has none).
+    pub backup_poster: Option<Arc<dyn L1Client>>,
 }
 
 /// The chain parameters of the state transition, from the chain configuration.
@@ -117,6 +136,12 @@ pub struct Shared {
     pub heads: watch::Receiver<u64>,
     /// Latest L1 block seen by the follower.
     pub l1_head: watch::Sender<L1Head>,
+    /// The fault to inject (tests and demos only).
+    pub fault: Option<FaultKind>,
+    /// The backup poster.
+    pub backup_poster: Option<Arc<dyn L1Client>>,
+    /// Who posted last, as the batcher logged it (`Some(None)`: nobody may post).
+    poster_note: Mutex<Option<Option<Address>>>,
 }
 
 /// The latest L1 block the follower saw.
@@ -159,6 +184,12 @@ impl Shared {
     pub fn rollup(&self) -> Address {
         self.deployment.rollup
     }
+
+    /// Records who posts now; returns who posted before (`None` before the first call).
+    fn note_poster(&self, now: Option<Address>) -> Option<Option<Address>> {
+        let mut note = self.poster_note.lock().unwrap_or_else(|p| p.into_inner());
+        note.replace(now)
+    }
 }
 
 /// A running node. Dropping it stops every service.
@@ -183,8 +214,20 @@ impl Drop for Node {
 
 impl Node {
     /// Opens the database (replaying the journal), starts the sequencer, the queue follower, the
-    /// batcher and the RPC server.
+    /// batcher, the opening answerer and the RPC server.
     pub async fn start(config: NodeConfig, l1: Arc<dyn L1Client>) -> Result<Self, NodeError> {
+        Self::start_with(config, l1, NodeOptions::default()).await
+    }
+
+    /// [`Node::start`] with [`NodeOptions`].
+    pub async fn start_with(
+        config: NodeConfig,
+        l1: Arc<dyn L1Client>,
+        options: NodeOptions,
+    ) -> Result<Self, NodeError> {
+        if let Some(kind) = options.fault {
+            tracing::warn!(target: "loft::fault", fault = %kind, "FAULT INJECTION IS ON (tests and demos only): the batcher will post one wrong batch on purpose: {}", kind.description());
+        }
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| NodeError::Storage(format!("{}: {e}", config.data_dir.display())))?;
         let db = Db::open(&config.data_dir.join("l2.redb"))?;
@@ -209,6 +252,9 @@ impl Node {
             flush: Notify::new(),
             heads,
             l1_head,
+            fault: options.fault,
+            backup_poster: options.backup_poster,
+            poster_note: Mutex::new(None),
         });
         let mut tasks = vec![
             tokio::spawn(flusher(shared.clone())),
@@ -217,6 +263,7 @@ impl Node {
         ];
         if config.post_batches {
             tasks.push(tokio::spawn(batcher::run(shared.clone())));
+            tasks.push(tokio::spawn(opener::run(shared.clone())));
         }
         let (rpc_addr, rpc) = rpc::serve(shared.clone(), config.rpc_addr)
             .await

@@ -46,6 +46,12 @@ pub const CODE_INTERNAL: i32 = -32603;
 pub const CODE_NOT_FOUND: i32 = -32001;
 /// Code of an eth_call the L2 cannot answer.
 pub const CODE_UNSUPPORTED_CALL: i32 = -32004;
+/// `data.reason` of `loft_stepLeaves` for a batch this node has no leaves of (it did not post
+/// it, or L1 reverted it); the code is [`CODE_NOT_FOUND`].
+pub const REASON_UNKNOWN_BATCH: &str = "unknown-batch";
+/// `data.reason` of `loft_stepLeaves` for a batch whose leaves the node withholds
+/// (`--fault withhold`); the code is [`CODE_NOT_FOUND`].
+pub const REASON_WITHHELD: &str = "withheld";
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
@@ -567,6 +573,61 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
     }))
 }
 
+/// A batch index given as a JSON number, a decimal string or a `0x` hex string.
+fn batch_index(v: &Value) -> RpcResult<u64> {
+    let parsed = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => match s.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => s.parse().ok(),
+        },
+        _ => None,
+    };
+    parsed.ok_or_else(|| invalid_params(format!("batch index {v} is not a u64")))
+}
+
+/// `loft_stepLeaves`: the step leaves this node committed in a batch it posted.
+fn step_leaves(shared: &Shared, index: u64) -> RpcResult<Value> {
+    let Some(record) = shared.db.leaves(index)? else {
+        return Err(ErrorObjectOwned::owned(
+            CODE_NOT_FOUND,
+            format!(
+                "no step leaves for batch {index}: this node did not post it, or L1 reverted it"
+            ),
+            Some(json!({ "reason": REASON_UNKNOWN_BATCH })),
+        ));
+    };
+    if record.withheld {
+        return Err(ErrorObjectOwned::owned(
+            CODE_NOT_FOUND,
+            format!("the step leaves of batch {index} are withheld"),
+            Some(json!({ "reason": REASON_WITHHELD })),
+        ));
+    }
+    let leaves: Vec<Value> = record
+        .leaves()
+        .iter()
+        .map(|l| {
+            json!({
+                "kind": l.kind,
+                "queuePos": l.queue_pos,
+                "dataEnd": l.data_end,
+                "wCount": l.w_count,
+                "wRoot": l.w_root,
+                "stateRoot": l.state_root,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "batch": index,
+        "headerHash": record.header_hash,
+        "stepsRoot": record.header.step_roots_root,
+        "stepCount": record.step_count,
+        "poster": record.header.poster,
+        "leaves": leaves,
+    }))
+}
+
 /// Builds the RPC module.
 pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
     let mut m = RpcModule::new(shared);
@@ -833,6 +894,10 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         }
         out["transactions"] = json!(transactions);
         RpcResult::Ok(out)
+    });
+    method!("loft_stepLeaves", |a, c| {
+        let index: Value = a.next()?;
+        step_leaves(c, batch_index(&index)?)
     });
     method!("loft_queueStatus", |a, c| {
         let read = c.db.queue_len()?;
