@@ -6,24 +6,37 @@
 //! disagreement is a [`Fault`] naming the step a fraud proof opens (`docs/fraud-proofs.md`).
 //!
 //! [`derive_batch`] is the pure part (data + queue + state in, leaves or a fault out);
-//! [`Verifier`] drives it from an [`L1Client`] and keeps its state in redb.
+//! [`Verifier`] drives it from an [`L1Client`](loft_l1::L1Client) and keeps its state in redb:
+//! it follows `BatchSubmitted` and `BatchesReverted` in L1 log order, survives L1 reorgs, and
+//! hands a challenger the first wrong live batch ([`Verifier::pending_fraud`]). [`rpc`] serves
+//! the verified state read-only over JSON-RPC.
 
-use std::sync::Arc;
-use std::time::Instant;
+pub mod rpc;
+mod store;
+mod verifier;
 
-use alloy::primitives::{B256, Bytes};
-use loft_contracts::{BatchHeader, QueueMessage, SubmittedBatch};
-use loft_l1::{L1Client, L1Error};
-use loft_state::{RedbStore, Smt, StateError, StateWrite};
+pub use store::BatchEntry;
+pub use verifier::{FraudCase, REORG_WINDOW, Verifier};
+
+use alloy::primitives::B256;
+use loft_contracts::BatchHeader;
+use loft_l1::L1Error;
+use loft_state::{Smt, StateError, StateWrite};
 use loft_stf::{
     ChainParams, DataStep, L2Tx, QueueInput, STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf,
     StepOutcome, Withdrawal,
 };
-use redb::{ReadableDatabase, TableDefinition};
 
 /// What is wrong with a batch: the first disagreement between the poster's commitments and the
 /// replay. `step` is the step a fraud proof re-executes, when one is to blame.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Serialized (in the verifier's database and its RPC) as an object tagged by `kind`, in camel case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Fault {
     /// A step's bytes do not decode (or run past the data).
     #[error("step {step}: undecodable data at offset {offset}: {reason}")]
@@ -403,7 +416,7 @@ pub fn derive_batch<S: loft_state::NodeStore>(
 }
 
 /// The verdict on one posted batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Every commitment matches the replay.
     Valid,
@@ -439,240 +452,30 @@ pub struct SyncReport {
     pub transactions: u64,
     /// Seconds spent.
     pub seconds: f64,
+    /// Batches dropped because L1 reverted them (`BatchesReverted`, a successful fraud proof).
+    pub reverted: u64,
+    /// L1 reorganizations followed.
+    pub reorgs: u64,
+    /// Batches dropped because the L1 blocks that posted them were orphaned.
+    pub orphaned: u64,
 }
 
 impl SyncReport {
+    /// Batches checked per second.
+    pub fn batches_per_sec(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.batches as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
     /// Transactions replayed per second.
     pub fn tx_per_sec(&self) -> f64 {
         if self.seconds > 0.0 {
             self.transactions as f64 / self.seconds
         } else {
             0.0
-        }
-    }
-}
-
-const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("verifier_meta");
-
-/// Follows L1, replays every batch and keeps the verdicts. Its state lives in redb next to the
-/// tree's nodes; a restarted verifier continues from the last valid batch it checked.
-#[derive(Debug)]
-pub struct Verifier {
-    l1: Arc<dyn L1Client>,
-    deployment: loft_contracts::Deployment,
-    params: ChainParams,
-    db: Arc<redb::Database>,
-    state: Smt<RedbStore>,
-    queue: Vec<QueueMessage>,
-    queue_read_to: u64,
-    batches_read_to: u64,
-    next_batch: u64,
-    fraud_at: Option<u64>,
-    checked: Vec<CheckedBatch>,
-}
-
-fn storage(e: impl std::fmt::Display) -> DeriveError {
-    DeriveError::Storage(e.to_string())
-}
-
-impl Verifier {
-    /// Opens (or creates) the verifier's database at `path`.
-    pub fn open(
-        path: &std::path::Path,
-        l1: Arc<dyn L1Client>,
-        deployment: loft_contracts::Deployment,
-        params: ChainParams,
-    ) -> Result<Self, DeriveError> {
-        let db = Arc::new(redb::Database::create(path).map_err(storage)?);
-        let (root, next_batch) = {
-            let txn = db.begin_read().map_err(storage)?;
-            match txn.open_table(META) {
-                Ok(t) => match t.get("tip").map_err(storage)? {
-                    Some(v) => {
-                        let v = v.value();
-                        let root = B256::from_slice(&v[..32]);
-                        let next = u64::from_be_bytes(v[32..40].try_into().expect("8 bytes"));
-                        (root, next)
-                    }
-                    None => (deployment.genesis_state_root, 0),
-                },
-                Err(_) => (deployment.genesis_state_root, 0),
-            }
-        };
-        let state = Smt::new(RedbStore::new(db.clone()), root);
-        Ok(Self {
-            l1,
-            params,
-            db,
-            state,
-            queue: Vec::new(),
-            queue_read_to: 0,
-            batches_read_to: 0,
-            next_batch,
-            fraud_at: None,
-            checked: Vec::new(),
-            deployment,
-        }
-        .init())
-    }
-
-    fn init(mut self) -> Self {
-        self.queue_read_to = self.deployment.bridge_block.saturating_sub(1);
-        self.batches_read_to = self.deployment.bridge_block.saturating_sub(1);
-        self
-    }
-
-    /// The verifier's state root (after the last valid batch).
-    pub fn state_root(&self) -> B256 {
-        self.state.root_hash()
-    }
-
-    /// The state (read-only use).
-    pub fn state(&self) -> &Smt<RedbStore> {
-        &self.state
-    }
-
-    /// Index of the next batch to check.
-    pub fn next_batch(&self) -> u64 {
-        self.next_batch
-    }
-
-    /// Every batch checked since this verifier was opened.
-    pub fn checked(&self) -> &[CheckedBatch] {
-        &self.checked
-    }
-
-    /// The first wrong batch, if any.
-    pub fn fraud_at(&self) -> Option<u64> {
-        self.fraud_at
-    }
-
-    async fn read_queue(&mut self, to: u64) -> Result<(), DeriveError> {
-        if to <= self.queue_read_to {
-            return Ok(());
-        }
-        let from = self.queue_read_to + 1;
-        let mut previous = self.queue.last().map(|m| m.head).unwrap_or_default();
-        for m in
-            loft_contracts::read_queue(self.l1.as_ref(), self.deployment.bridge, from, to).await?
-        {
-            if m.index != self.queue.len() as u64 || m.chain_head(previous) != m.head {
-                return Err(DeriveError::Storage(format!(
-                    "queue message {} does not extend the hash chain of the {} read so far",
-                    m.index,
-                    self.queue.len()
-                )));
-            }
-            previous = m.head;
-            self.queue.push(m);
-        }
-        self.queue_read_to = to;
-        Ok(())
-    }
-
-    /// Reads every batch posted up to the latest L1 block and checks each not yet checked.
-    pub async fn sync(&mut self) -> Result<SyncReport, DeriveError> {
-        let started = Instant::now();
-        let latest = self.l1.block_number().await?;
-        self.read_queue(latest).await?;
-        let mut report = SyncReport::default();
-        if latest <= self.batches_read_to {
-            return Ok(report);
-        }
-        let batches = loft_contracts::read_batches(
-            self.l1.as_ref(),
-            self.deployment.rollup,
-            self.batches_read_to + 1,
-            latest,
-        )
-        .await?;
-        self.batches_read_to = latest;
-        for b in batches {
-            if b.header.index < self.next_batch {
-                continue;
-            }
-            let checked = self.check(&b).await?;
-            report.batches += 1;
-            report.steps += checked.steps;
-            report.transactions += checked.transactions;
-            if report.batches.is_multiple_of(10) {
-                tracing::info!(target: "loft::verifier", batch = checked.header.index, txs = report.transactions, tx_per_sec = report.transactions as f64 / started.elapsed().as_secs_f64().max(1e-9), "syncing");
-            }
-            self.checked.push(checked);
-        }
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
-    }
-
-    async fn batch_data(&self, b: &SubmittedBatch) -> Result<Bytes, DeriveError> {
-        let hash = b.transaction_hash.ok_or_else(|| {
-            DeriveError::Storage("a BatchSubmitted log without its transaction".into())
-        })?;
-        let tx =
-            self.l1.transaction(hash).await?.ok_or_else(|| {
-                DeriveError::Storage(format!("L1 does not know transaction {hash}"))
-            })?;
-        let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
-        Ok(data)
-    }
-
-    async fn check(&mut self, b: &SubmittedBatch) -> Result<CheckedBatch, DeriveError> {
-        let header = b.header;
-        if let Some(bad) = self.fraud_at {
-            return Ok(CheckedBatch {
-                header,
-                l1_tx: b.transaction_hash,
-                verdict: Verdict::BuildsOnFraud(bad),
-                steps: 0,
-                transactions: 0,
-            });
-        }
-        let data = self.batch_data(b).await?;
-        let queue = &self.queue;
-        let lookup = |i: u64| {
-            queue.get(i as usize).map(|m| QueueInput {
-                index: m.index,
-                kind: m.kind,
-                sender: m.sender,
-                payload: m.payload.clone(),
-            })
-        };
-        let mut scratch = self.state.clone();
-        let result = derive_batch(&mut scratch, &self.params, &header, &data, &lookup)?;
-        match result {
-            Ok(derived) => {
-                let nodes = scratch.take_new_nodes();
-                let txn = self.db.begin_write().map_err(storage)?;
-                RedbStore::write_nodes(&txn, &nodes)?;
-                {
-                    let mut meta = txn.open_table(META).map_err(storage)?;
-                    let mut tip = scratch.root_hash().to_vec();
-                    tip.extend_from_slice(&(header.index + 1).to_be_bytes());
-                    meta.insert("tip", tip.as_slice()).map_err(storage)?;
-                }
-                txn.commit().map_err(storage)?;
-                scratch.store().cache(&nodes);
-                self.state = scratch;
-                self.next_batch = header.index + 1;
-                Ok(CheckedBatch {
-                    header,
-                    l1_tx: b.transaction_hash,
-                    verdict: Verdict::Valid,
-                    steps: derived.leaves.len() as u64,
-                    transactions: derived.transactions,
-                })
-            }
-            Err(fault) => {
-                tracing::warn!(target: "loft::verifier", batch = header.index, %fault, "fraudulent batch");
-                self.fraud_at = Some(header.index);
-                Ok(CheckedBatch {
-                    header,
-                    l1_tx: b.transaction_hash,
-                    verdict: Verdict::Fraud(fault),
-                    steps: 0,
-                    transactions: 0,
-                })
-            }
         }
     }
 }
