@@ -323,3 +323,108 @@ pub(crate) fn remember_block(
 pub(crate) fn begin_read(db: &redb::Database) -> Result<redb::ReadTransaction, DeriveError> {
     db.begin_read().map_err(storage)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Fault;
+
+    #[test]
+    fn head_and_revert_records_round_trip() {
+        let head = Head {
+            cursor: Cursor {
+                block: 7,
+                log: u64::MAX,
+            },
+            valid: 3,
+            root: B256::repeat_byte(5),
+            count: 4,
+        };
+        assert_eq!(Head::decode(&head.encode()), Some(head));
+        assert_eq!(head.fraud_at(), Some(3));
+        assert_eq!(
+            Head::decode(&[0; 40]),
+            None,
+            "the first verifier's tip is no head"
+        );
+        let r = RevertRecord {
+            from_index: 9,
+            posted_in: 1234,
+        };
+        assert_eq!(RevertRecord::decode(&r.encode()), Some(r));
+        assert_eq!(Cursor::end_of(7).next_block(), 8);
+        assert_eq!(Cursor { block: 7, log: 2 }.next_block(), 7);
+        assert!(Cursor { block: 7, log: 2 } < Cursor::end_of(7));
+    }
+
+    #[test]
+    fn every_verdict_survives_the_database() {
+        let root = B256::repeat_byte(1);
+        let faults = [
+            Fault::Undecodable {
+                step: 1,
+                offset: 2,
+                reason: "x".into(),
+            },
+            Fault::InvalidTransaction {
+                step: 1,
+                hash: root,
+                reason: "nonce".into(),
+            },
+            Fault::QueueEnd {
+                derived: 1,
+                claimed: 2,
+            },
+            Fault::MissingQueueMessage { step: 3, index: 4 },
+            Fault::NoBlockMarker,
+            Fault::StepCount {
+                claimed: 1,
+                derived: 2,
+            },
+            Fault::StepsRoot {
+                claimed: root,
+                derived: B256::ZERO,
+            },
+            Fault::StateRoot {
+                claimed: root,
+                derived: B256::ZERO,
+            },
+            Fault::WithdrawalRoot {
+                claimed: root,
+                derived: B256::ZERO,
+            },
+            Fault::PrevStateRoot {
+                claimed: root,
+                derived: B256::ZERO,
+            },
+        ];
+        let verdicts = faults
+            .into_iter()
+            .map(Verdict::Fraud)
+            .chain([Verdict::Valid, Verdict::BuildsOnFraud(3)]);
+        for verdict in verdicts {
+            let entry = BatchEntry {
+                header: BatchHeader {
+                    index: 3,
+                    ..Default::default()
+                },
+                header_hash: root,
+                l1_block: 10,
+                l1_log_index: 2,
+                l1_tx: Some(root),
+                verdict,
+                state_root: None,
+                steps: 0,
+                transactions: 0,
+            };
+            assert_eq!(BatchEntry::decode(&entry.encode()).unwrap(), entry);
+        }
+        let json = serde_json::to_value(Fault::StateRoot {
+            claimed: root,
+            derived: B256::ZERO,
+        })
+        .unwrap();
+        assert_eq!(json["kind"], "stateRoot");
+        assert_eq!(json["claimed"], serde_json::json!(root));
+    }
+}
