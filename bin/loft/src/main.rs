@@ -9,6 +9,7 @@ mod args;
 mod bench;
 mod devnet;
 mod node;
+mod scenario;
 mod wallet;
 
 /// loft: a layer-2 scaling stack for Ethereum.
@@ -48,6 +49,9 @@ enum Command {
     Status(wallet::StatusArgs),
     /// Show a batch posted to L1 (the latest without an index).
     Batch(wallet::BatchArgs),
+    /// Run a whole story on a devnet and narrate it (`fraud --fault KIND`: a wrong batch, the
+    /// challenge, the slash, the revert, the honest chain continuing).
+    Scenario(scenario::ScenarioArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Balance(args) => wallet::balance_cmd(args).await,
             Command::Status(args) => wallet::status_cmd(args).await,
             Command::Batch(args) => wallet::batch_cmd(args).await,
+            Command::Scenario(args) => scenario::run(args).await,
         }
     });
     match result {

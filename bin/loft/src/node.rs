@@ -6,6 +6,8 @@
 //!   demos only) posts one wrong batch on purpose.
 //! - `--role verifier`: rebuilds the L2 from L1 alone (`crates/derive`), checks every batch as it
 //!   is posted, and reports progress, sync throughput and every fault it finds.
+//! - `--role challenger`: a verifier that also proves every wrong batch on L1 with `--l1-key`
+//!   (`crates/challenger`), asking the poster's `--leaves-rpc` for its step leaves first.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +31,9 @@ pub(crate) enum Role {
     Sequencer,
     /// Rebuild the L2 from L1 alone and check every posted batch.
     Verifier,
+    /// A verifier that proves every wrong batch on L1 (needs --l1-key, which pays for proofs
+    /// and opening requests, and receives the challenger's share of a slashed bond).
+    Challenger,
 }
 
 /// `loft node`.
@@ -46,7 +51,7 @@ pub(crate) struct NodeArgs {
     /// block the queue starts at.
     #[arg(long, env = "LOFT_DEPLOYMENT")]
     deployment: PathBuf,
-    /// Hex private key of the sequencer (sequencer role).
+    /// Hex private key of the sequencer (sequencer role) or of the challenger (challenger role).
     #[arg(long, env = "LOFT_L1_KEY", hide_env_values = true)]
     l1_key: Option<String>,
     /// Directory of the node's database.
@@ -64,6 +69,23 @@ pub(crate) struct NodeArgs {
     /// batches.
     #[arg(long, env = "LOFT_BACKUP_POSTER_KEY", hide_env_values = true)]
     backup_poster_key: Option<String>,
+    /// Verifier and challenger roles: serve the verifier's read-only JSON-RPC (the verified
+    /// state: eth_getBalance, eth_getTransactionCount, eth_call on L2 tokens, and
+    /// loft_verifierStatus) on this loopback port (0: any free port).
+    #[arg(long)]
+    verifier_rpc_port: Option<u16>,
+    /// Verifier and challenger roles: act only on L1 blocks this many blocks deep (reorgs
+    /// shallower than this are never seen; deeper ones are followed).
+    #[arg(long, default_value_t = 0)]
+    confirmations: u64,
+    /// Challenger role: the poster's L2 JSON-RPC, asked for a wrong batch's step leaves
+    /// (`loft_stepLeaves`; untrusted, used only if they hash to the batch's stepsRoot). Without
+    /// it, or when it does not answer, the challenger asks for openings on L1.
+    #[arg(long)]
+    leaves_rpc: Option<String>,
+    /// Challenger role: milliseconds between rounds.
+    #[arg(long, default_value_t = 500)]
+    poll_ms: u64,
     /// FOR TESTS AND DEMOS ONLY (sequencer role): post one batch wrong on purpose, the first that
     /// has what KIND needs, to exercise the fraud game. The L2 state stays honest; the
     /// sequencer's bond is slashed when a challenger proves the fault.
@@ -166,10 +188,79 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
                 l1,
                 deployment,
                 loft_node::chain_params(&config),
-            )?;
+            )?
+            .with_confirmations(args.confirmations);
+            let _rpc = serve_verifier(&verifier, args.verifier_rpc_port).await?;
             verify(&mut verifier, args.once).await
         }
+        Role::Challenger => {
+            if args.fault.is_some() || args.backup_poster_key.is_some() {
+                return Err(eyre!(
+                    "--fault and --backup-poster-key are for the sequencer role"
+                ));
+            }
+            let key = args.l1_key.clone().ok_or_else(|| {
+                eyre!(
+                    "the challenger role needs --l1-key (it pays for proofs and opening requests)"
+                )
+            })?;
+            let signer = load_signer(&loft_l1_rpc::KeySource::PrivateKey(key))?;
+            let l1 = RpcL1::connect(rpc_config, signer)
+                .await
+                .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?;
+            let l1: Arc<dyn L1Client> = Arc::new(l1);
+            let params = loft_node::chain_params(&config);
+            let verifier = Verifier::open(
+                &args.data_dir.join("verifier.redb"),
+                l1.clone(),
+                deployment.clone(),
+                params,
+            )?
+            .with_confirmations(args.confirmations);
+            let _rpc = serve_verifier(&verifier, args.verifier_rpc_port).await?;
+            println!(
+                "loft challenger {}: watching rollup {} from L1 block {}",
+                l1.sender(),
+                deployment.rollup,
+                deployment.bridge_block
+            );
+            loft_challenger::watch(
+                verifier,
+                l1,
+                loft_challenger::WatchConfig {
+                    rollup: deployment.rollup,
+                    from_block: deployment.bridge_block,
+                    params,
+                    leaves_rpc: args.leaves_rpc.clone(),
+                    poll: Duration::from_millis(args.poll_ms.max(50)),
+                },
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            )
+            .await;
+            Ok(())
+        }
     }
+}
+
+/// Starts the verifier's read-only JSON-RPC on a loopback port, if asked; it stops when the
+/// returned handle drops.
+async fn serve_verifier(
+    verifier: &Verifier,
+    port: Option<u16>,
+) -> Result<Option<jsonrpsee::server::ServerHandle>> {
+    let Some(port) = port else {
+        return Ok(None);
+    };
+    let (addr, handle) = loft_derive::rpc::serve(
+        verifier.handle(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+    )
+    .await
+    .wrap_err_with(|| format!("starting the verifier JSON-RPC on 127.0.0.1:{port}"))?;
+    println!("loft verifier: JSON-RPC http://{addr}");
+    Ok(Some(handle))
 }
 
 async fn verify(verifier: &mut Verifier, once: bool) -> Result<()> {
@@ -180,6 +271,12 @@ async fn verify(verifier: &mut Verifier, once: bool) -> Result<()> {
         let report = verifier.sync().await.wrap_err("syncing from L1")?;
         batches += report.batches;
         txs += report.transactions;
+        if report.reverted + report.orphaned > 0 {
+            println!(
+                "verifier: {} batches reverted on L1, {} dropped by {} L1 reorgs",
+                report.reverted, report.orphaned, report.reorgs
+            );
+        }
         if report.batches > 0 {
             println!(
                 "verifier: batch {} checked; {batches} batches, {txs} transactions replayed from L1 in {:.2} s ({:.0} tx/s this round)",

@@ -272,6 +272,10 @@ impl Challenger<'_> {
         }
     }
 
+    /// The L1 time a transaction sent now would see, estimated as the later of the head's
+    /// timestamp and the wall clock: a quiet dev chain mines no blocks but its next block takes
+    /// the current time, and a chain whose blocks came fast runs ahead of the wall clock. (L1
+    /// has the last word: a claim sent early reverts `ResponseWindowOpen` and is retried.)
     async fn l1_time(&self) -> Result<u64, ChallengerError> {
         let head = self
             .l1
@@ -279,7 +283,11 @@ impl Challenger<'_> {
             .await?
             .map(|b| b.timestamp)
             .unwrap_or_default();
-        Ok(head)
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Ok(head.max(wall))
     }
 
     async fn send(&self, data: Vec<u8>, value: U256) -> Result<(B256, u64), ChallengerError> {
@@ -342,7 +350,20 @@ impl Challenger<'_> {
                         h: sol_header,
                         i: step,
                     };
-                    let (tx, _) = self.send(call.abi_encode(), U256::ZERO).await?;
+                    let (tx, _) = match self.send(call.abi_encode(), U256::ZERO).await {
+                        Err(ChallengerError::L1(L1Error::Reverted { data, .. }))
+                            if matches!(
+                                L1Rollup::L1RollupErrors::abi_decode(&data),
+                                Ok(L1Rollup::L1RollupErrors::ResponseWindowOpen(_))
+                            ) =>
+                        {
+                            return Ok(Progress::Waiting {
+                                step,
+                                deadline: r.deadline,
+                            });
+                        }
+                        other => other?,
+                    };
                     tracing::info!(target: "loft::challenger", batch = h.index, step, %tx, "the poster did not open the leaf in time: batch reverted");
                     return Ok(Progress::ClaimedUnanswered { step, tx });
                 }

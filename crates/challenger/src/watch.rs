@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use loft_contracts::QueueMessage;
-use loft_derive::{Verdict, Verifier};
+use loft_derive::Verifier;
 use loft_l1::L1Client;
 use loft_stf::ChainParams;
 
@@ -46,49 +45,25 @@ pub async fn tick(
     verifier: &mut Verifier,
     l1: &dyn L1Client,
     config: &WatchConfig,
-    queue: &mut Vec<QueueMessage>,
 ) -> Result<Tick, ChallengerError> {
     verifier
         .sync()
         .await
         .map_err(|e| ChallengerError::Inconsistent(format!("verifier: {e}")))?;
-    let Some(bad) = verifier
-        .checked()
-        .iter()
-        .find(|b| matches!(b.verdict, Verdict::Fraud(_)))
-        .cloned()
-    else {
+    let Some(bad) = verifier.pending_fraud() else {
         return Ok(Tick::AllValid);
     };
-    let Some(tx_hash) = bad.l1_tx else {
-        return Err(ChallengerError::Inconsistent(format!(
-            "batch {} has no L1 transaction",
-            bad.header.index
-        )));
-    };
-    let tx = l1.transaction(tx_hash).await?.ok_or_else(|| {
-        ChallengerError::Inconsistent(format!("L1 does not know transaction {tx_hash}"))
-    })?;
-    let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
-    // The queue as far as L1 has it (a proof of a queue step carries its message).
-    let latest = l1.block_number().await?;
-    let bridge =
-        loft_contracts::rollup_call(l1, config.rollup, loft_contracts::L1Rollup::bridgeCall {})
-            .await?;
-    if (queue.len() as u64) < bad.header.queue_end {
-        *queue = loft_contracts::read_queue(l1, bridge, config.from_block, latest).await?;
-    }
     let case = Case {
         header: bad.header,
-        data,
-        state: verifier.state().clone(),
+        data: bad.data,
+        state: verifier.state_at(bad.prev_state_root),
     };
     let challenger = Challenger {
         l1,
         rollup: config.rollup,
         from_block: config.from_block,
         params: config.params,
-        queue,
+        queue: verifier.queue(),
         leaves_rpc: config.leaves_rpc.clone(),
     };
     let progress = challenger.round(&case).await?;
@@ -107,10 +82,9 @@ pub async fn watch(
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
-    let mut queue = Vec::new();
     let mut last: Option<Tick> = None;
     loop {
-        match tick(&mut verifier, l1.as_ref(), &config, &mut queue).await {
+        match tick(&mut verifier, l1.as_ref(), &config).await {
             Ok(t) => {
                 if last.as_ref() != Some(&t) {
                     match &t {
