@@ -1022,6 +1022,11 @@ fn generate() -> Value {
         c
     });
 
+    // Generated cases (valid and invalid alike: loft-stf decides, the verifier must agree).
+    for c in random_cases(0x10f7_f4a0_d1ff, RANDOM_CASES) {
+        push(c);
+    }
+
     // The worst case for gas: a token withdrawal, four proofs at depth 30, a full withdrawal tree
     // but one slot, the step across two chunks of a 100 KiB batch.
     push({
@@ -1052,6 +1057,145 @@ fn generate() -> Value {
         "count": cases.len(),
         "cases": cases,
     })
+}
+
+/// How many generated random cases follow the hand-written ones.
+const RANDOM_CASES: usize = 160;
+
+/// splitmix64: a seeded, reproducible stream for the random cases (ten lines; the vectors file
+/// must not change with a dependency's version, so no RNG crate).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+}
+
+/// Random steps against the base state, valid and invalid alike (the Rust state transition
+/// decides which; the Solidity verifier must agree): transfers, token transfers and withdrawals
+/// from funded, empty, nearly-full and nonce-exhausted accounts, with amounts at the edges (0, 1,
+/// the balance, one more, the maximum), recipients that are themselves, empty, zero or the
+/// bridge, nonces off by one, fees around the base fee, unknown selectors, and encodings with a
+/// flipped byte, cut short or over-long; queue deposits of random amounts to random accounts.
+fn random_cases(seed: u64, n: usize) -> Vec<Case> {
+    let mut r = Rng(seed);
+    // Key 1 (funded, with tokens) most often, so a fair share of the cases are valid.
+    let senders: [(u8, u64); 9] = [
+        (1, 3),
+        (1, 3),
+        (1, 3),
+        (1, 3),
+        (2, 0),
+        (3, 0),
+        (4, 0),
+        (5, u64::MAX - 1),
+        (6, u64::MAX),
+    ];
+    let recipients = [
+        addr(1),
+        addr(2),
+        addr(3),
+        addr(4),
+        addr(9),
+        Address::ZERO,
+        BRIDGE,
+        token(),
+    ];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (key, nonce) = r.pick(&senders);
+        let nonce = match r.below(16) {
+            0 => nonce.wrapping_add(1),
+            1 => nonce.wrapping_sub(1),
+            _ => nonce,
+        };
+        let amount = match r.below(7) {
+            0 => U256::ZERO,
+            1 => U256::from(1u64),
+            2 => U256::from(r.next() % 1_000_000_000_000_000_000),
+            3 => eth(1),
+            4 => eth(10) + U256::from(1u64),
+            5 => U256::MAX,
+            _ => U256::from(r.below(5000)),
+        };
+        let to = r.pick(&recipients);
+        let (what, mut t) = match r.below(4) {
+            0 => ("eth transfer", tx(nonce, to, amount, Bytes::new())),
+            1 => (
+                "token transfer",
+                tx(nonce, token(), U256::ZERO, transfer_data(to, amount)),
+            ),
+            2 => (
+                "withdrawal",
+                tx(
+                    nonce,
+                    BRIDGE,
+                    U256::ZERO,
+                    withdraw_data(r.pick(&[Address::ZERO, token()]), amount, to),
+                ),
+            ),
+            _ => {
+                let mut data = r.next().to_be_bytes().to_vec();
+                data.truncate(r.below(9) as usize);
+                (
+                    "call",
+                    tx(nonce, r.pick(&[BRIDGE, token(), to]), amount, data.into()),
+                )
+            }
+        };
+        if r.below(3) == 0 {
+            t = legacy(t);
+        }
+        t.max_fee = r.pick(&[
+            BASE_FEE - 1,
+            BASE_FEE,
+            20,
+            20,
+            20,
+            20,
+            20,
+            u128::from(u64::MAX),
+        ]);
+        t.priority = r.pick(&[0, 1, 3, 3, t.max_fee, t.max_fee.saturating_add(1)]);
+        t.gas = r.pick(&[21_000, 100_000, 100_000, 100_000, 100_000, u64::MAX]);
+        if r.below(10) == 0 {
+            t.chain = CHAIN_ID + 1;
+        }
+        let mut step = signed(key, &t);
+        let mangled = match r.below(12) {
+            0 => {
+                let at = r.below(step.len() as u64) as usize;
+                step[at] ^= 1 << r.below(8);
+                " (a flipped bit)"
+            }
+            1 => {
+                step.truncate(1 + r.below(step.len() as u64 - 1) as usize);
+                " (cut short)"
+            }
+            _ => "",
+        };
+        let name = format!("random {i}: {what} from key {key}{mangled}");
+        out.push(if r.below(8) == 0 {
+            let payload = deposit(r.pick(&[Address::ZERO, l1_token()]), to, amount);
+            queue_case(&format!("random {i}: deposit"), 0, payload)
+        } else {
+            case(&name, step)
+        });
+    }
+    out
 }
 
 #[test]
