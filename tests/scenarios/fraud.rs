@@ -66,6 +66,10 @@ fn assert_story(fault: &str, v: &Value, method: &str) {
     // poster; a verifier from L1 alone accepts every batch left.
     assert!(r["batches_reverted"].as_u64().unwrap() >= 1);
     assert_eq!(
+        r["reverts_total"], 1,
+        "{fault}: the challenger also watched the honest batches and challenged none"
+    );
+    assert_eq!(
         r["reposted_by"].as_str().unwrap().to_lowercase(),
         dev_address(9).to_string().to_lowercase()
     );

@@ -120,6 +120,8 @@ struct Report {
     sink_received_wei: U256,
     challenger_share_bps: u16,
     batches_reverted: u64,
+    /// `BatchesReverted` events by the end: the honest batches were never challenged.
+    reverts_total: u64,
     sequencer_barred: bool,
     sequencer_bond_after: U256,
     reposted_by: Address,
@@ -556,8 +558,10 @@ async fn fraud(args: FraudArgs) -> Result<()> {
             "[10] Alice claimed her 0.25 ETH once, from honest batch {claimed_from} (L1 {claim_tx})"
         ),
     );
+    // The challenger watched the honest batches too and challenged none of them.
     let _ = stop_tx.send(());
     let _ = watcher.await;
+    let reverts_total = reverted_events(l1, &deployment).await?.len() as u64;
 
     let report = Report {
         fault: fault.name().to_string(),
@@ -574,6 +578,7 @@ async fn fraud(args: FraudArgs) -> Result<()> {
         sink_received_wei: sink_balance,
         challenger_share_bps: config.rollup.challenger_share_bps,
         batches_reverted: event.count,
+        reverts_total,
         sequencer_barred: barred,
         sequencer_bond_after: bond_after,
         reposted_by,
@@ -631,6 +636,12 @@ fn check(r: &Report, config: &ChainConfig, bond: U256) -> Vec<String> {
     }
     if !r.sequencer_barred || r.sequencer_bond_after != U256::ZERO {
         p.push("the sequencer is not barred with an empty bond".into());
+    }
+    if r.reverts_total != 1 {
+        p.push(format!(
+            "{} reverts: an honest batch was challenged",
+            r.reverts_total
+        ));
     }
     if !r.verifier_all_valid {
         p.push("a batch left on L1 does not verify".into());

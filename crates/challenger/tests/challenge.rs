@@ -534,5 +534,97 @@ async fn a_correct_batch_cannot_be_reverted() {
             e => panic!("{e}"),
         }
     }
+    // Nor does re-executing any of its steps: proveStep with the true leaves and a true
+    // witness is refused as NotFraud at every step.
+    let queue_inputs = |i: u64| {
+        queue.get(i as usize).map(|m| loft_fraud::QueueMessage {
+            kind: m.kind,
+            sender: m.sender,
+            l1_block_number: m.l1_block_number,
+            timestamp: m.timestamp,
+            payload: m.payload.clone(),
+        })
+    };
+    let params = loft_node::chain_params(&net.config);
+    // The honest state after every step, from one replay.
+    let mut after = Vec::new();
+    let mut scratch = case.state.clone();
+    loft_derive::replay(
+        &mut scratch,
+        &params,
+        last.header.queue_start,
+        last.header.queue_end,
+        &case.data,
+        &|i| {
+            queue.get(i as usize).map(|m| loft_stf::QueueInput {
+                index: m.index,
+                kind: m.kind,
+                sender: m.sender,
+                payload: m.payload.clone(),
+            })
+        },
+        loft_derive::ReplayOptions::default(),
+        &mut |_, st| {
+            after.push(st.clone());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(after.len(), n);
+    let initial = StepLeaf::initial(last.header.queue_start, last.header.prev_state_root);
+    for step in 0..n {
+        let (prev, state) = if step == 0 {
+            (initial, &case.state)
+        } else {
+            (leaves[step - 1], &after[step - 1])
+        };
+        assert_eq!(prev.w_count, 0, "this batch withdraws nothing");
+        let message = queue_inputs(prev.queue_pos);
+        let built = loft_fraud::build_step_witness(
+            state,
+            &params,
+            &prev,
+            &loft_fraud::StepInput {
+                data: &case.data,
+                queue_end: last.header.queue_end,
+                message: message.as_ref(),
+                withdrawals: &[],
+            },
+        )
+        .unwrap();
+        assert!(
+            built.valid && built.next == leaves[step],
+            "step {step} re-executes"
+        );
+        let call = L1Rollup::proveStepCall {
+            h: h.clone(),
+            i: step as u64,
+            prev: to_sol(&prev),
+            prevProof: if step == 0 {
+                vec![]
+            } else {
+                loft_stf::steps_proof(&leaves, step - 1).unwrap()
+            },
+            leaf: to_sol(&leaves[step]),
+            leafProof: loft_stf::steps_proof(&leaves, step).unwrap(),
+            witness: built.witness.into(),
+        };
+        let err = loft_l1::send_and_confirm(
+            &l1,
+            TransactionRequest::default()
+                .with_to(net.deployment.rollup)
+                .with_input(call.abi_encode()),
+        )
+        .await
+        .unwrap_err();
+        match err {
+            L1Error::Reverted { data, .. } => assert_eq!(
+                loft_challenger::driver::rollup_error(&data).as_deref(),
+                Some("NotFraud(NotFraud)"),
+                "step {step}"
+            ),
+            e => panic!("step {step}: {e}"),
+        }
+    }
     assert_eq!(net.bond(net.keys[0].address()).await, eth(1));
 }
