@@ -304,14 +304,7 @@ mod on_anvil {
             let l = leaves[last];
             let call = L1Rollup::proveLastLeafCall {
                 h: (*header).into(),
-                leaf: L1Rollup::StepLeaf {
-                    kind: l.kind,
-                    queuePos: l.queue_pos,
-                    dataEnd: l.data_end,
-                    wCount: l.w_count,
-                    wRoot: l.w_root,
-                    stateRoot: l.state_root,
-                },
+                leaf: l.into(),
                 proof: loft_stf::steps_proof(&leaves, last).unwrap(),
             };
             let challenger = connect(&self.anvil.url, key, &self.config).await;

@@ -111,26 +111,12 @@ pub struct Challenger<'a> {
 
 /// `loft_stf::StepLeaf` as the rollup's ABI has it.
 pub fn to_sol(l: &StepLeaf) -> L1Rollup::StepLeaf {
-    L1Rollup::StepLeaf {
-        kind: l.kind,
-        queuePos: l.queue_pos,
-        dataEnd: l.data_end,
-        wCount: l.w_count,
-        wRoot: l.w_root,
-        stateRoot: l.state_root,
-    }
+    (*l).into()
 }
 
 /// The rollup's `StepLeaf` as `loft_stf` has it.
 pub fn from_sol(l: &L1Rollup::StepLeaf) -> StepLeaf {
-    StepLeaf {
-        kind: l.kind,
-        queue_pos: l.queuePos,
-        data_end: l.dataEnd,
-        w_count: l.wCount,
-        w_root: l.wRoot,
-        state_root: l.stateRoot,
-    }
+    l.clone().into()
 }
 
 /// The honest state before a step and the batch's withdrawal leaves so far.

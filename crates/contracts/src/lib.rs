@@ -35,6 +35,34 @@ mod bindings {
 
 pub use bindings::{DevToken, L1Bridge, L1Rollup, StepVerifier};
 
+/// A step leaf (`docs/fraud-proofs.md` §2) as the rollup's ABI has it.
+impl From<loft_stf::StepLeaf> for L1Rollup::StepLeaf {
+    fn from(l: loft_stf::StepLeaf) -> Self {
+        Self {
+            kind: l.kind,
+            queuePos: l.queue_pos,
+            dataEnd: l.data_end,
+            wCount: l.w_count,
+            wRoot: l.w_root,
+            stateRoot: l.state_root,
+        }
+    }
+}
+
+/// A step leaf from the rollup's ABI (an opened leaf, a `StepOpened` event).
+impl From<L1Rollup::StepLeaf> for loft_stf::StepLeaf {
+    fn from(l: L1Rollup::StepLeaf) -> Self {
+        Self {
+            kind: l.kind,
+            queue_pos: l.queuePos,
+            data_end: l.dataEnd,
+            w_count: l.wCount,
+            w_root: l.wRoot,
+            state_root: l.stateRoot,
+        }
+    }
+}
+
 /// Message kind of a deposit in the L1->L2 queue.
 pub const KIND_DEPOSIT: u8 = 0;
 

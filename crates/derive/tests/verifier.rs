@@ -336,14 +336,7 @@ impl Net {
         let l = leaves[last];
         let call = L1Rollup::proveLastLeafCall {
             h: (*header).into(),
-            leaf: L1Rollup::StepLeaf {
-                kind: l.kind,
-                queuePos: l.queue_pos,
-                dataEnd: l.data_end,
-                wCount: l.w_count,
-                wRoot: l.w_root,
-                stateRoot: l.state_root,
-            },
+            leaf: l.into(),
             proof: loft_stf::steps_proof(leaves, last).unwrap(),
         };
         loft_l1::send_and_confirm(

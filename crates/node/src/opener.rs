@@ -118,14 +118,7 @@ pub async fn answer(
     let call = L1Rollup::openStepCall {
         h: record.header.into(),
         i: step,
-        leaf: L1Rollup::StepLeaf {
-            kind: leaf.kind,
-            queuePos: leaf.queue_pos,
-            dataEnd: leaf.data_end,
-            wCount: leaf.w_count,
-            wRoot: leaf.w_root,
-            stateRoot: leaf.state_root,
-        },
+        leaf: leaf.into(),
         proof,
     };
     // The key that posted the batch answers (anyone may; the request bond goes to the poster).

@@ -233,14 +233,7 @@ impl Net {
 }
 
 fn sol_leaf(l: &StepLeaf) -> L1Rollup::StepLeaf {
-    L1Rollup::StepLeaf {
-        kind: l.kind,
-        queuePos: l.queue_pos,
-        dataEnd: l.data_end,
-        wCount: l.w_count,
-        wRoot: l.w_root,
-        stateRoot: l.state_root,
-    }
+    (*l).into()
 }
 
 /// Without a fault the batches are what `prepare` makes of the blocks; their leaves are kept,
