@@ -3,136 +3,39 @@
 //! the challenger proves each wrong one, by the last leaf, by openings and `proveStep`, or by an
 //! unanswered request. A correct batch cannot be reverted.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
-
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy::eips::eip2718::Encodable2718;
-use alloy::network::{TransactionBuilder, TxSignerSync};
-use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent};
 use loft_challenger::{Case, Challenger, Progress, to_sol};
-use loft_config::ChainConfig;
-use loft_contracts::{BatchHeader, L1Bridge, L1Rollup, deploy, rollup_call};
+use loft_contracts::{BatchHeader, L1Rollup, rollup_call};
 use loft_derive::{Verdict, Verifier};
 use loft_l1::{DevControl, L1Client, L1Error};
-use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
-use loft_node::{Node, NodeConfig, batcher};
+use loft_l1_embedded::EmbeddedL1;
+use loft_node::batcher;
 use loft_state::RedbStore;
 use loft_stf::StepLeaf;
+use loft_testnet::{Options, TestNet, eth};
 
 const CHALLENGER: usize = 8;
 
-struct Net {
-    chain: DevChain,
-    node: Node,
-    keys: Vec<PrivateKeySigner>,
-    deployment: loft_contracts::Deployment,
-    config: ChainConfig,
-    dir: tempfile::TempDir,
-}
+/// The test's devnet, with this file's own helpers.
+struct Net(TestNet);
 
-fn eth(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+impl std::ops::Deref for Net {
+    type Target = TestNet;
+    fn deref(&self) -> &TestNet {
+        &self.0
+    }
 }
 
 async fn start() -> Net {
-    let mut config = ChainConfig::devnet();
-    // Room for a few opening rounds; nothing here waits for finality.
-    config.rollup.challenge_period_secs = 600;
-    config.rollup.response_window_secs = 30;
-    let dev = DevChainConfig::from_chain_config(&config, None).unwrap();
-    let keys = dev.dev_keys.clone();
-    let chain = DevChain::open(dev).unwrap();
-    let sequencer: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone()));
-    let deployment = deploy(sequencer.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NodeConfig {
-            chain: config.clone(),
-            deployment: deployment.clone(),
-            data_dir: dir.path().join("node"),
-            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            post_batches: false,
-        },
-        sequencer,
-    )
-    .await
-    .unwrap();
-    Net {
-        chain,
-        node,
-        keys,
-        deployment,
-        config,
-        dir,
-    }
+    Net(TestNet::start(Options::default()).await)
 }
 
 impl Net {
-    fn l1(&self, key: usize) -> EmbeddedL1 {
-        EmbeddedL1::new(self.chain.clone(), self.keys[key].clone())
-    }
-
-    async fn deposit(&self, key: usize, amount: u64) {
-        let to = self.keys[key].address();
-        loft_l1::send_and_confirm(
-            &self.l1(key),
-            TransactionRequest::default()
-                .with_to(self.deployment.bridge)
-                .with_value(eth(amount))
-                .with_input(L1Bridge::depositETHCall { l2Recipient: to }.abi_encode()),
-        )
-        .await
-        .unwrap();
-        for _ in 0..500 {
-            if self.node.shared.sequencer().balance(to).unwrap() >= eth(amount) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("deposit not credited on L2");
-    }
-
-    async fn transfer(&self, key: usize, nonce: u64, to: Address, value: u64) {
-        let mut tx = TxEip1559 {
-            chain_id: self.config.l2.chain_id,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: 2_000_000_000,
-            to: TxKind::Call(to),
-            value: U256::from(value),
-            ..Default::default()
-        };
-        let sig = self.keys[key].sign_transaction_sync(&mut tx).unwrap();
-        let raw: Bytes = TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into();
-        let (_, durable) = self.node.shared.sequencer().submit(raw).unwrap();
-        self.node.shared.request_flush();
-        durable.await.unwrap().unwrap();
-    }
-
-    async fn seal(&self) {
-        for _ in 0..200 {
-            if self.node.shared.sequencer().pending_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
-    }
-
     async fn post_honest(&self) {
-        self.seal().await;
-        while batcher::post_next(&self.node.shared)
-            .await
-            .unwrap()
-            .is_some()
-        {}
+        self.post_all().await;
     }
 
     /// Posts the sealed unposted blocks as one batch whose leaves are `tamper`ed (the header's
@@ -179,13 +82,7 @@ impl Net {
     }
 
     fn verifier(&self) -> Verifier {
-        Verifier::open(
-            &self.dir.path().join("verifier.redb"),
-            Arc::new(self.l1(9)),
-            self.deployment.clone(),
-            loft_node::chain_params(&self.config),
-        )
-        .unwrap()
+        self.verifier_at(&self.dir.path().join("verifier.redb"), 9)
     }
 
     /// The first wrong batch the verifier found, as the challenger takes it.
@@ -301,12 +198,12 @@ async fn history(net: &Net) {
     net.deposit(1, 5).await;
     net.deposit(2, 5).await;
     for n in 0..4 {
-        net.transfer(1, n, Address::with_last_byte(n as u8 + 1), 1_000)
+        net.transfer(1, Address::with_last_byte(n as u8 + 1), 1_000)
             .await;
     }
     net.post_honest().await;
     for n in 0..12 {
-        net.transfer(2, n, Address::with_last_byte(0x40 + n as u8), 7 + n)
+        net.transfer(2, Address::with_last_byte(0x40 + n as u8), 7 + n)
             .await;
     }
 }
@@ -473,8 +370,8 @@ async fn a_correct_batch_cannot_be_reverted() {
     let mut verifier = net.verifier();
     verifier.sync().await.unwrap();
     // One more honest batch, posted through the same path as the forged ones but untouched.
-    for n in 12..20 {
-        net.transfer(2, n, Address::with_last_byte(0x70), 1).await;
+    for _ in 12..20 {
+        net.transfer(2, Address::with_last_byte(0x70), 1).await;
     }
     let leaves = net.post_forged(|_| {}, None).await;
     let l1 = net.l1(CHALLENGER);

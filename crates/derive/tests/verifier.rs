@@ -5,32 +5,27 @@
 //! verified over JSON-RPC.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy::eips::eip2718::Encodable2718;
-use alloy::network::{TransactionBuilder, TxSignerSync};
-use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
-use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use loft_config::ChainConfig;
-use loft_contracts::{BatchHeader, DevToken, L1Bridge, L1Rollup, deploy};
+use loft_contracts::{BatchHeader, DevToken, L1Bridge, L1Rollup};
 use loft_derive::{Fault, Verdict, Verifier};
-use loft_l1::L1Client;
-use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
-use loft_node::{Node, NodeConfig, batcher};
+use loft_node::batcher;
 use loft_state::StateRead;
+use loft_testnet::{Options, TestNet};
 
-struct Net {
-    chain: DevChain,
-    node: Node,
-    keys: Vec<PrivateKeySigner>,
-    deployment: loft_contracts::Deployment,
-    config: ChainConfig,
-    _dir: tempfile::TempDir,
+/// The test's devnet, with this file's own helpers.
+struct Net(TestNet);
+
+impl std::ops::Deref for Net {
+    type Target = TestNet;
+    fn deref(&self) -> &TestNet {
+        &self.0
+    }
 }
 
 async fn start() -> Net {
@@ -39,111 +34,16 @@ async fn start() -> Net {
 
 /// A devnet (with the dev ERC-20 when `dev_token`) whose batches stay challengeable for the test.
 async fn start_with(dev_token: bool) -> Net {
-    let mut config = ChainConfig::devnet();
-    config.rollup.challenge_period_secs = 600;
-    config.rollup.response_window_secs = 30;
-    let dev = DevChainConfig::from_chain_config(&config, None).unwrap();
-    let keys = dev.dev_keys.clone();
-    let chain = DevChain::open(dev).unwrap();
-    let sequencer: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone()));
-    let options = loft_contracts::DeployOptions {
+    Net(TestNet::start(Options {
         dev_token,
-        ..loft_node::deploy_options(&config)
-    };
-    let deployment = deploy(sequencer.as_ref(), options).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NodeConfig {
-            chain: config.clone(),
-            deployment: deployment.clone(),
-            data_dir: dir.path().join("node"),
-            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            post_batches: false,
-        },
-        sequencer,
-    )
-    .await
-    .unwrap();
-    Net {
-        chain,
-        node,
-        keys,
-        deployment,
-        config,
-        _dir: dir,
-    }
+        ..Options::default()
+    })
+    .await)
 }
 
 impl Net {
-    async fn deposit(&self, key: usize, eth: u64) {
-        let user = EmbeddedL1::new(self.chain.clone(), self.keys[key].clone());
-        let to = self.keys[key].address();
-        loft_l1::send_and_confirm(
-            &user,
-            TransactionRequest::default()
-                .with_to(self.deployment.bridge)
-                .with_value(U256::from(eth) * U256::from(10u64).pow(U256::from(18u64)))
-                .with_input(L1Bridge::depositETHCall { l2Recipient: to }.abi_encode()),
-        )
-        .await
-        .unwrap();
-        let want = U256::from(eth) * U256::from(10u64).pow(U256::from(18u64));
-        for _ in 0..500 {
-            if self.node.shared.sequencer().balance(to).unwrap() >= want {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("deposit not credited on L2");
-    }
-
-    async fn transfer(&self, key: usize, nonce: u64, to: Address, value: u64) {
-        let mut tx = TxEip1559 {
-            chain_id: self.config.l2.chain_id,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: 2_000_000_000,
-            to: TxKind::Call(to),
-            value: U256::from(value),
-            ..Default::default()
-        };
-        let sig = self.keys[key].sign_transaction_sync(&mut tx).unwrap();
-        let raw: Bytes = TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into();
-        let (_, durable) = self.node.shared.sequencer().submit(raw).unwrap();
-        self.node.shared.request_flush();
-        durable.await.unwrap().unwrap();
-    }
-
-    /// Seals what is open and posts every sealed block.
-    async fn post_all(&self) -> usize {
-        for _ in 0..200 {
-            if self.node.shared.sequencer().pending_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
-        let mut posted = 0;
-        while batcher::post_next(&self.node.shared)
-            .await
-            .unwrap()
-            .is_some()
-        {
-            posted += 1;
-        }
-        posted
-    }
-
     fn verifier(&self, dir: &tempfile::TempDir) -> Verifier {
-        let l1: Arc<dyn L1Client> =
-            Arc::new(EmbeddedL1::new(self.chain.clone(), self.keys[9].clone()));
-        Verifier::open(
-            &dir.path().join("verifier.redb"),
-            l1,
-            self.deployment.clone(),
-            loft_node::chain_params(&self.config),
-        )
-        .unwrap()
+        self.verifier_at(&dir.path().join("verifier.redb"), 9)
     }
 }
 
@@ -153,16 +53,16 @@ async fn a_verifier_rebuilds_every_batch_from_l1_and_matches_every_root() {
     net.deposit(1, 5).await;
     net.deposit(2, 5).await;
     for n in 0..40 {
-        net.transfer(1, n, Address::with_last_byte(n as u8 + 1), 1_000 + n)
+        net.transfer(1, Address::with_last_byte(n as u8 + 1), 1_000 + n)
             .await;
         if n % 10 == 9 {
             net.post_all().await;
         }
     }
-    for n in 0..15 {
-        net.transfer(2, n, net.keys[1].address(), 7).await;
+    for _ in 0..15 {
+        net.transfer(2, net.keys[1].address(), 7).await;
     }
-    assert!(net.post_all().await > 0);
+    assert!(!net.post_all().await.is_empty());
 
     let dir = tempfile::tempdir().unwrap();
     let mut verifier = net.verifier(&dir);
@@ -191,7 +91,7 @@ async fn a_verifier_rebuilds_every_batch_from_l1_and_matches_every_root() {
 
     // A restarted verifier continues where it stopped and checks only what is new.
     drop(verifier);
-    net.transfer(1, 40, Address::with_last_byte(0xaa), 1).await;
+    net.transfer(1, Address::with_last_byte(0xaa), 1).await;
     net.post_all().await;
     let mut verifier = net.verifier(&dir);
     let report = verifier.sync().await.unwrap();
@@ -207,7 +107,7 @@ async fn a_batch_claiming_a_wrong_state_root_is_found_and_named() {
     let net = start().await;
     net.deposit(1, 5).await;
     net.post_all().await;
-    net.transfer(1, 0, Address::with_last_byte(9), 1_000).await;
+    net.transfer(1, Address::with_last_byte(9), 1_000).await;
     // Seal, then post the honest data with a forged final state root.
     for _ in 0..100 {
         if net.node.shared.sequencer().pending_count() == 0 {
@@ -267,20 +167,6 @@ async fn a_batch_claiming_a_wrong_state_root_is_found_and_named() {
 }
 
 impl Net {
-    fn l1(&self, key: usize) -> EmbeddedL1 {
-        EmbeddedL1::new(self.chain.clone(), self.keys[key].clone())
-    }
-
-    async fn seal(&self) {
-        for _ in 0..200 {
-            if self.node.shared.sequencer().pending_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
-    }
-
     /// Posts every sealed block not on L1 as one batch, from L1 account `key`, claiming
     /// `forged_root` as its state root if given. Returns the header L1 derived and the honest
     /// step leaves.
@@ -423,8 +309,8 @@ async fn a_verifier_follows_a_fraud_proof_and_checks_the_batch_posted_again() {
     let net = start().await;
     net.deposit(1, 5).await;
     net.post_as(0, None).await;
-    net.transfer(1, 0, Address::with_last_byte(9), 1_000).await;
-    net.transfer(1, 1, Address::with_last_byte(10), 2_000).await;
+    net.transfer(1, Address::with_last_byte(9), 1_000).await;
+    net.transfer(1, Address::with_last_byte(10), 2_000).await;
     let forged = B256::repeat_byte(0x66);
     let (bad, leaves) = net.post_as(0, Some(forged)).await;
     let honest_root = leaves.last().unwrap().state_root;
@@ -539,10 +425,10 @@ async fn the_verifier_rpc_serves_the_verified_state_over_http() {
     let net = start_with(true).await;
     net.deposit(1, 5).await;
     let l2_token = net.deposit_token(2, U256::from(1_000_000u64)).await;
-    net.transfer(1, 0, Address::with_last_byte(9), 1_000).await;
+    net.transfer(1, Address::with_last_byte(9), 1_000).await;
     let (first, _) = net.post_as(0, None).await;
     let after_first = net.node.shared.sequencer().head().header.state_root;
-    net.transfer(1, 1, Address::with_last_byte(9), 500).await;
+    net.transfer(1, Address::with_last_byte(9), 500).await;
     net.post_as(0, None).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -603,7 +489,7 @@ async fn the_verifier_rpc_serves_the_verified_state_over_http() {
     );
 
     // A wrong batch shows in the status, and the served state stays the verified one.
-    net.transfer(1, 2, Address::with_last_byte(9), 7).await;
+    net.transfer(1, Address::with_last_byte(9), 7).await;
     net.post_as(0, Some(B256::repeat_byte(0x77))).await;
     verifier.sync().await.unwrap();
     let status: serde_json::Value = rpc

@@ -3,138 +3,41 @@
 //! answered from them, an injected fault (`--fault`) makes exactly one batch wrong, and after L1
 //! reverts it the node drops its records and the backup poster posts the honest blocks again.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
-
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy::eips::eip2718::Encodable2718;
-use alloy::network::{TransactionBuilder, TxSignerSync};
-use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
-use loft_config::ChainConfig;
-use loft_contracts::{BatchHeader, L1Bridge, L1Rollup, deploy, rollup_call};
+use loft_contracts::{BatchHeader, L1Rollup, rollup_call};
 use loft_derive::{Fault, Verdict, Verifier};
-use loft_l1::L1Client;
-use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_node::db::LeavesRecord;
-use loft_node::{FaultKind, Node, NodeConfig, NodeOptions, batcher, opener, rpc};
+use loft_node::{FaultKind, batcher, opener, rpc};
 use loft_stf::StepLeaf;
+use loft_testnet::{Options, TestNet, eth};
 use serde_json::Value;
 
 const CHALLENGER: usize = 8;
 const BACKUP: usize = 9;
 
-struct Net {
-    chain: DevChain,
-    node: Node,
-    keys: Vec<PrivateKeySigner>,
-    deployment: loft_contracts::Deployment,
-    config: ChainConfig,
-    dir: tempfile::TempDir,
-}
+/// The test's devnet, with this file's own helpers.
+struct Net(TestNet);
 
-fn eth(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+impl std::ops::Deref for Net {
+    type Target = TestNet;
+    fn deref(&self) -> &TestNet {
+        &self.0
+    }
 }
 
 async fn start(fault: Option<FaultKind>) -> Net {
-    let mut config = ChainConfig::devnet();
-    config.rollup.challenge_period_secs = 600;
-    config.rollup.response_window_secs = 30;
-    let dev = DevChainConfig::from_chain_config(&config, None).unwrap();
-    let keys = dev.dev_keys.clone();
-    let chain = DevChain::open(dev).unwrap();
-    let sequencer: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone()));
-    let deployment = deploy(sequencer.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let backup: Arc<dyn L1Client> = Arc::new(EmbeddedL1::new(chain.clone(), keys[BACKUP].clone()));
-    let node = Node::start_with(
-        NodeConfig {
-            chain: config.clone(),
-            deployment: deployment.clone(),
-            data_dir: dir.path().join("node"),
-            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            // The tests post and answer themselves, step by step.
-            post_batches: false,
-        },
-        sequencer,
-        NodeOptions {
-            fault,
-            backup_poster: Some(backup),
-        },
-    )
-    .await
-    .unwrap();
-    Net {
-        chain,
-        node,
-        keys,
-        deployment,
-        config,
-        dir,
-    }
+    Net(TestNet::start(Options {
+        fault,
+        backup_poster: Some(BACKUP),
+        ..Options::default()
+    })
+    .await)
 }
 
 impl Net {
-    fn l1(&self, key: usize) -> EmbeddedL1 {
-        EmbeddedL1::new(self.chain.clone(), self.keys[key].clone())
-    }
-
-    async fn deposit(&self, key: usize, amount: u64) {
-        let to = self.keys[key].address();
-        let before = self.node.shared.sequencer().balance(to).unwrap();
-        loft_l1::send_and_confirm(
-            &self.l1(key),
-            TransactionRequest::default()
-                .with_to(self.deployment.bridge)
-                .with_value(eth(amount))
-                .with_input(L1Bridge::depositETHCall { l2Recipient: to }.abi_encode()),
-        )
-        .await
-        .unwrap();
-        for _ in 0..500 {
-            if self.node.shared.sequencer().balance(to).unwrap() >= before + eth(amount) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("deposit not credited on L2");
-    }
-
-    async fn send(&self, key: usize, to: Address, value: U256, input: Vec<u8>) -> B256 {
-        let nonce = self
-            .node
-            .shared
-            .sequencer()
-            .nonce(self.keys[key].address())
-            .unwrap();
-        let mut tx = TxEip1559 {
-            chain_id: self.config.l2.chain_id,
-            nonce,
-            gas_limit: 100_000,
-            max_fee_per_gas: 2_000_000_000,
-            to: TxKind::Call(to),
-            value,
-            input: input.into(),
-            ..Default::default()
-        };
-        let sig = self.keys[key].sign_transaction_sync(&mut tx).unwrap();
-        let raw: Bytes = TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into();
-        let (hash, durable) = self.node.shared.sequencer().submit(raw).unwrap();
-        self.node.shared.request_flush();
-        durable.await.unwrap().unwrap();
-        hash
-    }
-
-    async fn transfer(&self, key: usize, to: Address, value: u64) -> B256 {
-        self.send(key, to, U256::from(value), vec![]).await
-    }
-
     async fn withdraw(&self, key: usize, amount: U256) -> B256 {
         let mut input = loft_stf::params::WITHDRAW_SELECTOR.to_vec();
         input.extend((Address::ZERO, amount, self.keys[key].address()).abi_encode_params());
@@ -142,24 +45,9 @@ impl Net {
             .await
     }
 
-    async fn seal(&self) {
-        for _ in 0..200 {
-            if self.node.shared.sequencer().pending_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
-    }
-
     /// Seals and posts every unposted block; returns the batches posted.
     async fn post(&self) -> Vec<loft_node::db::BatchRecord> {
-        self.seal().await;
-        let mut posted = vec![];
-        while let Some(b) = batcher::post_next(&self.node.shared).await.unwrap() {
-            posted.push(b);
-        }
-        posted
+        self.post_all().await
     }
 
     async fn rpc(&self, method: &str, index: u64) -> Result<Value, (i32, Value)> {
@@ -188,13 +76,7 @@ impl Net {
     }
 
     fn verifier(&self) -> Verifier {
-        Verifier::open(
-            &self.dir.path().join("verifier.redb"),
-            Arc::new(self.l1(CHALLENGER)),
-            self.deployment.clone(),
-            loft_node::chain_params(&self.config),
-        )
-        .unwrap()
+        self.verifier_at(&self.dir.path().join("verifier.redb"), CHALLENGER)
     }
 
     async fn call<C: SolCall>(&self, call: C) -> C::Return {
