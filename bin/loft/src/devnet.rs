@@ -433,6 +433,12 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, started: Instant) 
         "  L1Bridge      {}  (deployed in block {})",
         d.bridge, d.bridge_block
     );
+    if let Some(verifier) = d.step_verifier {
+        println!(
+            "  StepVerifier  {verifier}  (one-step fraud proofs; bond {} gwei, challenger share {} bps)",
+            config.rollup.bond_gwei, config.rollup.challenger_share_bps
+        );
+    }
     if let Some(token) = d.dev_token {
         println!("  DevToken      {token}  (LDT, anyone may mint)");
     }
