@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {L1Bridge} from "./L1Bridge.sol";
+import {SparseMerkle} from "./lib/SparseMerkle.sol";
 import {IStepVerifier} from "./fraud/IStepVerifier.sol";
 import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 
@@ -28,6 +29,11 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///      to it has an open opening request (a later batch can never outlive an earlier one, since
 ///      reverting a batch reverts every later batch). `_settled` caches how many leading batches are
 ///      known final; `submitBatch` and claims advance it.
+///
+///      Escape hatch (`docs/escape-hatch.md`): when no batch has become final for {exodusDelay}
+///      seconds, anyone may {freeze} the rollup; from then on nothing is posted or challenged, the
+///      final batches stay final (their withdrawals stay claimable), and every L2 balance of the last
+///      final state root can be {exit}ed once by its owner with a state proof.
 contract L1Rollup is ReentrancyGuard {
     /// @notice Deployment parameters (`docs/fraud-proofs.md` §5).
     /// @param sequencer The account that posts batches (the only one until it is barred); not zero.
@@ -41,6 +47,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @param maxBatchData Maximum batch data length in bytes; not zero.
     /// @param stepVerifier The {IStepVerifier} that re-executes one step; zero until it exists
     ///        (`proveStep` then reverts {NoVerifier}).
+    /// @param exodusDelay Seconds without a newly final batch after which anyone may {freeze};
+    ///        above `challengePeriod` (`docs/escape-hatch.md`).
     struct RollupParams {
         address sequencer;
         uint64 challengePeriod;
@@ -51,6 +59,7 @@ contract L1Rollup is ReentrancyGuard {
         uint64 responseWindow;
         uint64 maxBatchData;
         address stepVerifier;
+        uint64 exodusDelay;
     }
 
     /// @notice What the poster claims about a batch; the rest of the {BatchHeader} is derived on L1.
@@ -180,6 +189,9 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice {OpeningRequest.status}: unanswered, and the batch reverted or the bond refunded.
     uint8 public constant REQUEST_SETTLED = 3;
 
+    /// @dev `keccak256("loft.l2-token")`: the salt of L2 token addresses (`crates/state/src/layout.rs`).
+    bytes32 private constant L2_TOKEN_SALT = keccak256("loft.l2-token");
+
     /// @dev Gas given to the transfer to {slashSink}; its failure never blocks a fraud proof.
     uint256 private constant SINK_GAS = 100_000;
 
@@ -213,6 +225,12 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice The step verifier used by {proveStep} (zero: none yet).
     address public immutable stepVerifier;
+
+    /// @notice Seconds without a newly final batch after which anyone may {freeze} the rollup.
+    uint64 public immutable exodusDelay;
+
+    /// @notice L1 timestamp of the deployment: the reference of {freezableAt} before any batch is final.
+    uint64 public immutable deployedAt;
 
     /// @notice The exact `msg.value` of {requestOpening}: `bondWei / 10`.
     uint256 public immutable requestBond;
@@ -250,6 +268,15 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice Whether a withdrawal leaf was claimed.
     mapping(bytes32 leaf => bool) public claimed;
+
+    /// @notice L1 timestamp of the {freeze} (0: not frozen).
+    uint64 public frozenAt;
+
+    /// @dev After the freeze: the number of batches that were final then (the only ones ever final).
+    uint64 private _frozenFinal;
+
+    /// @notice Whether the state leaf with this key was {exit}ed.
+    mapping(bytes32 key => bool) public exited;
 
     // ------------------------------------------------------------------ errors
 
@@ -332,6 +359,24 @@ contract L1Rollup is ReentrancyGuard {
     error ResponseWindowClosed(uint64 deadline);
     /// @notice The response window of the request is open until `deadline`.
     error ResponseWindowOpen(uint64 deadline);
+    /// @notice The exodus delay is not above the challenge period.
+    error ExodusDelayTooShort(uint64 exodusDelay, uint64 challengePeriod);
+    /// @notice The rollup is frozen: nothing can be posted, challenged or opened any more.
+    error Frozen();
+    /// @notice The rollup is not frozen: {exit} waits for {freeze}.
+    error NotFrozen();
+    /// @notice {freeze} is refused before `freezableAt` (it moves when another batch becomes final).
+    error NotFreezable(uint64 freezableAt, uint64 now_);
+    /// @notice {exit} of another account's leaf: only `account` itself may exit it.
+    error NotAccountOwner(address account, address caller);
+    /// @notice {exit} of a zero balance.
+    error NothingToExit();
+    /// @notice {exit} of a token balance leaf with a nonce: token leaves have none, it must be 0.
+    error NonceOnTokenLeaf(uint256 nonce);
+    /// @notice The state leaf with this key was already exited.
+    error AlreadyExited(bytes32 key);
+    /// @notice The proof does not show this leaf value under {lastFinalizedStateRoot}.
+    error InvalidExitProof(bytes32 key);
 
     // ------------------------------------------------------------------ events
 
@@ -377,6 +422,13 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice A request on a batch reverted by other means was settled: its bond went back.
     event RequestRefunded(bytes32 indexed headerHash, uint64 indexed step, address indexed requester, uint256 amount);
 
+    /// @notice The rollup was frozen by `caller`; batches `0 .. finalBatches - 1` are the final ones
+    ///         and `stateRoot` (the last one's, or the genesis root) is the root exits prove against.
+    event RollupFrozen(uint64 finalBatches, bytes32 stateRoot, address indexed caller);
+
+    /// @notice `account` exited `amount` of `l1Token` (`address(0)`: ETH) from state leaf `key`.
+    event Exited(address indexed account, address indexed l1Token, bytes32 indexed key, uint256 amount);
+
     // ------------------------------------------------------------------ modifiers
 
     /// @dev The one poster check: the configured sequencer, or any account once the sequencer is
@@ -401,6 +453,7 @@ contract L1Rollup is ReentrancyGuard {
         if (p.responseWindow >= p.challengePeriod) revert ResponseWindowTooLong(p.responseWindow, p.challengePeriod);
         if (p.challengerShareBps > 10_000) revert ShareTooHigh(p.challengerShareBps);
         if (p.maxBatchData == 0) revert ZeroMaxBatchData();
+        if (p.exodusDelay <= p.challengePeriod) revert ExodusDelayTooShort(p.exodusDelay, p.challengePeriod);
         sequencer = p.sequencer;
         challengePeriod = p.challengePeriod;
         genesisStateRoot = p.genesisStateRoot;
@@ -410,6 +463,8 @@ contract L1Rollup is ReentrancyGuard {
         responseWindow = p.responseWindow;
         maxBatchData = p.maxBatchData;
         stepVerifier = p.stepVerifier;
+        exodusDelay = p.exodusDelay;
+        deployedAt = uint64(block.timestamp);
         requestBond = p.bondWei / 10;
         bytes32 z = bytes32(0);
         for (uint256 k = 0; k < W_DEPTH; ++k) {
@@ -433,6 +488,7 @@ contract L1Rollup is ReentrancyGuard {
     ///        {maxBatchData} bytes.
     /// @return index The new batch's index.
     function submitBatch(BatchInput calldata input, bytes calldata data) external onlyPoster returns (uint64 index) {
+        if (frozenAt != 0) revert Frozen();
         uint64 queueStart = _queueEnd;
         if (input.queueEnd < queueStart) revert QueueEndBeforeStart(input.queueEnd, queueStart);
         uint256 queueLength = bridge.queueLength();
@@ -556,7 +612,8 @@ contract L1Rollup is ReentrancyGuard {
         if (amount == 0) revert NoBond();
         uint64 through = postedThrough[msg.sender];
         uint64 count = _batchCount;
-        if (through != 0 && count != 0) {
+        // Once frozen nothing can be challenged any more: bonds are free.
+        if (through != 0 && count != 0 && frozenAt == 0) {
             uint64 last = through - 1 < count ? through - 1 : count - 1;
             // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp < _batches[last].postedAt + challengePeriod) revert BondLocked(last);
@@ -591,6 +648,8 @@ contract L1Rollup is ReentrancyGuard {
         uint64 finalAt = record.postedAt + challengePeriod;
         // A validator can shift timestamps by seconds; challenge periods are hours to days.
         // forge-lint: disable-next-line(block-timestamp)
+        // After the freeze only the batches final at the freeze are final (the rest is exited).
+        if (frozenAt != 0 && batchIndex >= _frozenFinal) revert Frozen();
         if (block.timestamp < finalAt) revert BatchNotFinal(batchIndex, finalAt, uint64(block.timestamp));
         if (_settled <= batchIndex) {
             (bool ok, uint64 blocking) = _finalThrough(batchIndex);
@@ -715,6 +774,7 @@ contract L1Rollup is ReentrancyGuard {
     ///         poster) before its deadline; the request bond goes to the poster's bond. Emits
     ///         {StepOpened}.
     function openStep(BatchHeader calldata h, uint64 i, StepLeaf calldata leaf, bytes32[] calldata proof) external {
+        if (frozenAt != 0) revert Frozen();
         bytes32 headerHash = _liveHeader(h);
         OpeningRequest storage request = _requests[_requestKey(headerHash, i)];
         if (request.status != REQUEST_OPEN) revert NoOpenRequest(h.index, i);
@@ -737,7 +797,8 @@ contract L1Rollup is ReentrancyGuard {
         if (request.status != REQUEST_OPEN) revert NoOpenRequest(h.index, i);
         address requester = request.requester;
         request.status = REQUEST_SETTLED;
-        if (h.index < _batchCount && _batches[h.index].headerHash == headerHash) {
+        // After the freeze nothing is reverted any more: the request bond only goes back.
+        if (frozenAt == 0 && h.index < _batchCount && _batches[h.index].headerHash == headerHash) {
             // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp < request.deadline) revert ResponseWindowOpen(request.deadline);
             _revertBatches(h, requester, requestBond);
@@ -757,6 +818,105 @@ contract L1Rollup is ReentrancyGuard {
         return _requests[_requestKey(headerHash, step)];
     }
 
+    // ------------------------------------------------------------------ escape hatch
+
+    /// @notice Freezes the rollup for good (`docs/escape-hatch.md`): anyone may call from
+    ///         {freezableAt} on, that is once no batch has become final for {exodusDelay} seconds.
+    ///         The batches final now stay the only final ones (their withdrawals stay claimable);
+    ///         later batches are never final; {submitBatch}, the fraud proofs, {requestOpening} and
+    ///         {openStep} revert {Frozen}; bonds can be withdrawn; {exit} opens. Emits {RollupFrozen}.
+    /// @dev Reverts {Frozen} when already frozen, {NotFreezable} before {freezableAt}.
+    function freeze() external {
+        if (frozenAt != 0) revert Frozen();
+        uint64 n = _finalCount();
+        uint64 freezeAt = _freezableAt(n);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < freezeAt) revert NotFreezable(freezeAt, uint64(block.timestamp));
+        _settled = n;
+        _frozenFinal = n;
+        frozenAt = uint64(block.timestamp);
+        emit RollupFrozen(n, _stateRootAfter(n), msg.sender);
+    }
+
+    /// @notice Pays `account` the balance of one of its L2 state leaves in {lastFinalizedStateRoot},
+    ///         once per leaf, after the {freeze}. Emits {Exited}.
+    /// @dev ETH (`l1Token == address(0)`): the account leaf, key `keccak256(abi.encodePacked(uint8(1),
+    ///      account))`, value `abi.encode(nonce, balance)`. A token: the balance leaf of the L2 token
+    ///      of `l1Token` (its address is derived from `l1Token` as on L2, so no token leaf proof is
+    ///      needed), key `keccak256(abi.encodePacked(uint8(2), account, l2Token))`, value
+    ///      `abi.encode(balance)`, `nonce` 0. Reverts {NotFrozen}, {NotAccountOwner} (the caller must
+    ///      be `account`: same address on L1 and L2), {NothingToExit}, {NonceOnTokenLeaf},
+    ///      {AlreadyExited}, {InvalidExitProof}, and with the bridge's error when the payout fails.
+    /// @param account The L2 account, which must be the caller; it receives the payout.
+    /// @param l1Token The L1 token, `address(0)` for ETH.
+    /// @param nonce The account's L2 nonce (ETH leaf), 0 for a token leaf.
+    /// @param balance The whole balance of the leaf, in the token's base unit.
+    /// @param proof An inclusion proof of the leaf in {lastFinalizedStateRoot}.
+    function exit(address account, address l1Token, uint256 nonce, uint256 balance, SparseMerkle.Proof calldata proof)
+        external
+        nonReentrant
+    {
+        if (frozenAt == 0) revert NotFrozen();
+        if (msg.sender != account) revert NotAccountOwner(account, msg.sender);
+        if (balance == 0) revert NothingToExit();
+        bytes32 key;
+        bytes32 valueHash;
+        if (l1Token == address(0)) {
+            key = keccak256(abi.encodePacked(uint8(1), account));
+            valueHash = keccak256(abi.encode(nonce, balance));
+        } else {
+            if (nonce != 0) revert NonceOnTokenLeaf(nonce);
+            address l2Token = address(uint160(uint256(keccak256(abi.encodePacked(L2_TOKEN_SALT, l1Token)))));
+            key = keccak256(abi.encodePacked(uint8(2), account, l2Token));
+            valueHash = keccak256(abi.encode(balance));
+        }
+        if (exited[key]) revert AlreadyExited(key);
+        if (!SparseMerkle.verifyInclusion(proof, _stateRootAfter(_frozenFinal), key, valueHash)) {
+            revert InvalidExitProof(key);
+        }
+        exited[key] = true;
+        emit Exited(account, l1Token, key, balance);
+        bridge.release(l1Token, account, balance);
+    }
+
+    /// @notice Number of leading batches that are final (`0 .. n - 1`); after the {freeze}, those
+    ///         that were final at the freeze.
+    function finalizedBatchCount() external view returns (uint64) {
+        return _finalCount();
+    }
+
+    /// @notice State root of the last final batch ({genesisStateRoot} when none is): the root
+    ///         {exit} proves against once frozen.
+    function lastFinalizedStateRoot() external view returns (bytes32) {
+        return _stateRootAfter(_finalCount());
+    }
+
+    /// @notice L1 timestamp from which {freeze} is allowed with the batches final now:
+    ///         `finalizedAt(last final batch) + exodusDelay`, or `deployedAt + exodusDelay` when no
+    ///         batch is final. A batch becoming final moves it later.
+    function freezableAt() external view returns (uint64) {
+        return _freezableAt(_finalCount());
+    }
+
+    /// @dev See {finalizedBatchCount}.
+    function _finalCount() private view returns (uint64 n) {
+        if (frozenAt != 0) return _frozenFinal;
+        n = _settled;
+        uint64 count = _batchCount;
+        while (n < count && _finalAlone(_batches[n])) ++n;
+    }
+
+    /// @dev The freeze time given `n` final batches.
+    function _freezableAt(uint64 n) private view returns (uint64) {
+        uint64 ref = n == 0 ? deployedAt : _batches[n - 1].postedAt + challengePeriod;
+        return ref + exodusDelay;
+    }
+
+    /// @dev State root after the first `n` batches.
+    function _stateRootAfter(uint64 n) private view returns (bytes32) {
+        return n == 0 ? genesisStateRoot : _batches[n - 1].stateRoot;
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @notice Whether a batch is final: its challenge period has passed and no opening request on it
@@ -764,6 +924,7 @@ contract L1Rollup is ReentrancyGuard {
     /// @return False for a batch in its challenge period and for an index not posted (or reverted).
     function isFinal(uint64 index) public view returns (bool) {
         if (index >= _batchCount) return false;
+        if (frozenAt != 0) return index < _frozenFinal;
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < _batches[index].postedAt + challengePeriod) return false;
         (bool ok,) = _finalThrough(index);
@@ -833,6 +994,7 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @dev Checks `h` is the header of a live batch that is not final; returns its hash.
     function _challengeable(BatchHeader calldata h) private view returns (bytes32 headerHash) {
+        if (frozenAt != 0) revert Frozen();
         headerHash = _liveHeader(h);
         if (isFinal(h.index)) revert BatchIsFinal(h.index);
     }

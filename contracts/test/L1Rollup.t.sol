@@ -106,6 +106,7 @@ contract L1RollupTest {
     address private constant SINK = 0x000000000000000000000000000000000000dEaD;
     uint64 private constant PERIOD = 1 days;
     uint64 private constant WINDOW = 1 hours;
+    uint64 private constant EXODUS = 3 days;
     uint256 private constant BOND = 1 ether;
     uint16 private constant SHARE_BPS = 5000;
     uint64 private constant MAX_DATA = 110_000;
@@ -153,7 +154,8 @@ contract L1RollupTest {
             slashSink: SINK,
             responseWindow: WINDOW,
             maxBatchData: MAX_DATA,
-            stepVerifier: stepVerifier
+            stepVerifier: stepVerifier,
+            exodusDelay: EXODUS
         });
     }
 
@@ -1653,6 +1655,7 @@ contract L1RollupFraudGasTest {
     address private constant SINK = 0x000000000000000000000000000000000000dEaD;
     uint64 private constant PERIOD = 1 days;
     uint64 private constant WINDOW = 1 hours;
+    uint64 private constant EXODUS = 3 days;
     uint256 private constant BOND = 1 ether;
     uint16 private constant SHARE_BPS = 5000;
     uint64 private constant MAX_DATA = 110_000;
@@ -1733,7 +1736,8 @@ contract L1RollupFraudGasTest {
                 slashSink: SINK,
                 responseWindow: WINDOW,
                 maxBatchData: MAX_DATA,
-                stepVerifier: address(verifier)
+                stepVerifier: address(verifier),
+                exodusDelay: EXODUS
             })
         );
         require(address(rollup) == rollupAt && address(rollup.bridge()) == bridgeAt, "deployment addresses");

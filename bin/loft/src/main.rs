@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod bench;
 mod devnet;
+mod exit;
 mod node;
 mod scenario;
 mod wallet;

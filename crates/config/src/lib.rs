@@ -109,6 +109,10 @@ pub struct RollupConfig {
     pub slash_sink: alloy::primitives::Address,
     /// Seconds the poster has to answer an opening request (`docs/fraud-proofs.md` §5.4).
     pub response_window_secs: u64,
+    /// Seconds without a newly final batch after which anyone may freeze the rollup and every
+    /// user exits with a state proof (`docs/escape-hatch.md`). Must be above the challenge period
+    /// (see [`ChainConfig::validate`]).
+    pub exodus_delay_secs: u64,
 }
 
 /// The embedded development L1.
@@ -158,6 +162,7 @@ impl ChainConfig {
                 challenger_share_bps: 5_000,
                 slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
                 response_window_secs: 4,
+                exodus_delay_secs: 3600,
             },
             devnet: DevnetConfig {
                 block_time_secs: 0,
@@ -192,6 +197,7 @@ impl ChainConfig {
             challenger_share_bps: 5_000,
             slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
             response_window_secs: 6 * 3600,
+            exodus_delay_secs: 14 * 24 * 3600,
         };
         c
     }
@@ -305,6 +311,19 @@ impl ChainConfig {
                 ),
             ));
         }
+        // The exodus delay must outlast every delay an honest operator is allowed before its batch
+        // is final: the challenge period, plus (once they exist, issue 5) the force-inclusion
+        // delay and the liveness window. Add them to `honest_delay` when they are configured.
+        let honest_delay = self.rollup.challenge_period_secs;
+        if self.rollup.exodus_delay_secs <= honest_delay {
+            return Err(invalid(
+                "rollup.exodus_delay_secs",
+                format!(
+                    "{} must be above the challenge period ({} s): otherwise the rollup could be frozen while an honest operator's batch is still in its challenge period",
+                    self.rollup.exodus_delay_secs, honest_delay
+                ),
+            ));
+        }
         let d = &self.devnet;
         if d.gas_limit < 1_000_000 {
             return Err(invalid(
@@ -407,6 +426,32 @@ mod tests {
     }
 
     #[test]
+    fn an_exodus_delay_not_above_the_challenge_period_is_rejected() {
+        for preset in [ChainConfig::devnet(), ChainConfig::mainnet()] {
+            let mut c = preset;
+            assert!(c.rollup.exodus_delay_secs > c.rollup.challenge_period_secs);
+            c.rollup.exodus_delay_secs = c.rollup.challenge_period_secs;
+            let err = c.validate().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        field: "rollup.exodus_delay_secs",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            c.rollup.exodus_delay_secs += 1;
+            c.validate().unwrap();
+        }
+        assert_eq!(
+            ChainConfig::mainnet().rollup.exodus_delay_secs,
+            14 * 24 * 3600
+        );
+    }
+
+    #[test]
     fn load_reports_missing_file() {
         let err = ChainConfig::load(Path::new("/nonexistent/loft.toml")).unwrap_err();
         assert!(matches!(err, ConfigError::Io { .. }));
@@ -447,6 +492,7 @@ mod tests {
             "challenger_share_bps",
             "slash_sink",
             "response_window_secs",
+            "exodus_delay_secs",
         ] {
             assert!(
                 doc.contains(&format!(".{field}`")),

@@ -73,6 +73,10 @@ pub const KIND_REGISTER_TOKEN: u8 = 1;
 /// Challenge period [`DeployOptions::default`] uses: the dev chain config's 10 seconds.
 pub const DEFAULT_CHALLENGE_PERIOD_SECS: u64 = 10;
 
+/// Exodus delay [`DeployOptions::default`] uses: the dev chain config's one hour (above the 600 s
+/// challenge periods the integration testnets use; skip it with the dev L1's `evm_increaseTime`).
+pub const DEFAULT_EXODUS_DELAY_SECS: u64 = 3600;
+
 /// Errors of deployment and queue reading.
 #[derive(Debug, thiserror::Error)]
 pub enum ContractsError {
@@ -652,6 +656,9 @@ pub struct DeployOptions {
     /// `StepVerifier` for the rollup's `proveStep`, with `None` the rollup has none (`proveStep`
     /// then reverts `NoVerifier`).
     pub step_verifier: Option<VerifierParams>,
+    /// Seconds without a newly final batch after which anyone may freeze the rollup
+    /// (`docs/escape-hatch.md`); above `challenge_period_secs` (the constructor refuses it otherwise).
+    pub exodus_delay_secs: u64,
 }
 
 /// The L2 chain parameters a `StepVerifier` is deployed with (the state transition's
@@ -674,7 +681,8 @@ pub const DEFAULT_SLASH_SINK: Address = Address::new([
 impl Default for DeployOptions {
     /// No dev token, the deployer as sequencer, [`DEFAULT_CHALLENGE_PERIOD_SECS`], genesis root 0,
     /// a bond of 1 ether, half of a slashed bond to the challenger and the rest to
-    /// [`DEFAULT_SLASH_SINK`], a 5 s response window, 1,000,000 bytes of data, no step verifier.
+    /// [`DEFAULT_SLASH_SINK`], a 5 s response window, 1,000,000 bytes of data, no step verifier,
+    /// [`DEFAULT_EXODUS_DELAY_SECS`].
     fn default() -> Self {
         Self {
             dev_token: false,
@@ -687,6 +695,7 @@ impl Default for DeployOptions {
             response_window_secs: 5,
             max_batch_data: 1_000_000,
             step_verifier: None,
+            exodus_delay_secs: DEFAULT_EXODUS_DELAY_SECS,
         }
     }
 }
@@ -777,6 +786,7 @@ pub async fn deploy(
                 responseWindow: options.response_window_secs,
                 maxBatchData: options.max_batch_data,
                 stepVerifier: verifier_address.unwrap_or_default(),
+                exodusDelay: options.exodus_delay_secs,
             },
         }
         .abi_encode(),

@@ -109,6 +109,7 @@ pub fn deploy_options(config: &ChainConfig) -> loft_contracts::DeployOptions {
         slash_sink: r.slash_sink,
         response_window_secs: r.response_window_secs,
         max_batch_data: r.max_batch_bytes,
+        exodus_delay_secs: r.exodus_delay_secs,
         step_verifier: Some(loft_contracts::VerifierParams {
             l2_chain_id: config.l2.chain_id,
             base_fee: alloy::primitives::U256::from(config.l2.base_fee),
