@@ -1,4 +1,297 @@
-//! `loft exit`: the escape hatch (`docs/escape-hatch.md`).
+//! `loft exit`: the escape hatch (`docs/escape-hatch.md`). With only an L1 RPC URL, the deployment
+//! file and the user's key: syncs a verifier from L1 alone in a temporary directory, takes the state
+//! at the rollup's last final state root, proves the user's leaf, freezes the rollup if it may be
+//! frozen and is not yet, and exits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolInterface};
+use clap::Args;
+use eyre::{Result, WrapErr, bail, eyre};
+use loft_contracts::Deployment;
+use loft_derive::Verifier;
+use loft_l1::{L1Client, L1Error, send_and_confirm};
+use loft_l1_rpc::{KeySource, RpcL1, RpcL1Config, load_signer};
+use loft_state::{Account, Terminal, account_key, l2_token_address, layout, token_balance_key};
+use loft_stf::ChainParams;
+
+mod abi {
+    #![allow(missing_docs)]
+    alloy::sol! {
+        interface IExodus {
+            struct Proof {
+                bytes32[] siblings;
+                uint8 terminal;
+                bytes32 otherKey;
+                bytes32 otherValueHash;
+            }
+            error Frozen();
+            error NotFrozen();
+            error NotFreezable(uint64 freezableAt, uint64 now_);
+            error NotAccountOwner(address account, address caller);
+            error NothingToExit();
+            error NonceOnTokenLeaf(uint256 nonce);
+            error AlreadyExited(bytes32 key);
+            error InvalidExitProof(bytes32 key);
+            function freeze() external;
+            function exit(address account, address l1Token, uint256 nonce, uint256 balance, Proof proof) external;
+            function frozenAt() external view returns (uint64);
+            function freezableAt() external view returns (uint64);
+            function lastFinalizedStateRoot() external view returns (bytes32);
+            function finalizedBatchCount() external view returns (uint64);
+            function exited(bytes32 key) external view returns (bool);
+        }
+
+        interface IChainParams {
+            function l2ChainId() external view returns (uint256);
+            function baseFee() external view returns (uint256);
+            function feeRecipient() external view returns (address);
+        }
+    }
+}
+
+use abi::{IChainParams, IExodus};
+
+/// `loft exit`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ExitArgs {
+    /// L1 JSON-RPC URL.
+    #[arg(long)]
+    l1_rpc: String,
+    /// The deployment file (JSON, as `loft devnet` / `loft node` write it).
+    #[arg(long)]
+    deployment: PathBuf,
+    /// The account's private key (hex); the same address on L1 and L2.
+    #[arg(long, conflicts_with = "dev_account")]
+    key: Option<String>,
+    /// Use dev account N of the devnet mnemonic instead of a key.
+    #[arg(long)]
+    dev_account: Option<u32>,
+    /// The L1 token to exit (default: ETH).
+    #[arg(long)]
+    token: Option<Address>,
+}
+
+async fn view<C: SolCall>(l1: &dyn L1Client, to: Address, call: C) -> Result<C::Return> {
+    let out = l1
+        .call(
+            TransactionRequest::default()
+                .to(to)
+                .input(call.abi_encode().into()),
+        )
+        .await
+        .wrap_err_with(|| format!("calling {} on {to}", C::SIGNATURE))?;
+    C::abi_decode_returns(&out).map_err(|e| eyre!("decoding {}: {e}", C::SIGNATURE))
+}
+
+/// A rollup revert in words, when it is one of the escape hatch's errors.
+fn explain(e: &L1Error) -> Option<String> {
+    let L1Error::Reverted { data, .. } = e else {
+        return None;
+    };
+    let err = IExodus::IExodusErrors::abi_decode(data).ok()?;
+    Some(match err {
+        IExodus::IExodusErrors::AlreadyExited(e) => {
+            format!("this leaf ({}) was already exited", e.key)
+        }
+        IExodus::IExodusErrors::InvalidExitProof(e) => {
+            format!(
+                "the rollup refused the proof of leaf {} (is the verifier's state the final one?)",
+                e.key
+            )
+        }
+        IExodus::IExodusErrors::NotFreezable(e) => {
+            format!(
+                "the rollup cannot be frozen before L1 time {} (now {})",
+                e.freezableAt, e.now_
+            )
+        }
+        IExodus::IExodusErrors::NothingToExit(_) => "nothing to exit: the balance is 0".into(),
+        IExodus::IExodusErrors::Frozen(_) => "Frozen: the rollup is frozen already".into(),
+        IExodus::IExodusErrors::NotFrozen(_) => "the rollup is not frozen".into(),
+        IExodus::IExodusErrors::NotAccountOwner(e) => {
+            format!("only {} may exit its leaf, not {}", e.account, e.caller)
+        }
+        IExodus::IExodusErrors::NonceOnTokenLeaf(e) => {
+            format!("a token leaf has no nonce (got {})", e.nonce)
+        }
+    })
+}
+
+pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.deployment)
+        .wrap_err_with(|| format!("reading {}", args.deployment.display()))?;
+    let deployment: Deployment = serde_json::from_str(&text)
+        .wrap_err_with(|| format!("parsing the deployment {}", args.deployment.display()))?;
+    let signer = match (&args.key, args.dev_account) {
+        (Some(key), _) => {
+            load_signer(&KeySource::PrivateKey(key.clone())).wrap_err("loading the key")?
+        }
+        (None, Some(n)) => {
+            let mnemonic = loft_config::ChainConfig::devnet().devnet.mnemonic;
+            loft_l1_embedded::dev_keys(&mnemonic, n + 1)
+                .map_err(|e| eyre!("deriving dev account {n}: {e}"))?
+                .into_iter()
+                .nth(n as usize)
+                .ok_or_else(|| eyre!("no dev account {n}"))?
+        }
+        (None, None) => bail!("give the account's key with --key (or --dev-account N on a devnet)"),
+    };
+    let account = signer.address();
+    let mut config = RpcL1Config::new(args.l1_rpc.clone());
+    config.expected_chain_id = Some(deployment.l1_chain_id);
+    let l1: Arc<dyn L1Client> = Arc::new(
+        RpcL1::connect(config, signer)
+            .await
+            .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?,
+    );
+    let rollup = deployment.rollup;
+
+    // Frozen, or freezable now?
+    let frozen_at = view(l1.as_ref(), rollup, IExodus::frozenAtCall {}).await?;
+    if frozen_at == 0 {
+        let freezable_at = view(l1.as_ref(), rollup, IExodus::freezableAtCall {}).await?;
+        let now = l1
+            .block(loft_l1::BlockNumberOrTag::Latest)
+            .await?
+            .map(|b| b.timestamp)
+            .unwrap_or_default();
+        if now < freezable_at {
+            bail!(
+                "the rollup is not frozen and cannot be frozen before L1 time {freezable_at} (in {} s): batches became final less than the exodus delay ago",
+                freezable_at - now
+            );
+        }
+    }
+
+    // The state at the last final root, rebuilt from L1 alone.
+    let step_verifier = deployment.step_verifier.ok_or_else(|| {
+        eyre!("the deployment names no step verifier, so the L2 chain parameters are unknown")
+    })?;
+    let params = ChainParams {
+        chain_id: u64::try_from(
+            view(l1.as_ref(), step_verifier, IChainParams::l2ChainIdCall {}).await?,
+        )
+        .map_err(|_| eyre!("L2 chain id above 2^64"))?,
+        base_fee: u128::try_from(
+            view(l1.as_ref(), step_verifier, IChainParams::baseFeeCall {}).await?,
+        )
+        .map_err(|_| eyre!("L2 base fee above 2^128"))?,
+        fee_recipient: view(
+            l1.as_ref(),
+            step_verifier,
+            IChainParams::feeRecipientCall {},
+        )
+        .await?,
+    };
+    let dir = tempfile::tempdir().wrap_err("creating a temporary directory")?;
+    let mut verifier = Verifier::open(
+        &dir.path().join("verifier.redb"),
+        l1.clone(),
+        deployment.clone(),
+        params,
+    )?
+    .with_confirmations(0);
+    let report = verifier
+        .sync()
+        .await
+        .wrap_err("syncing the verifier from L1")?;
+    println!("verifier: {} batches checked from L1", report.batches);
+    let root: B256 = view(l1.as_ref(), rollup, IExodus::lastFinalizedStateRootCall {}).await?;
+    let state = verifier.state_at(root);
+
+    let (key, nonce, balance) = match args.token {
+        None => {
+            let key = account_key(account);
+            let value = state.get(&key).map_err(|e| {
+                eyre!("reading the state at {root}: {e} (the verifier never had this root)")
+            })?;
+            let a = match value {
+                Some(v) => Account::decode(&v).map_err(|e| eyre!("account leaf: {e}"))?,
+                None => Account::default(),
+            };
+            (key, U256::from(a.nonce), a.balance)
+        }
+        Some(l1_token) => {
+            let key = token_balance_key(account, l2_token_address(l1_token));
+            let value = state.get(&key).map_err(|e| {
+                eyre!("reading the state at {root}: {e} (the verifier never had this root)")
+            })?;
+            let balance = match value {
+                Some(v) => layout::decode_balance(&v).map_err(|e| eyre!("balance leaf: {e}"))?,
+                None => U256::ZERO,
+            };
+            (key, U256::ZERO, balance)
+        }
+    };
+    let what = args
+        .token
+        .map_or("ETH".to_string(), |t| format!("token {t}"));
+    if balance.is_zero() {
+        bail!("nothing to exit: {account} holds no {what} in the last final state ({root})");
+    }
+    if view(l1.as_ref(), rollup, IExodus::exitedCall { key }).await? {
+        bail!("already exited: the {what} balance of {account} was paid out before");
+    }
+    let proof = state.prove(&key).map_err(|e| eyre!("proving {key}: {e}"))?;
+    let (other_key, other_value_hash) = match &proof.terminal {
+        Terminal::Other { key, value_hash } => (*key, *value_hash),
+        _ => (B256::ZERO, B256::ZERO),
+    };
+
+    let send = |input: Vec<u8>| {
+        let l1 = l1.clone();
+        async move {
+            send_and_confirm(
+                l1.as_ref(),
+                TransactionRequest::default().to(rollup).input(input.into()),
+            )
+            .await
+        }
+    };
+    if frozen_at == 0 {
+        match send(IExodus::freezeCall {}.abi_encode()).await {
+            Ok(r) => println!(
+                "froze the rollup (transaction {}, {} gas)",
+                r.transaction_hash, r.gas_used
+            ),
+            Err(e) => match explain(&e) {
+                // Someone else froze it in the meantime.
+                Some(m) if m.starts_with("Frozen") => {}
+                Some(m) => bail!("freeze refused: {m}"),
+                None => return Err(eyre!(e).wrap_err("freezing the rollup")),
+            },
+        }
+    }
+    let call = IExodus::exitCall {
+        account,
+        l1Token: args.token.unwrap_or_default(),
+        nonce,
+        balance,
+        proof: IExodus::Proof {
+            siblings: proof.siblings.clone(),
+            terminal: proof.terminal.code(),
+            otherKey: other_key,
+            otherValueHash: other_value_hash,
+        },
+    };
+    match send(call.abi_encode()).await {
+        Ok(r) => {
+            println!(
+                "exited: paid {balance} (base units) of {what} to {account} from state root {root} (transaction {}, {} gas)",
+                r.transaction_hash, r.gas_used
+            );
+            Ok(())
+        }
+        Err(e) => match explain(&e) {
+            Some(m) => bail!("exit refused: {m}"),
+            None => Err(eyre!(e).wrap_err("exiting")),
+        },
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -53,6 +53,9 @@ enum Command {
     /// Run a whole story on a devnet and narrate it (`fraud --fault KIND`: a wrong batch, the
     /// challenge, the slash, the revert, the honest chain continuing).
     Scenario(scenario::ScenarioArgs),
+    /// Escape hatch: once the rollup is frozen (or may be), withdraw one L2 balance on L1 with a
+    /// state proof built from L1 data alone (freezing the rollup first if needed).
+    Exit(exit::ExitArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
             Command::Status(args) => wallet::status_cmd(args).await,
             Command::Batch(args) => wallet::batch_cmd(args).await,
             Command::Scenario(args) => scenario::run(args).await,
+            Command::Exit(args) => exit::exit_cmd(args).await,
         }
     });
     match result {
