@@ -190,14 +190,15 @@ mod on_anvil {
             durable.await.unwrap().unwrap();
         }
 
+        /// Waits until every step the node took is in a sealed block.
         pub(super) async fn seal(&self) {
-            for _ in 0..200 {
-                if self.node.shared.sequencer().pending_count() == 0 {
-                    break;
+            for _ in 0..1_000 {
+                if !self.node.shared.sequencer().has_open_block() {
+                    return;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
+            panic!("the open L2 block was not sealed within 10 s");
         }
 
         /// Posts every sealed block as one batch; returns its header and L1 transaction.

@@ -109,13 +109,7 @@ async fn a_batch_claiming_a_wrong_state_root_is_found_and_named() {
     net.post_all().await;
     net.transfer(1, Address::with_last_byte(9), 1_000).await;
     // Seal, then post the honest data with a forged final state root.
-    for _ in 0..100 {
-        if net.node.shared.sequencer().pending_count() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    net.seal().await;
     let shared = &net.node.shared;
     let head = shared.sequencer().head().number;
     let first = loft_contracts::rollup_call(

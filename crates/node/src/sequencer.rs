@@ -239,6 +239,11 @@ impl Sequencer {
         Some((open.number, &open.txs[i]))
     }
 
+    /// Whether a block is open (it has steps, queue messages or transactions, not sealed yet).
+    pub fn has_open_block(&self) -> bool {
+        self.open.is_some()
+    }
+
     /// Number of transactions in the open block.
     pub fn pending_count(&self) -> usize {
         self.open.as_ref().map(|o| o.txs.len()).unwrap_or(0)

@@ -29,6 +29,18 @@ pub fn eth(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
 }
 
+/// Waits until `node` has no open block: every step it took is sealed (blocks are sealed every
+/// `l2.block_time_ms`). Panics after 10 s.
+pub async fn wait_sealed(node: &Node) {
+    for _ in 0..1_000 {
+        if !node.shared.sequencer().has_open_block() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the open L2 block was not sealed within 10 s");
+}
+
 /// How to start a [`TestNet`].
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -163,15 +175,9 @@ impl TestNet {
         self.send(key, to, U256::from(value), Vec::new()).await
     }
 
-    /// Waits until every accepted transaction is in a sealed block.
+    /// Waits until every step taken so far (transactions and queue messages) is in a sealed block.
     pub async fn seal(&self) {
-        for _ in 0..200 {
-            if self.node.shared.sequencer().pending_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(self.config.l2.block_time_ms * 2)).await;
+        wait_sealed(&self.node).await;
     }
 
     /// Seals and posts every unposted block as the node's batcher would; returns the batches.
