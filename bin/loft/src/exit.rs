@@ -18,42 +18,7 @@ use loft_l1_rpc::{KeySource, RpcL1, RpcL1Config, load_signer};
 use loft_state::{Account, Terminal, account_key, l2_token_address, layout, token_balance_key};
 use loft_stf::ChainParams;
 
-mod abi {
-    #![allow(missing_docs)]
-    alloy::sol! {
-        interface IExodus {
-            struct Proof {
-                bytes32[] siblings;
-                uint8 terminal;
-                bytes32 otherKey;
-                bytes32 otherValueHash;
-            }
-            error Frozen();
-            error NotFrozen();
-            error NotFreezable(uint64 freezableAt, uint64 now_);
-            error NotAccountOwner(address account, address caller);
-            error NothingToExit();
-            error NonceOnTokenLeaf(uint256 nonce);
-            error AlreadyExited(bytes32 key);
-            error InvalidExitProof(bytes32 key);
-            function freeze() external;
-            function exit(address account, address l1Token, uint256 nonce, uint256 balance, Proof proof) external;
-            function frozenAt() external view returns (uint64);
-            function freezableAt() external view returns (uint64);
-            function lastFinalizedStateRoot() external view returns (bytes32);
-            function finalizedBatchCount() external view returns (uint64);
-            function exited(bytes32 key) external view returns (bool);
-        }
-
-        interface IChainParams {
-            function l2ChainId() external view returns (uint256);
-            function baseFee() external view returns (uint256);
-            function feeRecipient() external view returns (address);
-        }
-    }
-}
-
-use abi::{IChainParams, IExodus};
+use loft_contracts::{L1Rollup, SparseMerkle, StepVerifier};
 
 /// `loft exit`.
 #[derive(Debug, Clone, Args)]
@@ -76,15 +41,9 @@ pub(crate) struct ExitArgs {
 }
 
 async fn view<C: SolCall>(l1: &dyn L1Client, to: Address, call: C) -> Result<C::Return> {
-    let out = l1
-        .call(
-            TransactionRequest::default()
-                .to(to)
-                .input(call.abi_encode().into()),
-        )
+    loft_contracts::view_call(l1, to, call)
         .await
-        .wrap_err_with(|| format!("calling {} on {to}", C::SIGNATURE))?;
-    C::abi_decode_returns(&out).map_err(|e| eyre!("decoding {}: {e}", C::SIGNATURE))
+        .wrap_err_with(|| format!("calling {} on {to}", C::SIGNATURE))
 }
 
 /// A rollup revert in words, when it is one of the escape hatch's errors.
@@ -92,32 +51,33 @@ fn explain(e: &L1Error) -> Option<String> {
     let L1Error::Reverted { data, .. } = e else {
         return None;
     };
-    let err = IExodus::IExodusErrors::abi_decode(data).ok()?;
+    let err = L1Rollup::L1RollupErrors::abi_decode(data).ok()?;
     Some(match err {
-        IExodus::IExodusErrors::AlreadyExited(e) => {
+        L1Rollup::L1RollupErrors::AlreadyExited(e) => {
             format!("this leaf ({}) was already exited", e.key)
         }
-        IExodus::IExodusErrors::InvalidExitProof(e) => {
+        L1Rollup::L1RollupErrors::InvalidExitProof(e) => {
             format!(
                 "the rollup refused the proof of leaf {} (is the verifier's state the final one?)",
                 e.key
             )
         }
-        IExodus::IExodusErrors::NotFreezable(e) => {
+        L1Rollup::L1RollupErrors::NotFreezable(e) => {
             format!(
                 "the rollup cannot be frozen before L1 time {} (now {})",
                 e.freezableAt, e.now_
             )
         }
-        IExodus::IExodusErrors::NothingToExit(_) => "nothing to exit: the balance is 0".into(),
-        IExodus::IExodusErrors::Frozen(_) => "Frozen: the rollup is frozen already".into(),
-        IExodus::IExodusErrors::NotFrozen(_) => "the rollup is not frozen".into(),
-        IExodus::IExodusErrors::NotAccountOwner(e) => {
+        L1Rollup::L1RollupErrors::NothingToExit(_) => "nothing to exit: the balance is 0".into(),
+        L1Rollup::L1RollupErrors::Frozen(_) => "Frozen: the rollup is frozen already".into(),
+        L1Rollup::L1RollupErrors::NotFrozen(_) => "the rollup is not frozen".into(),
+        L1Rollup::L1RollupErrors::NotAccountOwner(e) => {
             format!("only {} may exit its leaf, not {}", e.account, e.caller)
         }
-        IExodus::IExodusErrors::NonceOnTokenLeaf(e) => {
+        L1Rollup::L1RollupErrors::NonceOnTokenLeaf(e) => {
             format!("a token leaf has no nonce (got {})", e.nonce)
         }
+        _ => return None,
     })
 }
 
@@ -151,9 +111,9 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
     let rollup = deployment.rollup;
 
     // Frozen, or freezable now?
-    let frozen_at = view(l1.as_ref(), rollup, IExodus::frozenAtCall {}).await?;
+    let frozen_at = view(l1.as_ref(), rollup, L1Rollup::frozenAtCall {}).await?;
     if frozen_at == 0 {
-        let freezable_at = view(l1.as_ref(), rollup, IExodus::freezableAtCall {}).await?;
+        let freezable_at = view(l1.as_ref(), rollup, L1Rollup::freezableAtCall {}).await?;
         let now = l1
             .block(loft_l1::BlockNumberOrTag::Latest)
             .await?
@@ -173,17 +133,17 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
     })?;
     let params = ChainParams {
         chain_id: u64::try_from(
-            view(l1.as_ref(), step_verifier, IChainParams::l2ChainIdCall {}).await?,
+            view(l1.as_ref(), step_verifier, StepVerifier::l2ChainIdCall {}).await?,
         )
         .map_err(|_| eyre!("L2 chain id above 2^64"))?,
         base_fee: u128::try_from(
-            view(l1.as_ref(), step_verifier, IChainParams::baseFeeCall {}).await?,
+            view(l1.as_ref(), step_verifier, StepVerifier::baseFeeCall {}).await?,
         )
         .map_err(|_| eyre!("L2 base fee above 2^128"))?,
         fee_recipient: view(
             l1.as_ref(),
             step_verifier,
-            IChainParams::feeRecipientCall {},
+            StepVerifier::feeRecipientCall {},
         )
         .await?,
     };
@@ -200,7 +160,7 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
         .await
         .wrap_err("syncing the verifier from L1")?;
     println!("verifier: {} batches checked from L1", report.batches);
-    let root: B256 = view(l1.as_ref(), rollup, IExodus::lastFinalizedStateRootCall {}).await?;
+    let root: B256 = view(l1.as_ref(), rollup, L1Rollup::lastFinalizedStateRootCall {}).await?;
     let state = verifier.state_at(root);
 
     let (key, nonce, balance) = match args.token {
@@ -233,7 +193,7 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
     if balance.is_zero() {
         bail!("nothing to exit: {account} holds no {what} in the last final state ({root})");
     }
-    if view(l1.as_ref(), rollup, IExodus::exitedCall { key }).await? {
+    if view(l1.as_ref(), rollup, L1Rollup::exitedCall { key }).await? {
         bail!("already exited: the {what} balance of {account} was paid out before");
     }
     let proof = state.prove(&key).map_err(|e| eyre!("proving {key}: {e}"))?;
@@ -253,7 +213,7 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
         }
     };
     if frozen_at == 0 {
-        match send(IExodus::freezeCall {}.abi_encode()).await {
+        match send(L1Rollup::freezeCall {}.abi_encode()).await {
             Ok(r) => println!(
                 "froze the rollup (transaction {}, {} gas)",
                 r.transaction_hash, r.gas_used
@@ -266,12 +226,12 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
             },
         }
     }
-    let call = IExodus::exitCall {
+    let call = L1Rollup::exitCall {
         account,
         l1Token: args.token.unwrap_or_default(),
         nonce,
         balance,
-        proof: IExodus::Proof {
+        proof: SparseMerkle::Proof {
             siblings: proof.siblings.clone(),
             terminal: proof.terminal.code(),
             otherKey: other_key,

@@ -33,7 +33,7 @@ mod bindings {
     );
 }
 
-pub use bindings::{DevToken, L1Bridge, L1Rollup, StepVerifier};
+pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
 
 /// A step leaf (`docs/fraud-proofs.md` §2) as the rollup's ABI has it.
 impl From<loft_stf::StepLeaf> for L1Rollup::StepLeaf {
@@ -305,7 +305,7 @@ pub async fn rollup_call<C: SolCall>(
 }
 
 /// Calls `call` on `to` without a transaction and decodes what it returns.
-async fn view_call<C: SolCall>(
+pub async fn view_call<C: SolCall>(
     l1: &(impl L1Client + ?Sized),
     to: Address,
     call: C,
