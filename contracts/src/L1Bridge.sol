@@ -36,8 +36,19 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     /// @notice Whether a registration message was already enqueued for an L1 token.
     mapping(address token => bool) public tokenRegistered;
 
+    /// @notice Largest forced transaction, in bytes (loft-stf's `MAX_TX_SIZE`, 128 KiB).
+    uint256 public constant MAX_FORCED_TX_SIZE = 128 * 1024;
+
     /// @notice The deposit amount (for ERC-20: the amount actually received) is zero.
     error ZeroAmount();
+
+    /// @notice {forceTransaction} was given no bytes.
+    error EmptyTransaction();
+
+    /// @notice {forceTransaction} was given more than {MAX_FORCED_TX_SIZE} bytes.
+    /// @param length The transaction's length.
+    /// @param max The largest accepted length.
+    error TransactionTooLarge(uint256 length, uint256 max);
 
     /// @notice The L2 recipient is the zero address.
     error ZeroRecipient();
@@ -112,6 +123,40 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
             _enqueue(KIND_REGISTER_TOKEN, _registrationPayload(token));
         }
         return _enqueue(KIND_DEPOSIT, abi.encode(token, msg.sender, l2Recipient, received));
+    }
+
+    /// @notice Puts a signed L2 transaction into the L1 -> L2 queue ({KIND_FORCED_TX}). L2 must
+    ///         consume it before the force-inclusion deadline: it executes it exactly as if the
+    ///         sequencer had taken it, or, if L2 would refuse it (bad signature, nonce, funds), consumes
+    ///         it without effect. Any L1 account may send any signed transaction: the L2 signature is
+    ///         what authenticates it (`docs/liveness.md` §1).
+    /// @dev Reverts {EmptyTransaction} or {TransactionTooLarge}; the transaction is not decoded here.
+    /// @param transaction The transaction's EIP-2718 bytes (legacy or EIP-1559, at most
+    ///        {MAX_FORCED_TX_SIZE} bytes).
+    /// @return index Queue index of the message.
+    function forceTransaction(bytes calldata transaction) external returns (uint256 index) {
+        if (transaction.length == 0) revert EmptyTransaction();
+        if (transaction.length > MAX_FORCED_TX_SIZE) {
+            revert TransactionTooLarge(transaction.length, MAX_FORCED_TX_SIZE);
+        }
+        return _enqueue(KIND_FORCED_TX, transaction);
+    }
+
+    /// @notice Withdraws `amount` of the caller's own L2 balance of `l1Token` (ETH: `address(0)`) to
+    ///         `l1Recipient` on L1 through the queue ({KIND_FORCED_WITHDRAWAL}): the L2 account is
+    ///         `msg.sender`, so no L2 signature is needed. L2 must consume it before the
+    ///         force-inclusion deadline; it then lands in that batch's withdrawal tree (no L2 fee) and
+    ///         is claimed on L1 like any withdrawal once the batch is final. More than the L2 balance
+    ///         withdraws nothing (the L2 receipt says so).
+    /// @dev Reverts {ZeroAmount} or {ZeroRecipient}.
+    /// @param l1Token The L1 token, `address(0)` for ETH.
+    /// @param amount Amount in the token's base unit.
+    /// @param l1Recipient Receiver of the funds on L1.
+    /// @return index Queue index of the message.
+    function forceWithdrawal(address l1Token, uint256 amount, address l1Recipient) external returns (uint256 index) {
+        if (amount == 0) revert ZeroAmount();
+        if (l1Recipient == address(0)) revert ZeroRecipient();
+        return _enqueue(KIND_FORCED_WITHDRAWAL, abi.encode(l1Token, amount, l1Recipient));
     }
 
     /// @notice Pays out a withdrawal: sends `amount` of `l1Token` (ETH when `address(0)`) to `to`.

@@ -18,8 +18,22 @@ abstract contract L1MessageQueue {
     ///         uint8 decimals)`.
     uint8 public constant KIND_REGISTER_TOKEN = 1;
 
+    /// @notice Message kind of a forced L2 transaction: any L1 account may put a signed L2
+    ///         transaction into the queue, and L2 must execute it (or, when L2 refuses it, consume it
+    ///         without effect) before the force-inclusion deadline. Payload: the transaction's
+    ///         EIP-2718 bytes, exactly as sent to the sequencer (`docs/liveness.md` §1).
+    uint8 public constant KIND_FORCED_TX = 2;
+
+    /// @notice Message kind of a forced withdrawal of the L1 sender's own L2 balance. Payload:
+    ///         `abi.encode(address l1Token, uint256 amount, address l1Recipient)`.
+    uint8 public constant KIND_FORCED_WITHDRAWAL = 3;
+
     /// @dev `heads[i]` is the chain head after message `i`.
     bytes32[] private _heads;
+
+    /// @dev `times[i]` is the L1 timestamp of message `i` (also hashed into `heads[i]`); four per
+    ///      slot, so the deadline of the oldest unconsumed message is one read.
+    uint64[] private _times;
 
     /// @notice A head was asked for more messages than the queue holds.
     /// @param count Number of messages asked for.
@@ -28,7 +42,8 @@ abstract contract L1MessageQueue {
 
     /// @notice Emitted for every message, in queue order.
     /// @param index 0-based index of the message in the queue.
-    /// @param kind Message kind (see {KIND_DEPOSIT}, {KIND_REGISTER_TOKEN}).
+    /// @param kind Message kind (see {KIND_DEPOSIT}, {KIND_REGISTER_TOKEN}, {KIND_FORCED_TX},
+    ///        {KIND_FORCED_WITHDRAWAL}).
     /// @param sender `msg.sender` of the call that enqueued the message.
     /// @param head Chain head after this message.
     /// @param l1BlockNumber L1 block number the message was enqueued in.
@@ -67,6 +82,15 @@ abstract contract L1MessageQueue {
         return count == 0 ? bytes32(0) : _heads[count - 1];
     }
 
+    /// @notice L1 timestamp at which message `index` was enqueued: its force-inclusion deadline is
+    ///         this plus the rollup's force-inclusion delay.
+    /// @dev Reverts with {QueueIndexOutOfRange} when there is no message `index`.
+    function queueTimeAt(uint256 index) external view returns (uint64) {
+        uint256 length = _times.length;
+        if (index >= length) revert QueueIndexOutOfRange(index + 1, length);
+        return _times[index];
+    }
+
     /// @notice Appends a message sent by `msg.sender` and emits {MessageQueued}.
     /// @dev Block number and timestamp are recorded as uint64 (truncated, which no real chain reaches).
     /// @param kind Message kind.
@@ -81,6 +105,7 @@ abstract contract L1MessageQueue {
             abi.encode(previous, index, kind, msg.sender, l1BlockNumber, timestamp, keccak256(payload))
         );
         _heads.push(head);
+        _times.push(timestamp);
         emit MessageQueued(index, kind, msg.sender, head, l1BlockNumber, timestamp, payload);
     }
 }

@@ -71,6 +71,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @param firstBlock First L2 block of the batch.
     /// @param lastBlock Last L2 block of the batch.
     /// @param stepCount Number of steps (queue messages, transactions and block markers).
+    /// @param baseFee The L2 base fee (wei per gas) every transaction of the batch was executed at;
+    ///        at most the poster's bid for the running epoch (`docs/liveness.md` §2).
     struct BatchInput {
         bytes32 stateRoot;
         bytes32 withdrawalRoot;
@@ -79,9 +81,10 @@ contract L1Rollup is ReentrancyGuard {
         uint64 firstBlock;
         uint64 lastBlock;
         uint64 stepCount;
+        uint256 baseFee;
     }
 
-    /// @notice The committed batch header; its hash is `keccak256(abi.encode(header))` (16 words).
+    /// @notice The committed batch header; its hash is `keccak256(abi.encode(header))` (17 words).
     /// @param index 0-based batch number.
     /// @param parentHash Hash of the previous header, 0 for the first batch.
     /// @param prevStateRoot The previous batch's state root (the genesis root for the first batch).
@@ -98,6 +101,7 @@ contract L1Rollup is ReentrancyGuard {
     /// @param stepCount Number of steps.
     /// @param postedAt L1 block timestamp of the submission.
     /// @param poster The account that posted the batch (its bond answers for it).
+    /// @param baseFee The L2 base fee of the batch's transactions (the poster's claim, capped by its bid).
     struct BatchHeader {
         uint64 index;
         bytes32 parentHash;
@@ -115,6 +119,7 @@ contract L1Rollup is ReentrancyGuard {
         uint64 stepCount;
         uint64 postedAt;
         address poster;
+        uint256 baseFee;
     }
 
     /// @notice What is stored per batch (four slots). Reverting needs nothing more: the previous
@@ -524,6 +529,7 @@ contract L1Rollup is ReentrancyGuard {
         header.stepCount = input.stepCount;
         header.postedAt = uint64(block.timestamp);
         header.poster = msg.sender;
+        header.baseFee = input.baseFee;
 
         bytes32 headerHash = keccak256(abi.encode(header));
         _batches[index] = BatchRecord({
@@ -716,7 +722,7 @@ contract L1Rollup is ReentrancyGuard {
         view
         returns (bool)
     {
-        IStepVerifier.StepContext memory ctx = IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd);
+        IStepVerifier.StepContext memory ctx = IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd, h.baseFee);
         (bool valid, StepLeaf memory next) = IStepVerifier(stepVerifier).execute(ctx, prev, witness);
         return !valid || stepLeafHash(next) != claimedHash;
     }

@@ -6,6 +6,9 @@ import {L1Rollup} from "../src/L1Rollup.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 import {SparseMerkle} from "../src/lib/SparseMerkle.sol";
 
+/// @dev The L2 base fee the test batches claim (the vectors' base fee, crates/fraud/src/vectors.rs).
+uint256 constant BASE_FEE_WEI = 7;
+
 /// @dev The few forge cheatcodes these tests use (forge-std is not available here).
 interface ExodusVm {
     function deal(address account, uint256 newBalance) external;
@@ -91,7 +94,8 @@ contract ExodusTest {
             queueEnd: 0,
             firstBlock: first,
             lastBlock: first,
-            stepCount: 1
+            stepCount: 1,
+            baseFee: BASE_FEE_WEI
         });
         vm.prank(SEQUENCER);
         return rollup.submitBatch(input, hex"01");

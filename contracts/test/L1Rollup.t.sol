@@ -8,6 +8,9 @@ import {IStepVerifier} from "../src/fraud/IStepVerifier.sol";
 import {StepLeaf, stepLeafHash} from "../src/fraud/StepLeaf.sol";
 import {StepVerifier} from "../src/fraud/StepVerifier.sol";
 
+/// @dev The L2 base fee the test batches claim (the vectors' base fee, crates/fraud/src/vectors.rs).
+uint256 constant BASE_FEE_WEI = 7;
+
 /// @dev The few forge cheatcodes these tests use (forge-std is not available here).
 interface Vm {
     function deal(address account, uint256 newBalance) external;
@@ -300,7 +303,8 @@ contract L1RollupTest {
             queueEnd: queueEnd,
             firstBlock: lastL2Block + 1,
             lastBlock: lastL2Block + blocks,
-            stepCount: 3
+            stepCount: 3,
+            baseFee: BASE_FEE_WEI
         });
     }
 
@@ -335,7 +339,8 @@ contract L1RollupTest {
             lastBlock: inp.lastBlock,
             stepCount: inp.stepCount,
             postedAt: uint64(block.timestamp),
-            poster: poster
+            poster: poster,
+            baseFee: BASE_FEE_WEI
         });
     }
 
@@ -437,7 +442,8 @@ contract L1RollupTest {
             queueEnd: q + 1,
             firstBlock: lastL2Block + 1,
             lastBlock: lastL2Block + 1,
-            stepCount: 3
+            stepCount: 3,
+            baseFee: BASE_FEE_WEI
         });
         seal(s);
     }
@@ -1282,7 +1288,7 @@ contract L1RollupTest {
     // ---------------------------------------------------------------- proveStep
 
     function ctxOf(L1Rollup.BatchHeader memory h) internal pure returns (IStepVerifier.StepContext memory) {
-        return IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd);
+        return IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd, h.baseFee);
     }
 
     function test_ProveStep_NotFraudWhenVerifierAgrees() public {
@@ -1722,7 +1728,6 @@ contract L1RollupFraudGasTest {
         address bridgeAt = vm.computeCreateAddress(rollupAt, 1);
         verifier = new StepVerifier(
             vm.parseJsonUint(json, ".chainId"),
-            vm.parseJsonUint(json, ".baseFee"),
             vm.parseJsonAddress(json, ".feeRecipient"),
             bridgeAt
         );
@@ -1868,7 +1873,8 @@ contract L1RollupFraudGasTest {
             queueEnd: queueEnd,
             firstBlock: firstBlock,
             lastBlock: lastBlock,
-            stepCount: stepCount
+            stepCount: stepCount,
+            baseFee: BASE_FEE_WEI
         });
         vm.prank(SEQUENCER);
         uint64 index = rollup.submitBatch(inp, data);
@@ -1888,7 +1894,8 @@ contract L1RollupFraudGasTest {
             lastBlock: lastBlock,
             stepCount: stepCount,
             postedAt: uint64(block.timestamp),
-            poster: SEQUENCER
+            poster: SEQUENCER,
+            baseFee: BASE_FEE_WEI
         });
         require(rollup.batchHeaderHash(index) == keccak256(abi.encode(h)), "header");
     }

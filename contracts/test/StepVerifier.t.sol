@@ -61,7 +61,6 @@ contract StepVerifierTest {
         queue = new TestQueue();
         verifier = new StepVerifier(
             vm.parseJsonUint(json, ".chainId"),
-            vm.parseJsonUint(json, ".baseFee"),
             vm.parseJsonAddress(json, ".feeRecipient"),
             address(queue)
         );

@@ -11,6 +11,7 @@ interface IStepVerifier {
         bytes32 dataRoot;
         uint64 dataLength;
         uint64 queueEnd;
+        uint256 baseFee;
     }
 
     /// @notice Executes the step after `prev` with the witness.

@@ -95,8 +95,6 @@ contract StepVerifier is IStepVerifier {
 
     /// @notice The L2 chain id (EIP-155), implicit in batch data.
     uint256 public immutable l2ChainId;
-    /// @notice The L2 base fee, wei per gas.
-    uint256 public immutable baseFee;
     /// @notice Receives every transaction fee.
     address public immutable feeRecipient;
     /// @notice The L1 queue (the bridge), for its heads.
@@ -107,9 +105,8 @@ contract StepVerifier is IStepVerifier {
     /// @notice A proven state leaf is inconsistent (cannot happen in a state loft-stf produced).
     error CorruptState(bytes32 key);
 
-    constructor(uint256 l2ChainId_, uint256 baseFee_, address feeRecipient_, address bridge_) {
+    constructor(uint256 l2ChainId_, address feeRecipient_, address bridge_) {
         l2ChainId = l2ChainId_;
-        baseFee = baseFee_;
         feeRecipient = feeRecipient_;
         bridge = IQueueHeads(bridge_);
     }
@@ -141,7 +138,7 @@ contract StepVerifier is IStepVerifier {
             valid = false;
         } else if (next.kind == STEP_QUEUE) {
             next.dataEnd = prev.dataEnd + 1;
-            valid = _queue(ctx, prev, w.message, e, next);
+            valid = _queue(ctx, prev, w.message, e, next, w.wSiblings);
         } else if (next.kind == STEP_BLOCK) {
             uint256 length;
             (valid, length) = StepCodec.decodeBlock(step);
@@ -150,7 +147,7 @@ contract StepVerifier is IStepVerifier {
             (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(step);
             if (ok) {
                 next.dataEnd = uint64(prev.dataEnd + t.length);
-                valid = _tx(e, t, next, w.wSiblings);
+                valid = _tx(e, t, ctx.baseFee, next, w.wSiblings);
             }
         }
         if (!valid) {
@@ -350,11 +347,13 @@ contract StepVerifier is IStepVerifier {
     }
 
     /// @dev Checks the transaction in the order of docs/rollup.md §2.2 and computes its effects.
-    function _tx(Exec memory e, StepCodec.Tx memory t, StepLeaf memory next, bytes32[16] memory wSiblings)
-        private
-        view
-        returns (bool)
-    {
+    function _tx(
+        Exec memory e,
+        StepCodec.Tx memory t,
+        uint256 baseFee,
+        StepLeaf memory next,
+        bytes32[16] memory wSiblings
+    ) private view returns (bool) {
         address sender = StepCodec.recover(t, l2ChainId);
         if (sender == address(0)) return false;
         uint256 si = _acc(e, sender);
@@ -468,7 +467,8 @@ contract StepVerifier is IStepVerifier {
         StepLeaf calldata prev,
         QueueMessage memory m,
         Exec memory e,
-        StepLeaf memory next
+        StepLeaf memory next,
+        bytes32[16] memory wSiblings
     ) private view returns (bool) {
         uint256 pos = prev.queuePos;
         if (pos >= ctx.queueEnd) return false;
@@ -481,8 +481,65 @@ contract StepVerifier is IStepVerifier {
             _deposit(e, m.payload);
         } else if (m.kind == 1) {
             _register(e, m.payload);
+        } else if (m.kind == 2) {
+            // A forced transaction L2 refuses is consumed without effect (loft-stf
+            // `apply_queue_message`): drop whatever the refused attempt computed.
+            (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(m.payload);
+            if (!ok || t.length != m.payload.length || !_tx(e, t, ctx.baseFee, next, wSiblings)) {
+                e.n = 0;
+                next.wCount = prev.wCount;
+                next.wRoot = prev.wRoot;
+            }
+        } else if (m.kind == 3) {
+            _forcedWithdrawal(e, m.sender, m.payload, next, wSiblings);
         }
         return true;
+    }
+
+    /// @dev A forced withdrawal of the L1 sender's own L2 balance: a withdrawal without fee or
+    ///      signature, with the account's nonce as the withdrawal nonce (loft-stf
+    ///      `forced_withdrawal`). Anything it cannot do (payload, unknown token, balance, nonce
+    ///      exhausted) changes nothing.
+    function _forcedWithdrawal(
+        Exec memory e,
+        address sender,
+        bytes memory p,
+        StepLeaf memory next,
+        bytes32[16] memory wSiblings
+    ) private pure {
+        if (p.length != 96) return;
+        uint256 w0 = StepCodec.word(p, 0);
+        uint256 w2 = StepCodec.word(p, 64);
+        if (w0 >> 160 != 0 || w2 >> 160 != 0) return;
+        Op memory op;
+        op.kind = OP_WITHDRAW;
+        op.amount = StepCodec.word(p, 32);
+        // casting to 'uint160' is safe because both words were just checked to fit
+        // forge-lint: disable-next-line(unsafe-typecast)
+        op.l1Recipient = address(uint160(w2));
+        if (op.amount == 0 || op.l1Recipient == address(0)) return;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        address l1Token = address(uint160(w0));
+        if (l1Token != address(0)) {
+            op.token = address(uint160(uint256(keccak256(abi.encodePacked(L2_TOKEN_SALT, l1Token)))));
+            if (!_isToken(e, op.token)) return;
+        }
+        uint256 si = _acc(e, sender);
+        uint256 nonce = e.accNonce[si];
+        if (nonce >= type(uint64).max) return;
+        if (op.token == address(0)) {
+            if (e.accBal[si] < op.amount) return;
+            op.ethOut = op.amount;
+        } else {
+            op.tokenHave = _tokenBalance(e, sender, op.token);
+            if (op.tokenHave < op.amount) return;
+        }
+        e.accNonce[si] = nonce + 1;
+        e.accBal[si] -= op.ethOut;
+        _pushAccount(e, si);
+        // casting to 'uint64' is safe because the nonce was just checked to be below 2^64 - 1
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _withdraw(e, sender, uint64(nonce), op, next, wSiblings);
     }
 
     function _deposit(Exec memory e, bytes memory p) private pure {
