@@ -36,8 +36,9 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     /// @notice Whether a registration message was already enqueued for an L1 token.
     mapping(address token => bool) public tokenRegistered;
 
-    /// @notice Largest forced transaction, in bytes (loft-stf's `MAX_TX_SIZE`, 128 KiB).
-    uint256 public constant MAX_FORCED_TX_SIZE = 128 * 1024;
+    /// @notice Largest forced transaction, in bytes: one step of batch data (loft-stf's
+    ///         `MAX_STEP_BYTES`).
+    uint256 public constant MAX_FORCED_TX_SIZE = 320;
 
     /// @notice The deposit amount (for ERC-20: the amount actually received) is zero.
     error ZeroAmount();
@@ -131,8 +132,8 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     ///         it without effect. Any L1 account may send any signed transaction: the L2 signature is
     ///         what authenticates it (`docs/liveness.md` §1).
     /// @dev Reverts {EmptyTransaction} or {TransactionTooLarge}; the transaction is not decoded here.
-    /// @param transaction The transaction's EIP-2718 bytes (legacy or EIP-1559, at most
-    ///        {MAX_FORCED_TX_SIZE} bytes).
+    /// @param transaction The signed transaction in the batch data's transaction encoding
+    ///        (`docs/rollup.md` §3.2; `loft force tx` writes it), at most {MAX_FORCED_TX_SIZE} bytes.
     /// @return index Queue index of the message.
     function forceTransaction(bytes calldata transaction) external returns (uint256 index) {
         if (transaction.length == 0) revert EmptyTransaction();

@@ -21,7 +21,8 @@ abstract contract L1MessageQueue {
     /// @notice Message kind of a forced L2 transaction: any L1 account may put a signed L2
     ///         transaction into the queue, and L2 must execute it (or, when L2 refuses it, consume it
     ///         without effect) before the force-inclusion deadline. Payload: the transaction's
-    ///         EIP-2718 bytes, exactly as sent to the sequencer (`docs/liveness.md` §1).
+    ///         step encoding in batch data (`docs/rollup.md` §3.2), at most 320 bytes
+    ///         (`docs/liveness.md` §1).
     uint8 public constant KIND_FORCED_TX = 2;
 
     /// @notice Message kind of a forced withdrawal of the L1 sender's own L2 balance. Payload:
@@ -84,10 +85,10 @@ abstract contract L1MessageQueue {
 
     /// @notice L1 timestamp at which message `index` was enqueued: its force-inclusion deadline is
     ///         this plus the rollup's force-inclusion delay.
-    /// @dev Reverts with {QueueIndexOutOfRange} when there is no message `index`.
+    /// @dev Reverts with {QueueIndexOutOfRange}`(index, length)` when there is no message `index`.
     function queueTimeAt(uint256 index) external view returns (uint64) {
         uint256 length = _times.length;
-        if (index >= length) revert QueueIndexOutOfRange(index + 1, length);
+        if (index >= length) revert QueueIndexOutOfRange(index, length);
         return _times[index];
     }
 

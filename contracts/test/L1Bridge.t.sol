@@ -322,6 +322,59 @@ contract L1BridgeTest {
         bridge.queueHeadAt(type(uint256).max);
     }
 
+    // ---------------------------------------------------------------- forced messages
+
+    function test_QueueTimeAtRecordsEachMessage() public {
+        depositEthAs(ALICE, BOB, 1 ether);
+        vm.warp(1_700_000_123);
+        depositEthAs(ALICE, BOB, 2 ether);
+        assertEq(bridge.queueTimeAt(0), 1_700_000_000, "time 0");
+        assertEq(bridge.queueTimeAt(1), 1_700_000_123, "time 1");
+        vm.expectRevert(abi.encodeWithSelector(L1MessageQueue.QueueIndexOutOfRange.selector, 2, 2));
+        bridge.queueTimeAt(2);
+        vm.expectRevert(abi.encodeWithSelector(L1MessageQueue.QueueIndexOutOfRange.selector, type(uint256).max, 2));
+        bridge.queueTimeAt(type(uint256).max);
+    }
+
+    function test_ForceWithdrawalQueuesTheSendersOwnWithdrawal() public {
+        bytes memory payload = abi.encode(address(token), uint256(5 ether), BOB);
+        expectQueued(bridge.KIND_FORCED_WITHDRAWAL(), ALICE, payload);
+        vm.prank(ALICE);
+        uint256 index = bridge.forceWithdrawal(address(token), 5 ether, BOB);
+        assertEq(index, 0, "index");
+        assertEq(uint256(bridge.KIND_FORCED_WITHDRAWAL()), 3, "kind");
+        assertEq(address(bridge).balance, 0, "no value moves on L1");
+        checkChain();
+    }
+
+    function test_RevertWhen_ForceWithdrawalOfNothingOrToNobody() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroAmount.selector));
+        bridge.forceWithdrawal(address(0), 0, BOB);
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.ZeroRecipient.selector));
+        bridge.forceWithdrawal(address(0), 1, address(0));
+        assertEq(bridge.queueLength(), 0, "nothing queued");
+    }
+
+    function test_ForceTransactionQueuesTheBytesAsTheyAre() public {
+        bytes memory tx_ = hex"02c0ffee";
+        expectQueued(bridge.KIND_FORCED_TX(), BOB, tx_);
+        vm.prank(BOB);
+        uint256 index = bridge.forceTransaction(tx_);
+        assertEq(index, 0, "index");
+        assertEq(uint256(bridge.KIND_FORCED_TX()), 2, "kind");
+        checkChain();
+    }
+
+    function test_RevertWhen_ForceTransactionEmptyOrTooLarge() public {
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.EmptyTransaction.selector));
+        bridge.forceTransaction("");
+        bytes memory big = new bytes(321);
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.TransactionTooLarge.selector, 321, 320));
+        bridge.forceTransaction(big);
+        bridge.forceTransaction(new bytes(320));
+        assertEq(bridge.queueLength(), 1, "320 bytes fit");
+    }
+
     // ---------------------------------------------------------------- ETH
 
     function test_DepositETH() public {

@@ -235,6 +235,7 @@ mod on_anvil {
                 first_block: header.first_block,
                 last_block: header.last_block,
                 step_count: batch.step_count,
+                base_fee: header.base_fee,
             };
             let mut tx = TxEip1559 {
                 chain_id: self.config.l1.chain_id,

@@ -136,10 +136,8 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
             view(l1.as_ref(), step_verifier, StepVerifier::l2ChainIdCall {}).await?,
         )
         .map_err(|_| eyre!("L2 chain id above 2^64"))?,
-        base_fee: u128::try_from(
-            view(l1.as_ref(), step_verifier, StepVerifier::baseFeeCall {}).await?,
-        )
-        .map_err(|_| eyre!("L2 base fee above 2^128"))?,
+        // Each batch executes at the base fee its header names (`loft_derive::batch_params`).
+        base_fee: 0,
         fee_recipient: view(
             l1.as_ref(),
             step_verifier,

@@ -484,7 +484,9 @@ contract StepVerifier is IStepVerifier {
         } else if (m.kind == 2) {
             // A forced transaction L2 refuses is consumed without effect (loft-stf
             // `apply_queue_message`): drop whatever the refused attempt computed.
-            (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(m.payload);
+            bool ok = m.payload.length <= StepCodec.MAX_STEP_BYTES;
+            StepCodec.Tx memory t;
+            if (ok) (ok, t) = StepCodec.decodeTx(m.payload);
             if (!ok || t.length != m.payload.length || !_tx(e, t, ctx.baseFee, next, wSiblings)) {
                 e.n = 0;
                 next.wCount = prev.wCount;
@@ -507,7 +509,7 @@ contract StepVerifier is IStepVerifier {
         StepLeaf memory next,
         bytes32[16] memory wSiblings
     ) private pure {
-        if (p.length != 96) return;
+        if (p.length < 96) return;
         uint256 w0 = StepCodec.word(p, 0);
         uint256 w2 = StepCodec.word(p, 64);
         if (w0 >> 160 != 0 || w2 >> 160 != 0) return;

@@ -151,7 +151,7 @@ impl Challenger<'_> {
         let lookup = |i: u64| self.queue_input(i);
         let replayed = replay(
             &mut state,
-            &self.params,
+            &loft_derive::batch_params(&self.params, h),
             h.queue_start,
             h.queue_end,
             &case.data,
@@ -390,7 +390,7 @@ impl Challenger<'_> {
                         });
                 let built = build_step_witness(
                     &state,
-                    &self.params,
+                    &loft_derive::batch_params(&self.params, h),
                     &prev,
                     &StepInput {
                         data: &case.data,

@@ -69,6 +69,7 @@ impl Net {
             first_block: first,
             last_block: last.number,
             step_count: leaves.len() as u64,
+            base_fee: shared.config.l2.base_fee.into(),
         };
         loft_l1::send_and_confirm(
             &self.l1(0),

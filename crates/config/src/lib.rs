@@ -113,6 +113,18 @@ pub struct RollupConfig {
     /// user exits with a state proof (`docs/escape-hatch.md`). Must be above the challenge period
     /// (see [`ChainConfig::validate`]).
     pub exodus_delay_secs: u64,
+    /// Seconds an L1 -> L2 queue message (a deposit, a forced withdrawal or transaction) may wait
+    /// before L1 refuses every batch that does not consume it (`docs/liveness.md` §1).
+    pub force_inclusion_delay_secs: u64,
+    /// Length of an operator epoch in seconds: the best bid runs each epoch
+    /// (`docs/liveness.md` §2).
+    pub epoch_secs: u64,
+    /// Seconds the active operator may post nothing while the queue holds messages before anyone
+    /// may kick it (`docs/liveness.md` §3).
+    pub liveness_window_secs: u64,
+    /// Share of a kicked operator's bond that is slashed, in basis points (of which
+    /// `challenger_share_bps` goes to the caller of `kick`, the rest to `slash_sink`).
+    pub kick_slash_bps: u16,
 }
 
 /// The embedded development L1.
@@ -163,6 +175,10 @@ impl ChainConfig {
                 slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
                 response_window_secs: 4,
                 exodus_delay_secs: 3600,
+                force_inclusion_delay_secs: 30,
+                epoch_secs: 60,
+                liveness_window_secs: 30,
+                kick_slash_bps: 5_000,
             },
             devnet: DevnetConfig {
                 block_time_secs: 0,
@@ -198,6 +214,10 @@ impl ChainConfig {
             slash_sink: alloy::primitives::address!("000000000000000000000000000000000000dEaD"),
             response_window_secs: 6 * 3600,
             exodus_delay_secs: 14 * 24 * 3600,
+            force_inclusion_delay_secs: 24 * 3600,
+            epoch_secs: 24 * 3600,
+            liveness_window_secs: 12 * 3600,
+            kick_slash_bps: 5_000,
         };
         c
     }
@@ -311,16 +331,46 @@ impl ChainConfig {
                 ),
             ));
         }
-        // The exodus delay must outlast every delay an honest operator is allowed before its batch
-        // is final: the challenge period, plus (once they exist, issue 5) the force-inclusion
-        // delay and the liveness window. Add them to `honest_delay` when they are configured.
-        let honest_delay = self.rollup.challenge_period_secs;
+        for (field, value) in [
+            (
+                "rollup.force_inclusion_delay_secs",
+                self.rollup.force_inclusion_delay_secs,
+            ),
+            ("rollup.epoch_secs", self.rollup.epoch_secs),
+            (
+                "rollup.liveness_window_secs",
+                self.rollup.liveness_window_secs,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        if self.rollup.kick_slash_bps > 10_000 {
+            return Err(invalid(
+                "rollup.kick_slash_bps",
+                format!("{} is above 10000 (100%)", self.rollup.kick_slash_bps),
+            ));
+        }
+        // The exodus delay must outlast every delay an honest system is allowed before a batch is
+        // final: a message may wait the force-inclusion delay, a dead operator may go unnoticed
+        // for the liveness window before its successor takes over, and the batch that follows
+        // needs the challenge period.
+        let honest_delay = self
+            .rollup
+            .challenge_period_secs
+            .saturating_add(self.rollup.force_inclusion_delay_secs)
+            .saturating_add(self.rollup.liveness_window_secs);
         if self.rollup.exodus_delay_secs <= honest_delay {
             return Err(invalid(
                 "rollup.exodus_delay_secs",
                 format!(
-                    "{} must be above the challenge period ({} s): otherwise the rollup could be frozen while an honest operator's batch is still in its challenge period",
-                    self.rollup.exodus_delay_secs, honest_delay
+                    "{} must be above challenge period + force-inclusion delay + liveness window ({} + {} + {} = {} s): otherwise the rollup could be frozen while honest operators are still within their delays",
+                    self.rollup.exodus_delay_secs,
+                    self.rollup.challenge_period_secs,
+                    self.rollup.force_inclusion_delay_secs,
+                    self.rollup.liveness_window_secs,
+                    honest_delay
                 ),
             ));
         }
@@ -426,11 +476,14 @@ mod tests {
     }
 
     #[test]
-    fn an_exodus_delay_not_above_the_challenge_period_is_rejected() {
+    fn an_exodus_delay_not_above_every_honest_delay_is_rejected() {
         for preset in [ChainConfig::devnet(), ChainConfig::mainnet()] {
             let mut c = preset;
-            assert!(c.rollup.exodus_delay_secs > c.rollup.challenge_period_secs);
-            c.rollup.exodus_delay_secs = c.rollup.challenge_period_secs;
+            let honest = c.rollup.challenge_period_secs
+                + c.rollup.force_inclusion_delay_secs
+                + c.rollup.liveness_window_secs;
+            assert!(c.rollup.exodus_delay_secs > honest);
+            c.rollup.exodus_delay_secs = honest;
             let err = c.validate().unwrap_err();
             assert!(
                 matches!(
@@ -448,6 +501,36 @@ mod tests {
         assert_eq!(
             ChainConfig::mainnet().rollup.exodus_delay_secs,
             14 * 24 * 3600
+        );
+    }
+
+    #[test]
+    fn liveness_parameters_are_checked() {
+        let zero = |f: fn(&mut ChainConfig), field: &str| {
+            let mut c = ChainConfig::devnet();
+            f(&mut c);
+            match c.validate() {
+                Err(ConfigError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        };
+        zero(
+            |c| c.rollup.force_inclusion_delay_secs = 0,
+            "rollup.force_inclusion_delay_secs",
+        );
+        zero(|c| c.rollup.epoch_secs = 0, "rollup.epoch_secs");
+        zero(
+            |c| c.rollup.liveness_window_secs = 0,
+            "rollup.liveness_window_secs",
+        );
+        zero(
+            |c| c.rollup.kick_slash_bps = 10_001,
+            "rollup.kick_slash_bps",
+        );
+        // A long force-inclusion delay pushes the exodus delay up with it.
+        zero(
+            |c| c.rollup.force_inclusion_delay_secs = c.rollup.exodus_delay_secs,
+            "rollup.exodus_delay_secs",
         );
     }
 
@@ -493,6 +576,10 @@ mod tests {
             "slash_sink",
             "response_window_secs",
             "exodus_delay_secs",
+            "force_inclusion_delay_secs",
+            "epoch_secs",
+            "liveness_window_secs",
+            "kick_slash_bps",
         ] {
             assert!(
                 doc.contains(&format!(".{field}`")),

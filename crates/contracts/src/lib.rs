@@ -358,6 +358,8 @@ pub struct BatchHeader {
     pub posted_at: u64,
     /// The account that posted the batch (its bond answers for it).
     pub poster: Address,
+    /// The L2 base fee of the batch's transactions (what the state transition charges).
+    pub base_fee: u128,
 }
 
 impl BatchHeader {
@@ -391,6 +393,7 @@ impl From<L1Rollup::BatchHeader> for BatchHeader {
             step_count: h.stepCount,
             posted_at: h.postedAt,
             poster: h.poster,
+            base_fee: h.baseFee.saturating_to(),
         }
     }
 }
@@ -414,6 +417,7 @@ impl From<BatchHeader> for L1Rollup::BatchHeader {
             stepCount: h.step_count,
             postedAt: h.posted_at,
             poster: h.poster,
+            baseFee: U256::from(h.base_fee),
         }
     }
 }
@@ -497,6 +501,9 @@ pub struct BatchInput {
     pub last_block: u64,
     /// Number of steps, at least 1.
     pub step_count: u64,
+    /// The L2 base fee every transaction of the batch was executed at (at most the poster's
+    /// bid, `docs/liveness.md` §2).
+    pub base_fee: u128,
 }
 
 impl From<BatchInput> for L1Rollup::BatchInput {
@@ -509,6 +516,7 @@ impl From<BatchInput> for L1Rollup::BatchInput {
             firstBlock: i.first_block,
             lastBlock: i.last_block,
             stepCount: i.step_count,
+            baseFee: U256::from(i.base_fee),
         }
     }
 }
@@ -523,6 +531,7 @@ impl From<L1Rollup::BatchInput> for BatchInput {
             first_block: i.firstBlock,
             last_block: i.lastBlock,
             step_count: i.stepCount,
+            base_fee: i.baseFee.saturating_to(),
         }
     }
 }
@@ -667,8 +676,6 @@ pub struct DeployOptions {
 pub struct VerifierParams {
     /// L2 chain id.
     pub l2_chain_id: u64,
-    /// L2 base fee in wei per gas.
-    pub base_fee: U256,
     /// L2 fee recipient.
     pub fee_recipient: Address,
 }
@@ -764,7 +771,6 @@ pub async fn deploy(
             StepVerifier::BYTECODE.as_ref(),
             &StepVerifier::constructorCall {
                 l2ChainId_: U256::from(p.l2_chain_id),
-                baseFee_: p.base_fee,
                 feeRecipient_: p.fee_recipient,
                 bridge_: future_bridge,
             }
@@ -974,6 +980,7 @@ mod tests {
             first_block: 5,
             last_block: 6,
             step_count: 7,
+            base_fee: 8,
         };
         let data = [1u8, 1, 2, 3];
         let calldata = submit_batch_calldata(&input, &data);

@@ -259,8 +259,13 @@ pub fn replay<S: loft_state::NodeStore>(
                     });
                     break;
                 };
-                for (key, value) in loft_stf::apply_queue_message(&*state, &m)? {
+                let outcome = loft_stf::apply_queue_message(&*state, params, &m)?;
+                for (key, value) in outcome.writes {
                     state.set(key, value)?;
+                }
+                if let Some(w) = outcome.withdrawal {
+                    withdrawals.push(w);
+                    withdrawal = Some(w);
                 }
                 message = Some(m);
                 queue_pos += 1;
@@ -339,8 +344,17 @@ pub fn replay<S: loft_state::NodeStore>(
     })
 }
 
+/// The chain parameters a batch executes with: the chain's, with the base fee its header names
+/// (the poster's claim, capped on L1 by its bid; `docs/liveness.md` §2).
+pub fn batch_params(params: &ChainParams, header: &BatchHeader) -> ChainParams {
+    ChainParams {
+        base_fee: header.base_fee,
+        ..*params
+    }
+}
+
 /// Replays one batch on `state` (the state after the previous batch) and compares every
-/// commitment of `header`. On success the state holds the batch's writes; on a fault it may hold
+/// commitment of `header`, with the base fee of its header ([`batch_params`]). On success the state holds the batch's writes; on a fault it may hold
 /// part of them: replay on a clone.
 pub fn derive_batch<S: loft_state::NodeStore>(
     state: &mut Smt<S>,
@@ -356,6 +370,7 @@ pub fn derive_batch<S: loft_state::NodeStore>(
             derived: prev_root,
         }));
     }
+    let params = &batch_params(params, header);
     let replayed = replay(
         state,
         params,

@@ -131,6 +131,7 @@ async fn a_batch_claiming_a_wrong_state_root_is_found_and_named() {
         first_block: first,
         last_block: last.number,
         step_count: batch.step_count,
+        base_fee: shared.config.l2.base_fee.into(),
     };
     let receipt = shared
         .l1
@@ -187,6 +188,7 @@ impl Net {
             first_block: first,
             last_block: last.number,
             step_count: batch.step_count,
+            base_fee: shared.config.l2.base_fee.into(),
         };
         let receipt = loft_l1::send_and_confirm(
             &self.l1(key),

@@ -183,6 +183,25 @@ fn access<S: NodeStore>(tree: &Smt<S>, key: &B256) -> Result<abi::StateAccess, S
     })
 }
 
+/// Puts withdrawal `leaf` in the batch's next slot: the siblings of slot `prev.w_count` (checked
+/// against `prev.w_root`), and `next`'s withdrawal root and count after it.
+fn take_withdrawal_slot(
+    input: &StepInput<'_>,
+    prev: &StepLeaf,
+    next: &mut StepLeaf,
+    leaf: B256,
+) -> Result<[B256; loft_stf::W_DEPTH], FraudError> {
+    let (siblings, root) = data::withdrawal_slot(input.withdrawals, prev.w_count as usize);
+    if root != prev.w_root {
+        return Err(FraudError::Inconsistent(
+            "withdrawals do not match prev.w_root",
+        ));
+    }
+    next.w_root = data::withdrawal_root_with(leaf, prev.w_count, &siblings);
+    next.w_count += 1;
+    Ok(siblings)
+}
+
 /// Builds the witness of the step after `prev` (the step at `data[prev.data_end]`) on `state`
 /// (the tree at `prev.state_root`): re-executes it with `loft_stf` and proves every leaf it reads
 /// (against the pre-state) and writes (in order, against the running root of a scratch copy).
@@ -258,7 +277,11 @@ pub fn build_step_witness<S: NodeStore + Clone>(
                     sender: msg.sender,
                     payload: msg.payload.clone(),
                 };
-                writes = Some(apply_queue_message(&recorder, &queued)?);
+                let outcome = apply_queue_message(&recorder, params, &queued)?;
+                if let Some(w) = &outcome.withdrawal {
+                    w_siblings = take_withdrawal_slot(input, prev, &mut next, w.leaf())?;
+                }
+                writes = Some(outcome.writes);
                 next.queue_pos += 1;
             }
         }
@@ -268,17 +291,7 @@ pub fn build_step_witness<S: NodeStore + Clone>(
                 match execute_tx(&recorder, params, &tx) {
                     Ok(outcome) => {
                         if let Some(w) = &outcome.withdrawal {
-                            let (siblings, root) =
-                                data::withdrawal_slot(input.withdrawals, prev.w_count as usize);
-                            if root != prev.w_root {
-                                return Err(FraudError::Inconsistent(
-                                    "withdrawals do not match prev.w_root",
-                                ));
-                            }
-                            w_siblings = siblings;
-                            next.w_root =
-                                data::withdrawal_root_with(w.leaf(), prev.w_count, &siblings);
-                            next.w_count += 1;
+                            w_siblings = take_withdrawal_slot(input, prev, &mut next, w.leaf())?;
                         }
                         writes = Some(outcome.writes);
                     }

@@ -298,7 +298,12 @@ fn run(c: Case) -> Value {
     }
     let blob = (
         c.name.clone(),
-        (data_root(&data), data.len() as u64, c.queue_end),
+        (
+            data_root(&data),
+            data.len() as u64,
+            c.queue_end,
+            U256::from(BASE_FEE),
+        ),
         (
             U256::from(prev.kind),
             prev.queue_pos,
@@ -319,6 +324,7 @@ fn run(c: Case) -> Value {
         "dataRoot": data_root(&data),
         "dataLength": data.len(),
         "queueEnd": c.queue_end,
+        "baseFee": BASE_FEE as u64,
         "heads": heads,
         "prevKind": prev.kind,
         "prevQueuePos": prev.queue_pos,
@@ -345,6 +351,19 @@ fn queue_case(name: &str, kind: u8, payload: Vec<u8>) -> Case {
         }),
         ..case(name, vec![0x11])
     }
+}
+
+/// A forced message (`docs/liveness.md` §1) sent on L1 by `sender`.
+fn forced_case(name: &str, kind: u8, sender: Address, payload: Vec<u8>) -> Case {
+    let mut c = queue_case(name, kind, payload);
+    if let Some(m) = c.message.as_mut() {
+        m.sender = sender;
+    }
+    c
+}
+
+fn forced_withdrawal(l1: Address, amount: U256, l1_recipient: Address) -> Vec<u8> {
+    (l1, amount, l1_recipient).abi_encode_params()
 }
 
 fn deposit(l1: Address, to: Address, amount: U256) -> Vec<u8> {
@@ -942,6 +961,220 @@ fn generate() -> Value {
         1,
         vec![0u8; 100],
     ));
+
+    // Forced withdrawals (kind 3): the L1 sender's own balance, no fee, the account nonce.
+    let fw = |name: &str, who: Address, l1: Address, amount: U256, to: Address| {
+        forced_case(name, 3, who, forced_withdrawal(l1, amount, to))
+    };
+    push(fw(
+        "forced withdrawal of ETH",
+        a,
+        Address::ZERO,
+        eth(1),
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal of the whole ETH balance",
+        a,
+        Address::ZERO,
+        eth(10),
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal above the ETH balance",
+        a,
+        Address::ZERO,
+        eth(10) + U256::ONE,
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal of tokens",
+        a,
+        l1_token(),
+        U256::from(1000u64),
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal above the token balance",
+        a,
+        l1_token(),
+        U256::from(1001u64),
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal of an unknown token",
+        a,
+        Address::repeat_byte(0x77),
+        U256::ONE,
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal of zero",
+        a,
+        Address::ZERO,
+        U256::ZERO,
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal to the zero address",
+        a,
+        Address::ZERO,
+        U256::ONE,
+        Address::ZERO,
+    ));
+    push(fw(
+        "forced withdrawal from an empty account",
+        fresh,
+        Address::ZERO,
+        U256::ONE,
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal with an exhausted nonce",
+        addr(6),
+        Address::ZERO,
+        U256::ONE,
+        l1r,
+    ));
+    push(fw(
+        "forced withdrawal taking the last nonce",
+        addr(5),
+        Address::ZERO,
+        U256::ONE,
+        l1r,
+    ));
+    push(forced_case(
+        "forced withdrawal payload with a trailing byte",
+        3,
+        a,
+        {
+            let mut p = forced_withdrawal(Address::ZERO, U256::ONE, l1r);
+            p.push(0);
+            p
+        },
+    ));
+    push(forced_case(
+        "forced withdrawal payload too short",
+        3,
+        a,
+        forced_withdrawal(Address::ZERO, U256::ONE, l1r)[..95].to_vec(),
+    ));
+    push(forced_case(
+        "forced withdrawal with a dirty address word",
+        3,
+        a,
+        {
+            let mut p = forced_withdrawal(Address::ZERO, U256::ONE, l1r);
+            p[64] = 1;
+            p
+        },
+    ));
+    push({
+        let mut c = fw(
+            "forced token withdrawal after three withdrawals",
+            b,
+            l1_token(),
+            U256::from(4000u64),
+            l1r,
+        );
+        c.withdrawals = (0..3u32).map(|i| keccak256(i.to_be_bytes())).collect();
+        c
+    });
+
+    // Forced transactions (kind 2): executed like a batch transaction, or consumed without
+    // effect when L2 refuses it.
+    let ft =
+        |name: &str, payload: Vec<u8>| forced_case(name, 2, Address::repeat_byte(0xee), payload);
+    push(ft("forced tx: eth transfer", signed(1, &good)));
+    push(ft(
+        "forced tx: eth transfer (legacy)",
+        signed(1, &legacy(tx(3, fresh, eth(1), Bytes::new()))),
+    ));
+    push({
+        let mut c = ft(
+            "forced tx: token withdrawal after two withdrawals",
+            signed(
+                1,
+                &tx(
+                    3,
+                    BRIDGE,
+                    U256::ZERO,
+                    withdraw_data(t, U256::from(10u64), l1r),
+                ),
+            ),
+        );
+        c.withdrawals = (0..2u32).map(|i| keccak256(i.to_be_bytes())).collect();
+        c
+    });
+    push(ft(
+        "forced tx: token transfer",
+        signed(1, &tx(3, t, U256::ZERO, transfer_data(b, U256::from(5u64)))),
+    ));
+    push(ft(
+        "forced tx: nonce too high",
+        signed(1, &tx(4, b, U256::ONE, Bytes::new())),
+    ));
+    push(ft(
+        "forced tx: insufficient funds",
+        signed(2, &tx(0, a, U256::from(6u64), Bytes::new())),
+    ));
+    push(ft(
+        "forced tx: credit overflows the recipient",
+        signed(1, &tx(3, addr(4), U256::from(1000u64), Bytes::new())),
+    ));
+    push(ft("forced tx: max fee below the base fee", {
+        let mut x = tx(3, b, U256::ONE, Bytes::new());
+        x.max_fee = BASE_FEE - 1;
+        x.priority = 0;
+        signed(1, &x)
+    }));
+    push(ft("forced tx: a flipped signature bit", {
+        let mut p = signed(1, &good);
+        let n = p.len();
+        p[n - 40] ^= 4;
+        p
+    }));
+    push(ft("forced tx: trailing byte", {
+        let mut p = signed(1, &good);
+        p.push(0x10);
+        p
+    }));
+    push(ft("forced tx: cut short", {
+        let mut p = signed(1, &good);
+        p.pop();
+        p
+    }));
+    push(ft("forced tx: a block marker", vec![0x10, 0x00]));
+    push(ft("forced tx: empty", Vec::new()));
+    push(ft(
+        "forced tx: longer than 320 bytes",
+        signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+    ));
+    push(ft("forced tx: other chain", {
+        let mut x = tx(3, b, U256::ONE, Bytes::new());
+        x.chain = CHAIN_ID + 1;
+        signed(1, &x)
+    }));
+    push({
+        let mut c = fw(
+            "revert: forced withdrawal with an occupied slot",
+            a,
+            Address::ZERO,
+            U256::ONE,
+            l1r,
+        );
+        c.withdrawals = vec![keccak256(b"w0")];
+        c.revert = Some(|w| w.4[0] = B256::repeat_byte(2));
+        c
+    });
+    push({
+        let mut c = ft(
+            "revert: writes for a refused forced tx",
+            signed(1, &tx(2, b, U256::ONE, Bytes::new())),
+        );
+        c.revert = Some(|w| w.2.push(w.3[0].clone()));
+        c
+    });
     push(queue_case(
         "unknown message kind",
         7,
@@ -1188,11 +1421,24 @@ fn random_cases(seed: u64, n: usize) -> Vec<Case> {
             _ => "",
         };
         let name = format!("random {i}: {what} from key {key}{mangled}");
-        out.push(if r.below(8) == 0 {
-            let payload = deposit(r.pick(&[Address::ZERO, l1_token()]), to, amount);
-            queue_case(&format!("random {i}: deposit"), 0, payload)
-        } else {
-            case(&name, step)
+        out.push(match r.below(8) {
+            0 => {
+                let payload = deposit(r.pick(&[Address::ZERO, l1_token()]), to, amount);
+                queue_case(&format!("random {i}: deposit"), 0, payload)
+            }
+            1 => forced_case(
+                &format!("random {i}: forced {name}"),
+                2,
+                Address::repeat_byte(0xee),
+                step,
+            ),
+            2 => forced_case(
+                &format!("random {i}: forced withdrawal from key {key}"),
+                3,
+                addr(key),
+                forced_withdrawal(r.pick(&[Address::ZERO, l1_token(), to]), amount, to),
+            ),
+            _ => case(&name, step),
         });
     }
     out
@@ -1238,6 +1484,8 @@ fn expected_verdicts() {
         "block marker",
         "first step: block marker",
         "gas: deep token withdrawal",
+        "forced withdrawal above the ETH balance",
+        "forced tx: nonce too high",
     ] {
         assert!(verdict(name), "{name} should be valid");
     }

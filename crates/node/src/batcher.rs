@@ -25,7 +25,8 @@ use alloy::sol_types::SolCall;
 use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::L1Client;
 use loft_stf::{
-    DataStep, L2Tx, QueueInput, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree,
+    DataStep, L2Tx, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal,
+    WithdrawalTree,
 };
 
 use crate::db::{BatchRecord, BlockRecord, LeavesRecord, META_FAULT_FIRED, WithdrawalRecord};
@@ -169,15 +170,26 @@ pub fn prepare_within(
         }
         let mut block_withdrawals = block.withdrawals.iter().peekable();
         let mut tx_hashes = block.tx_hashes.iter();
+        let mut queue_index = block.queue_start;
         for (step, end) in block.steps.iter().zip(ends) {
-            let withdrawal = if step.kind == STEP_TX {
-                let hash = tx_hashes.next();
-                block_withdrawals
-                    .next_if(|w| Some(&w.tx_hash) == hash)
-                    .map(withdrawal_of)
-            } else {
-                None
+            // A withdrawal record names its step: a transaction's hash, or for a queue message
+            // (a forced withdrawal or transaction) the queue head after it.
+            let name = match step.kind {
+                STEP_TX => tx_hashes.next().copied(),
+                STEP_QUEUE => {
+                    let m = shared.db.queue(queue_index)?.ok_or_else(|| {
+                        NodeError::Storage(format!("queue message {queue_index} is missing"))
+                    })?;
+                    queue_index += 1;
+                    Some(m.head)
+                }
+                _ => None,
             };
+            let withdrawal = name.and_then(|name| {
+                block_withdrawals
+                    .next_if(|w| w.tx_hash == name)
+                    .map(withdrawal_of)
+            });
             outcomes.push(StepOutcome {
                 kind: step.kind,
                 data_end: (data.len() + end) as u64,
@@ -256,6 +268,7 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         first_block: first,
         last_block: last.number,
         step_count: posted.step_count,
+        base_fee: shared.config.l2.base_fee.into(),
     };
     let calldata = loft_contracts::submit_batch_calldata(&input, &posted.data);
     let receipt = poster

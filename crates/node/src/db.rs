@@ -79,7 +79,8 @@ pub struct StepRecord {
 /// A withdrawal, with the L2 transaction that made it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WithdrawalRecord {
-    /// The L2 transaction.
+    /// The L2 transaction that withdrew; for a queue message (forced withdrawal or forced
+    /// transaction), the queue head after the message.
     pub tx_hash: B256,
     /// L2 sender.
     pub l2_sender: Address,

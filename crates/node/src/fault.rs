@@ -815,7 +815,7 @@ impl<S: NodeStore + Clone> Injector<'_, S> {
         let replayed = self.replay(batch, &data, &mut |event, state| {
             if fired.is_none()
                 && let Some(m) = event.message
-                && reapply(state, m)?
+                && reapply(state, self.params, m)?
             {
                 fired = Some((event.step, m.index));
             }
@@ -838,7 +838,7 @@ impl<S: NodeStore + Clone> Injector<'_, S> {
                 && let Some(m) = event.message
             {
                 let once = state.root()?;
-                if reapply(state, m)? {
+                if reapply(state, self.params, m)? {
                     fired = Some((event.step, m.index, once));
                 }
             }
@@ -905,14 +905,14 @@ impl<S: NodeStore + Clone> Injector<'_, S> {
             {
                 // B instead of A.
                 *state = before;
-                apply(state, &b)?;
+                apply(state, self.params, &b)?;
                 saved = Some(state.clone());
             } else if event.step == k2
                 && let Some(before) = saved.take()
             {
                 // Then A instead of B.
                 *state = before;
-                apply(state, &a)?;
+                apply(state, self.params, &a)?;
             }
             Ok(())
         })?;
@@ -978,17 +978,25 @@ fn splice(leaves: &[StepLeaf], after: usize, extra: &[StepLeaf], shift: u64) -> 
 }
 
 /// Applies queue message `m`'s writes to `state`.
-fn apply<S: NodeStore>(state: &mut Smt<S>, m: &QueueInput) -> Result<(), StateError> {
-    for (key, value) in loft_stf::apply_queue_message(&*state, m)? {
+fn apply<S: NodeStore>(
+    state: &mut Smt<S>,
+    params: &ChainParams,
+    m: &QueueInput,
+) -> Result<(), StateError> {
+    for (key, value) in loft_stf::apply_queue_message(&*state, params, m)?.writes {
         state.set(key, value)?;
     }
     Ok(())
 }
 
 /// Applies `m` once more; whether that changed the state.
-fn reapply<S: NodeStore>(state: &mut Smt<S>, m: &QueueInput) -> Result<bool, StateError> {
+fn reapply<S: NodeStore>(
+    state: &mut Smt<S>,
+    params: &ChainParams,
+    m: &QueueInput,
+) -> Result<bool, StateError> {
     let before = state.root()?;
-    apply(state, m)?;
+    apply(state, params, m)?;
     Ok(state.root()? != before)
 }
 

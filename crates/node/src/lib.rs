@@ -112,7 +112,6 @@ pub fn deploy_options(config: &ChainConfig) -> loft_contracts::DeployOptions {
         exodus_delay_secs: r.exodus_delay_secs,
         step_verifier: Some(loft_contracts::VerifierParams {
             l2_chain_id: config.l2.chain_id,
-            base_fee: alloy::primitives::U256::from(config.l2.base_fee),
             fee_recipient: config.l2.fee_recipient,
         }),
         ..loft_contracts::DeployOptions::default()

@@ -46,6 +46,9 @@ pub const CODE_INTERNAL: i32 = -32603;
 pub const CODE_NOT_FOUND: i32 = -32001;
 /// Code of an eth_call the L2 cannot answer.
 pub const CODE_UNSUPPORTED_CALL: i32 = -32004;
+/// Code of a transaction sent to a node that is not L1's active operator (`data.reason`
+/// `not-active-operator`, `data.active` the operator that is).
+pub const CODE_NOT_ACTIVE: i32 = -32006;
 /// `data.reason` of `loft_stepLeaves` for a batch this node has no leaves of (it did not post
 /// it, or L1 reverted it); the code is [`CODE_NOT_FOUND`].
 pub const REASON_UNKNOWN_BATCH: &str = "unknown-batch";
@@ -89,6 +92,11 @@ pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
         SubmitError::Busy(_) => {
             ErrorObjectOwned::owned(-32005, e.to_string(), Some(json!({ "reason": "busy" })))
         }
+        SubmitError::NotActive(active) => ErrorObjectOwned::owned(
+            CODE_NOT_ACTIVE,
+            e.to_string(),
+            Some(json!({ "reason": "not-active-operator", "active": active })),
+        ),
         SubmitError::Node(n) => ErrorObjectOwned::owned(CODE_INTERNAL, n.to_string(), None::<()>),
     }
 }

@@ -47,6 +47,9 @@ pub enum SubmitError {
     /// The open block is full; try again in a moment.
     #[error("the sequencer is at capacity ({0} transactions in the open block); retry shortly")]
     Busy(usize),
+    /// This node is not L1's active operator: send the transaction to the one that is.
+    #[error("this node is not the active operator on L1 (the active operator is {}); send the transaction to its node", .0.map_or("nobody".to_string(), |a| a.to_string()))]
+    NotActive(Option<Address>),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),
@@ -95,6 +98,11 @@ pub struct Sequencer {
     unflushed: Vec<(u64, JournalEntry)>,
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
     heads: watch::Sender<u64>,
+    /// Whether this node may make blocks: L1 names one of its keys the active operator
+    /// (`docs/liveness.md` §2). Off, it refuses transactions and only imports L1's blocks.
+    sequencing: bool,
+    /// Who L1 names active when this node is not (for the refusal's message).
+    active: Option<Address>,
 }
 
 fn now_secs() -> u64 {
@@ -157,6 +165,8 @@ impl Sequencer {
             unflushed: vec![],
             waiters: vec![],
             heads,
+            sequencing: true,
+            active: None,
         };
         let mut replayed = 0usize;
         for (seq, entry) in journal {
@@ -244,6 +254,19 @@ impl Sequencer {
         self.open.is_some()
     }
 
+    /// Turns sequencing on (one of this node's keys is L1's active operator) or off (`active` is,
+    /// or nobody). Off, [`Sequencer::submit`] refuses transactions and [`Sequencer::tick`] seals
+    /// an open block but opens none.
+    pub fn set_sequencing(&mut self, on: bool, active: Option<Address>) {
+        self.sequencing = on;
+        self.active = active;
+    }
+
+    /// Whether this node makes blocks (see [`Sequencer::set_sequencing`]).
+    pub fn sequencing(&self) -> bool {
+        self.sequencing
+    }
+
     /// Number of transactions in the open block.
     pub fn pending_count(&self) -> usize {
         self.open.as_ref().map(|o| o.txs.len()).unwrap_or(0)
@@ -255,6 +278,9 @@ impl Sequencer {
         &mut self,
         raw: Bytes,
     ) -> Result<(B256, oneshot::Receiver<Result<(), String>>), SubmitError> {
+        if !self.sequencing {
+            return Err(SubmitError::NotActive(self.active));
+        }
         let tx = L2Tx::decode(&raw, self.params.chain_id)?;
         let hash = tx.hash();
         if self.pending_tx(&hash).is_some() || self.db.tx(&hash)?.is_some() {
@@ -388,11 +414,34 @@ impl Sequencer {
                 index: m.index,
                 kind: m.kind,
                 sender: m.sender,
-                payload: m.payload,
+                payload: m.payload.clone(),
             };
-            let writes = loft_stf::apply_queue_message(&self.state, &input)?;
-            for (key, value) in writes {
+            let outcome = loft_stf::apply_queue_message(&self.state, &self.params, &input)?;
+            match &outcome.status {
+                loft_stf::QueueStatus::Ignored(reason)
+                    if input.kind >= loft_stf::KIND_FORCED_TX =>
+                {
+                    tracing::info!(index, kind = input.kind, sender = %input.sender, %reason, "forced message consumed without effect");
+                }
+                loft_stf::QueueStatus::Executed { hash, .. } => {
+                    tracing::info!(index, %hash, sender = %input.sender, "forced transaction executed");
+                }
+                _ => {}
+            }
+            for (key, value) in outcome.writes {
                 self.state.set(key, value)?;
+            }
+            if let Some(w) = outcome.withdrawal {
+                open.withdrawals.push(WithdrawalRecord {
+                    // A queue message's withdrawal (forced withdrawal or transaction) is named
+                    // by the queue head after the message: unique, and found on L1.
+                    tx_hash: m.head,
+                    l2_sender: w.l2_sender,
+                    nonce: w.nonce,
+                    l1_recipient: w.l1_recipient,
+                    l1_token: w.l1_token,
+                    amount: w.amount,
+                });
             }
             open.steps.push(StepRecord {
                 kind: STEP_QUEUE,
@@ -408,7 +457,7 @@ impl Sequencer {
     /// messages. Returns the sealed block's number.
     pub fn tick(&mut self) -> Result<Option<u64>, NodeError> {
         if self.open.is_none() {
-            if self.db.queue_len()? <= self.next_queue {
+            if !self.sequencing || self.db.queue_len()? <= self.next_queue {
                 return Ok(None);
             }
             self.open_block()?;
@@ -483,6 +532,43 @@ impl Sequencer {
         self.head = block;
         self.heads.send_replace(self.head.number);
         Ok(self.head.number)
+    }
+
+    /// Executes and seals a block another operator sequenced and posted on L1 (`docs/liveness.md`
+    /// §3): its timestamp, the queue messages it consumes and its transactions, each of which
+    /// must be valid. Refuses while a block of this node is open. On a refused transaction the
+    /// block is dropped and the state is back at the head.
+    pub fn import_block(
+        &mut self,
+        timestamp: u64,
+        queue_end: u64,
+        txs: Vec<(L2Tx, Bytes)>,
+    ) -> Result<u64, NodeError> {
+        if self.open.is_some() {
+            return Err(NodeError::Storage(
+                "cannot import a block while this node has a block open".into(),
+            ));
+        }
+        let available = self.db.queue_len()?;
+        if queue_end > available || queue_end < self.next_queue {
+            return Err(NodeError::Storage(format!(
+                "the imported block consumes the queue up to {queue_end}; this node has {available} messages and is at {}",
+                self.next_queue
+            )));
+        }
+        self.open_block_at(timestamp, queue_end)?;
+        for (tx, raw) in txs {
+            let hash = tx.hash();
+            if let Err(e) = self.execute(tx, raw) {
+                self.open = None;
+                self.next_queue = self.head.queue_end;
+                self.state = Smt::new(self.state.store().clone(), self.head.header.state_root);
+                return Err(NodeError::Storage(format!(
+                    "imported transaction {hash} is refused: {e}"
+                )));
+            }
+        }
+        self.seal()
     }
 
     /// The state as of the end of sealed block `number` (historical roots stay provable).

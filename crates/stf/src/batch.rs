@@ -410,6 +410,29 @@ pub fn decode_step_at(
     }
 }
 
+/// The payload of a forced transaction (`L1Bridge.forceTransaction`, `docs/liveness.md` §1):
+/// the transaction's step encoding, exactly as a batch would carry it.
+pub fn encode_forced_tx(tx: &TxEnvelope, chain_id: u64) -> Result<Vec<u8>, BatchError> {
+    let mut out = Vec::with_capacity(128);
+    encode_step(&mut out, &DataStep::Tx(tx.clone()), chain_id)?;
+    Ok(out)
+}
+
+/// Decodes a forced transaction's payload: exactly one transaction step filling the payload
+/// (at most [`MAX_STEP_BYTES`], as in a batch). Anything else is an error (the message is then
+/// consumed without effect).
+pub fn decode_forced_tx(payload: &[u8], chain_id: u64) -> Result<TxEnvelope, BatchError> {
+    match payload.first() {
+        Some(&TYPE_LEGACY | &TYPE_EIP1559) => {}
+        Some(&byte) => return Err(BatchError::UnknownStep { byte, at: 0 }),
+        None => return Err(BatchError::Empty),
+    }
+    match decode_step_at(payload, 0, chain_id)? {
+        (DataStep::Tx(tx), end) if end == payload.len() => Ok(tx),
+        (_, end) => Err(BatchError::Truncated(end)),
+    }
+}
+
 /// Decodes batch data v1 (version byte 1, then steps up to the last byte) for chain `chain_id`,
 /// every step as [`decode_step_at`] reads it. Transactions get the chain id `chain_id` and their
 /// hashes are computed; senders are not recovered (see [`crate::L2Tx::from_envelope`]).

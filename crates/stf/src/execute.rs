@@ -31,6 +31,12 @@ pub(crate) mod events {
 pub const KIND_DEPOSIT: u8 = 0;
 /// Queue message kind of a token registration (§2.1).
 pub const KIND_REGISTER_TOKEN: u8 = 1;
+/// Queue message kind of a forced transaction: a signed L2 transaction put into the queue on L1
+/// (`docs/liveness.md` §1).
+pub const KIND_FORCED_TX: u8 = 2;
+/// Queue message kind of a forced withdrawal of the L1 sender's own L2 balance
+/// (`docs/liveness.md` §1).
+pub const KIND_FORCED_WITHDRAWAL: u8 = 3;
 
 /// Leaf writes of one step, in the order of §2.2 "Effects": each key once, at the position of its
 /// first write, with its final value.
@@ -351,10 +357,197 @@ pub fn execute_tx(
     })
 }
 
-/// Applies queue message `msg` (§2.1) and returns its writes. A queue message never fails: a
-/// payload that does not decode, an unknown kind, or a deposit that would take a balance or a
-/// total supply above 2^256 − 1 changes nothing. Only state failures are errors.
-pub fn apply_queue_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, StateError> {
+/// What one queue message did: its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueStatus {
+    /// The message took effect (a deposit credited, a token registered, a forced withdrawal
+    /// taken from the balance).
+    Applied,
+    /// A forced transaction that executed like any transaction: its hash and receipt.
+    Executed {
+        /// The transaction's hash.
+        hash: B256,
+        /// Its receipt data.
+        receipt: TxReceipt,
+    },
+    /// Consumed without any effect, and why (a payload that does not decode, an unknown kind,
+    /// a balance that would overflow, a forced transaction L2 refuses, a forced withdrawal of
+    /// more than the balance).
+    Ignored(String),
+}
+
+/// What applying one queue message produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOutcome {
+    /// The leaf writes, to apply in order (none when ignored).
+    pub writes: Writes,
+    /// The withdrawal of a forced withdrawal, or of a forced transaction that withdrew.
+    pub withdrawal: Option<Withdrawal>,
+    /// The receipt.
+    pub status: QueueStatus,
+}
+
+impl QueueOutcome {
+    fn ignored(reason: impl Into<String>) -> Self {
+        Self {
+            writes: Vec::new(),
+            withdrawal: None,
+            status: QueueStatus::Ignored(reason.into()),
+        }
+    }
+
+    fn applied(writes: Writes) -> Self {
+        Self {
+            writes,
+            withdrawal: None,
+            status: QueueStatus::Applied,
+        }
+    }
+}
+
+/// Applies queue message `msg` (§2.1, `docs/liveness.md` §1). A queue message never fails: a
+/// payload that does not decode, an unknown kind, a deposit that would take a balance or a total
+/// supply above 2^256 − 1, a forced transaction L2 refuses, or a forced withdrawal it cannot pay
+/// changes nothing and says why in [`QueueOutcome::status`]. Only state failures are errors.
+pub fn apply_queue_message(
+    state: &impl StateRead,
+    params: &ChainParams,
+    msg: &QueueInput,
+) -> Result<QueueOutcome, StateError> {
+    match msg.kind {
+        KIND_DEPOSIT | KIND_REGISTER_TOKEN => {
+            let writes = apply_l1_message(state, msg)?;
+            Ok(if writes.is_empty() {
+                QueueOutcome::ignored(if msg.kind == KIND_DEPOSIT {
+                    "deposit does not decode or would overflow"
+                } else {
+                    "registration does not decode or the token exists"
+                })
+            } else {
+                QueueOutcome::applied(writes)
+            })
+        }
+        KIND_FORCED_TX => forced_tx(state, params, msg),
+        KIND_FORCED_WITHDRAWAL => forced_withdrawal(state, msg),
+        kind => Ok(QueueOutcome::ignored(format!(
+            "unknown message kind {kind}"
+        ))),
+    }
+}
+
+/// A forced transaction: the payload is one signed transaction in the batch encoding
+/// (`docs/rollup.md` §3.2, [`crate::encode_forced_tx`]), nothing before or after it, executed
+/// exactly as [`execute_tx`] would, or ignored when L2 refuses it.
+fn forced_tx(
+    state: &impl StateRead,
+    params: &ChainParams,
+    msg: &QueueInput,
+) -> Result<QueueOutcome, StateError> {
+    let tx = match crate::batch::decode_forced_tx(&msg.payload, params.chain_id)
+        .map_err(|e| e.to_string())
+        .and_then(|envelope| {
+            L2Tx::from_envelope(envelope, params.chain_id).map_err(|e| e.to_string())
+        }) {
+        Ok(tx) => tx,
+        Err(e) => return Ok(QueueOutcome::ignored(format!("refused transaction: {e}"))),
+    };
+    match execute_tx(state, params, &tx) {
+        Ok(outcome) => Ok(QueueOutcome {
+            writes: outcome.writes,
+            withdrawal: outcome.withdrawal,
+            status: QueueStatus::Executed {
+                hash: tx.hash(),
+                receipt: outcome.receipt,
+            },
+        }),
+        Err(TxError::State(e)) => Err(e),
+        Err(e) => Ok(QueueOutcome::ignored(format!("refused transaction: {e}"))),
+    }
+}
+
+/// A forced withdrawal: `abi.encode(address l1Token, uint256 amount, address l1Recipient)` of
+/// the L1 sender's own L2 balance, without fee; the withdrawal nonce is the account's nonce,
+/// which it increments (so two equal forced withdrawals are two different claims). Reads in the
+/// order the step verifier does: the token leaf, the account, the token balance.
+fn forced_withdrawal(state: &impl StateRead, msg: &QueueInput) -> Result<QueueOutcome, StateError> {
+    let Ok((l1_token, amount, l1_recipient)) =
+        <(Address, U256, Address)>::abi_decode_params_validate(&msg.payload)
+    else {
+        return Ok(QueueOutcome::ignored("forced withdrawal does not decode"));
+    };
+    if amount.is_zero() || l1_recipient.is_zero() {
+        return Ok(QueueOutcome::ignored(
+            "forced withdrawal of nothing or to the zero address",
+        ));
+    }
+    let sender = msg.sender;
+    let token = if l1_token.is_zero() {
+        None
+    } else {
+        let token = l2_token_address(l1_token);
+        match state.token(token)? {
+            Some(info) => Some((token, info)),
+            None => {
+                return Ok(QueueOutcome::ignored(format!(
+                    "no L2 token for L1 token {l1_token}"
+                )));
+            }
+        }
+    };
+    let mut account = state.account(sender)?;
+    let nonce = account.nonce;
+    if nonce == u64::MAX {
+        return Ok(QueueOutcome::ignored("account nonce exhausted"));
+    }
+    let mut writes = Writes::with_capacity(3);
+    match token {
+        None => {
+            if account.balance < amount {
+                return Ok(QueueOutcome::ignored(format!(
+                    "insufficient funds: balance {}, asked {amount}",
+                    account.balance
+                )));
+            }
+            account.balance -= amount;
+            account.nonce += 1;
+            writes.push((account_key(sender), account.encode()));
+        }
+        Some((token, mut info)) => {
+            let have = state.token_balance(sender, token)?;
+            if have < amount {
+                return Ok(QueueOutcome::ignored(format!(
+                    "insufficient token funds: balance {have}, asked {amount}"
+                )));
+            }
+            account.nonce += 1;
+            writes.push((account_key(sender), account.encode()));
+            writes.push((
+                token_balance_key(sender, token),
+                encode_balance(have - amount),
+            ));
+            let key = token_key(token);
+            info.total_supply = info
+                .total_supply
+                .checked_sub(amount)
+                .ok_or_else(|| corrupt(key, "total supply below a balance"))?;
+            writes.push((key, info.encode()));
+        }
+    }
+    Ok(QueueOutcome {
+        writes,
+        withdrawal: Some(Withdrawal {
+            l2_sender: sender,
+            nonce,
+            l1_recipient,
+            l1_token,
+            amount,
+        }),
+        status: QueueStatus::Applied,
+    })
+}
+
+/// A deposit or a token registration: its writes (none when it changes nothing).
+fn apply_l1_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, StateError> {
     match msg.kind {
         KIND_DEPOSIT => {
             let Ok((l1_token, _from, to, amount)) =
@@ -441,8 +634,9 @@ pub fn execute_block(
     let mut receipts = Vec::with_capacity(block.txs.len());
     let mut withdrawals = Vec::new();
     for msg in &block.queue {
-        let writes = apply_queue_message(state, msg)?;
-        step_roots.push(apply(state, writes)?);
+        let outcome = apply_queue_message(state, params, msg)?;
+        step_roots.push(apply(state, outcome.writes)?);
+        withdrawals.extend(outcome.withdrawal);
     }
     for (tx_index, tx) in block.txs.iter().enumerate() {
         let outcome = match execute_tx(state, params, tx) {

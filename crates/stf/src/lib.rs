@@ -26,10 +26,12 @@ mod tests;
 
 pub use batch::{
     BATCH_VERSION_V1, BatchError, DATA_CHUNK_BYTES, DataStep, EncodedBatch, MAX_STEP_BYTES,
-    chunk_proof, data_root, decode_batch_v1, decode_step_at, encode_batch_v1,
+    chunk_proof, data_root, decode_batch_v1, decode_forced_tx, decode_step_at, encode_batch_v1,
+    encode_forced_tx,
 };
 pub use execute::{
-    BlockError, BlockInput, BlockOutcome, QueueInput, TxOutcome, TxReceipt, Writes,
+    BlockError, BlockInput, BlockOutcome, KIND_DEPOSIT, KIND_FORCED_TX, KIND_FORCED_WITHDRAWAL,
+    KIND_REGISTER_TOKEN, QueueInput, QueueOutcome, QueueStatus, TxOutcome, TxReceipt, Writes,
     apply_queue_message, execute_block, execute_tx,
 };
 pub use leaf::{

@@ -17,7 +17,7 @@ fn l1_token() -> Address {
 }
 
 fn queue(state: &mut State, msg: &QueueInput) -> Vec<(B256, Vec<u8>)> {
-    let writes = apply_queue_message(state, msg).unwrap();
+    let writes = apply_queue_message(state, &params(), msg).unwrap().writes;
     apply(state, writes.clone());
     writes
 }
@@ -52,8 +52,9 @@ fn registration_then_token_deposit() {
     assert_eq!(info.l1_token, l1_token());
     // A second registration changes nothing.
     assert!(
-        apply_queue_message(&s, &register(1, l1_token(), "X", "X", 1))
+        apply_queue_message(&s, &params(), &register(1, l1_token(), "X", "X", 1))
             .unwrap()
+            .writes
             .is_empty()
     );
     let w = queue(&mut s, &deposit(2, l1_token(), addr(2), U256::from(40)));
@@ -87,29 +88,54 @@ fn queue_messages_never_fail() {
     let mut s = new_state();
     let mut unknown = deposit(0, Address::ZERO, addr(1), U256::from(5));
     unknown.kind = 7;
-    assert!(apply_queue_message(&s, &unknown).unwrap().is_empty());
+    assert!(
+        apply_queue_message(&s, &params(), &unknown)
+            .unwrap()
+            .writes
+            .is_empty()
+    );
     let mut garbage = deposit(0, Address::ZERO, addr(1), U256::from(5));
     garbage.payload = Bytes::from_static(&[1, 2, 3]);
-    assert!(apply_queue_message(&s, &garbage).unwrap().is_empty());
+    assert!(
+        apply_queue_message(&s, &params(), &garbage)
+            .unwrap()
+            .writes
+            .is_empty()
+    );
     // Dirty address padding does not decode.
     let mut dirty = deposit(0, Address::ZERO, addr(1), U256::from(5))
         .payload
         .to_vec();
     dirty[0] = 1;
     garbage.payload = dirty.into();
-    assert!(apply_queue_message(&s, &garbage).unwrap().is_empty());
+    assert!(
+        apply_queue_message(&s, &params(), &garbage)
+            .unwrap()
+            .writes
+            .is_empty()
+    );
     // Overflowing deposits change nothing.
     queue(&mut s, &deposit(0, Address::ZERO, addr(1), U256::MAX));
     assert!(
-        apply_queue_message(&s, &deposit(1, Address::ZERO, addr(1), U256::from(1)))
-            .unwrap()
-            .is_empty()
+        apply_queue_message(
+            &s,
+            &params(),
+            &deposit(1, Address::ZERO, addr(1), U256::from(1))
+        )
+        .unwrap()
+        .writes
+        .is_empty()
     );
     queue(&mut s, &deposit(2, l1_token(), addr(1), U256::MAX));
     assert!(
-        apply_queue_message(&s, &deposit(3, l1_token(), addr(2), U256::from(1)))
-            .unwrap()
-            .is_empty()
+        apply_queue_message(
+            &s,
+            &params(),
+            &deposit(3, l1_token(), addr(2), U256::from(1))
+        )
+        .unwrap()
+        .writes
+        .is_empty()
     );
 }
 
@@ -380,8 +406,8 @@ fn map_state_and_tree_agree_on_writes() {
     .iter()
     .enumerate()
     {
-        let wa = apply_queue_message(&a, msg).unwrap();
-        let wb = apply_queue_message(&b, msg).unwrap();
+        let wa = apply_queue_message(&a, &params(), msg).unwrap().writes;
+        let wb = apply_queue_message(&b, &params(), msg).unwrap().writes;
         assert_eq!(wa, wb, "{i}");
         apply(&mut a, wa);
         apply(&mut b, wb);

@@ -2,6 +2,7 @@
 
 mod codec;
 mod effects;
+mod forced;
 mod props;
 mod refusals;
 mod util;

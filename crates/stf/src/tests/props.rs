@@ -89,11 +89,11 @@ proptest! {
         let mut tok_out = [U256::ZERO; 2];
         // Everyone starts with some ETH and both tokens (the second one unregistered).
         for i in 0..ACTORS {
-            let w = apply_queue_message(&s, &deposit(0, Address::ZERO, who(i), U256::from(50_000_000))).unwrap();
+            let w = apply_queue_message(&s, &params(), &deposit(0, Address::ZERO, who(i), U256::from(50_000_000))).unwrap().writes;
             apply(&mut s, w);
             eth_in += U256::from(50_000_000);
             for (t, total) in tok_in.iter_mut().enumerate() {
-                let w = apply_queue_message(&s, &deposit(0, l1(t), who(i), U256::from(1000))).unwrap();
+                let w = apply_queue_message(&s, &params(), &deposit(0, l1(t), who(i), U256::from(1000))).unwrap().writes;
                 apply(&mut s, w);
                 *total += U256::from(1000);
             }
@@ -103,17 +103,17 @@ proptest! {
             let nonces_before: Vec<u64> = holders.iter().map(|a| s.account(*a).unwrap().nonce).collect();
             match step {
                 Step::DepositEth { to, amount } => {
-                    let w = apply_queue_message(&s, &deposit(index, Address::ZERO, who(to), U256::from(amount))).unwrap();
+                    let w = apply_queue_message(&s, &params(), &deposit(index, Address::ZERO, who(to), U256::from(amount))).unwrap().writes;
                     apply(&mut s, w);
                     eth_in += U256::from(amount);
                 }
                 Step::DepositToken { l1: i, to, amount } => {
-                    let w = apply_queue_message(&s, &deposit(index, l1(i), who(to), U256::from(amount))).unwrap();
+                    let w = apply_queue_message(&s, &params(), &deposit(index, l1(i), who(to), U256::from(amount))).unwrap().writes;
                     apply(&mut s, w);
                     tok_in[i] += U256::from(amount);
                 }
                 Step::Register { l1: i } => {
-                    let w = apply_queue_message(&s, &register(index, l1(i), "N", "S", 6)).unwrap();
+                    let w = apply_queue_message(&s, &params(), &register(index, l1(i), "N", "S", 6)).unwrap().writes;
                     apply(&mut s, w);
                 }
                 Step::Tx { from, nonce_delta, kind, to, token, amount, legacy: is_legacy, max_fee, priority, gas_limit } => {
