@@ -9,7 +9,7 @@ import {IStepVerifier} from "./fraud/IStepVerifier.sol";
 import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 
 /// @title L1Rollup
-/// @notice The L1 side of loft's optimistic rollup: bonded posters submit batches of L2 blocks, each
+/// @notice The L1 side of loft's optimistic rollup: bonded operators submit batches of L2 blocks, each
 ///         committing to a state root, a withdrawal root and the step leaves (`docs/fraud-proofs.md`);
 ///         a batch becomes final `challengePeriod` seconds after it was posted unless a fraud proof
 ///         or an unanswered opening request reverts it first. Withdrawals of final batches are
@@ -19,11 +19,16 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///      committed to (`dataRoot` over 1 KiB chunks); derivation nodes read it back from the
 ///      `submitBatch` calldata. No owner, no admin, not upgradeable.
 ///
-///      Posting (interim rule, until the operator set of a later issue replaces it): while the
-///      {sequencer} is not {barred}, only it may post, so its soft confirmations stay meaningful. Once
-///      a fraud proof or an unanswered opening request has barred it, any account that is not barred
-///      and holds a bond of at least {bondWei} may post, first come first served; the next batch
-///      extends the last live batch, whoever posted it.
+///      Operators (`docs/liveness.md` §2-§3): at most {MAX_OPERATORS} bonded accounts, each with a
+///      bid (the L2 base fee it charges), the {sequencer} first. Time is cut into epochs of
+///      {epochSecs}; the operator of an epoch is the eligible one (in the set, not barred, bond at
+///      least {bondWei}) with the lowest bid, ties to the earliest registration, and only it may post
+///      in its epoch, at a base fee of at most its bid of that epoch. Rollover is lazy: the first
+///      state-changing call of a new epoch stores its selection (views compute the same). An operator
+///      that leaves, is {kick}ed for failing the liveness rule or is proven wrong leaves the set, and
+///      when it was the active one the next best is active at once, its epoch starting then. A batch
+///      that leaves a queue message unconsumed past `queueTimeAt + forceInclusionDelay` is refused.
+///      The next batch extends the last live batch, whoever posted it.
 ///
 ///      Finality is sequential: a batch is final when its challenge period has passed and no batch up
 ///      to it has an open opening request (a later batch can never outlive an earlier one, since
@@ -32,11 +37,13 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///
 ///      Escape hatch (`docs/escape-hatch.md`): when no batch has become final for {exodusDelay}
 ///      seconds, anyone may {freeze} the rollup; from then on nothing is posted or challenged, the
-///      final batches stay final (their withdrawals stay claimable), and every L2 balance of the last
-///      final state root can be {exit}ed once by its owner with a state proof.
+///      final batches stay final (their withdrawals stay claimable), every L2 balance of the last
+///      final state root can be {exit}ed once by its owner with a state proof, and every deposit no
+///      batch final at the freeze consumed is {refundDeposit}ed to its L1 depositor.
 contract L1Rollup is ReentrancyGuard {
-    /// @notice Deployment parameters (`docs/fraud-proofs.md` §5).
-    /// @param sequencer The account that posts batches (the only one until it is barred); not zero.
+    /// @notice Deployment parameters (`docs/fraud-proofs.md` §5, `docs/liveness.md` §4).
+    /// @param sequencer The first operator (registered at deployment with bid `sequencerBid` and the
+    ///        deployment's value as bond; the operator of the first epoch); not zero.
     /// @param challengePeriod Seconds after `postedAt` at which a batch becomes final; not zero.
     /// @param genesisStateRoot State root of L2 block 0.
     /// @param bondWei Bond a poster must have deposited to post (0: none required).
@@ -48,7 +55,15 @@ contract L1Rollup is ReentrancyGuard {
     /// @param stepVerifier The {IStepVerifier} that re-executes one step; zero until it exists
     ///        (`proveStep` then reverts {NoVerifier}).
     /// @param exodusDelay Seconds without a newly final batch after which anyone may {freeze};
-    ///        above `challengePeriod` (`docs/escape-hatch.md`).
+    ///        above `challengePeriod + forceInclusionDelay + livenessWindow` (`docs/escape-hatch.md`).
+    /// @param sequencerBid The {sequencer}'s bid: the highest L2 base fee of its batches.
+    /// @param epochSecs Length of an operator epoch in seconds; not zero.
+    /// @param livenessWindow Seconds an active operator may leave queue messages waiting without
+    ///        posting before it can be {kick}ed; not zero.
+    /// @param forceInclusionDelay Seconds after its L1 timestamp by which a queue message must be
+    ///        consumed; not zero.
+    /// @param kickSlashBps Share of a kicked operator's bond that is slashed, in basis points
+    ///        (≤ 10,000); split between the kicker and `slashSink` as a fraud proof's slash is.
     struct RollupParams {
         address sequencer;
         uint64 challengePeriod;
@@ -60,6 +75,11 @@ contract L1Rollup is ReentrancyGuard {
         uint64 maxBatchData;
         address stepVerifier;
         uint64 exodusDelay;
+        uint256 sequencerBid;
+        uint64 epochSecs;
+        uint64 livenessWindow;
+        uint64 forceInclusionDelay;
+        uint16 kickSlashBps;
     }
 
     /// @notice What the poster claims about a batch; the rest of the {BatchHeader} is derived on L1.
@@ -154,6 +174,19 @@ contract L1Rollup is ReentrancyGuard {
         uint64 lastBlock;
     }
 
+    /// @notice An operator's record (two slots).
+    /// @param bid The L2 base fee it asks for (wei per gas); applies from the next selection.
+    /// @param order Its registration number (1 for the {sequencer}, then 2, 3, ... in registration
+    ///        order; a new one at each registration): the lower wins a tie of bids.
+    /// @param position Its index in {operators} while in the set (meaningless otherwise).
+    /// @param inSet Whether it is in the operator set.
+    struct Operator {
+        uint256 bid;
+        uint32 order;
+        uint8 position;
+        bool inSet;
+    }
+
     /// @notice An L2 -> L1 withdrawal (`docs/rollup.md` §4).
     /// @param l2Sender The L2 account that withdrew.
     /// @param nonce Nonce of the L2 transaction that withdrew (unique per sender).
@@ -177,6 +210,9 @@ contract L1Rollup is ReentrancyGuard {
         uint64 deadline;
         uint8 status;
     }
+
+    /// @notice Most operators in the set at once.
+    uint256 public constant MAX_OPERATORS = 32;
 
     /// @notice Size of a data chunk (`docs/fraud-proofs.md` §3).
     uint256 public constant CHUNK_SIZE = 1024;
@@ -203,8 +239,7 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice The bridge this rollup deployed: deposits, the L1 -> L2 queue and payouts.
     L1Bridge public immutable bridge;
 
-    /// @notice The account that posts batches: the only one while it is not {barred}; once it is,
-    ///         any bonded account that is not barred may post (see {submitBatch}).
+    /// @notice The first operator: registered at deployment and the operator of the first epoch.
     address public immutable sequencer;
 
     /// @notice Seconds after `postedAt` at which a batch becomes final.
@@ -233,6 +268,20 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice Seconds without a newly final batch after which anyone may {freeze} the rollup.
     uint64 public immutable exodusDelay;
+
+    /// @notice Length of an operator epoch in seconds.
+    uint64 public immutable epochSecs;
+
+    /// @notice Seconds the active operator may leave queue messages waiting without posting (see
+    ///         {kickableAt}).
+    uint64 public immutable livenessWindow;
+
+    /// @notice Seconds after its L1 timestamp (`bridge.queueTimeAt`) by which a queue message must be
+    ///         consumed by a batch.
+    uint64 public immutable forceInclusionDelay;
+
+    /// @notice Share of a kicked operator's bond that is slashed, in basis points.
+    uint16 public immutable kickSlashBps;
 
     /// @notice L1 timestamp of the deployment: the reference of {freezableAt} before any batch is final.
     uint64 public immutable deployedAt;
@@ -264,8 +313,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice 1 + the index of the last batch an account posted (0: none).
     mapping(address poster => uint64) public postedThrough;
 
-    /// @notice Posters slashed by a fraud proof or an unanswered request; they can never post or bond
-    ///         again. A barred {sequencer} opens posting to every other bonded account.
+    /// @notice Posters slashed by a fraud proof or an unanswered request; they left the operator set
+    ///         and can never register, post or bond again.
     mapping(address poster => bool) public barred;
 
     /// @dev Opening requests by `keccak256(abi.encode(headerHash, step))`.
@@ -280,15 +329,73 @@ contract L1Rollup is ReentrancyGuard {
     /// @dev After the freeze: the number of batches that were final then (the only ones ever final).
     uint64 private _frozenFinal;
 
+    /// @dev L1 timestamp of the last {submitBatch}, the deployment's before the first (packed with
+    ///      {frozenAt}, which {submitBatch} reads anyway).
+    uint64 private _lastPostAt;
+
+    /// @dev The operator of the stored epoch (zero: none), packed with the next two.
+    address private _active;
+
+    /// @dev Start of the stored epoch (0 when there is no active operator).
+    uint64 private _epochStart;
+
+    /// @dev Number of registrations so far (the last {Operator.order} given).
+    uint32 private _registrations;
+
+    /// @dev The active operator's bid for the stored epoch: the cap of its batches' base fee.
+    uint256 private _activeBid;
+
+    /// @dev The operator set, in no particular order.
+    address[] private _operatorList;
+
+    /// @dev Operator records, kept (with `inSet` false) after an operator leaves.
+    mapping(address account => Operator) private _operators;
+
+    /// @notice Whether the deposit at this queue index was refunded after the freeze.
+    mapping(uint256 index => bool) public refunded;
+
     /// @notice Whether the state leaf with this key was {exit}ed.
     mapping(bytes32 key => bool) public exited;
 
     // ------------------------------------------------------------------ errors
 
-    /// @notice The caller may not post batches: it is not the {sequencer}, and the sequencer is not
-    ///         barred (only then may other accounts post).
-    error NotSequencer(address caller);
-    /// @notice The poster was slashed and may not post or deposit a bond again.
+    /// @notice {submitBatch} by another account than the operator of the running epoch.
+    error NotActiveOperator(address caller, address active);
+    /// @notice There is no active operator: the set holds no eligible operator.
+    error NoActiveOperator();
+    /// @notice The batch's base fee is above the active operator's bid for the epoch.
+    error BaseFeeAboveBid(uint256 baseFee, uint256 bid);
+    /// @notice The batch leaves queue message `index` unconsumed at or after its deadline
+    ///         (`queueTimeAt(index) + forceInclusionDelay`).
+    error ForcedMessageSkipped(uint64 index, uint64 deadline);
+    /// @notice {registerOperator} by an account already in the operator set.
+    error AlreadyOperator(address account);
+    /// @notice {setBid} or {leave} by an account not in the operator set.
+    error NotOperator(address account);
+    /// @notice {withdrawBond} while the caller is in the operator set ({leave} first).
+    error StillOperator(address account);
+    /// @notice The operator set holds {MAX_OPERATORS} operators already.
+    error OperatorSetFull(uint256 max);
+    /// @notice {kick} of an operator that is not failing: it can be kicked from `kickableAt`
+    ///         (`type(uint64).max`: not while the queue holds no unconsumed message).
+    error OperatorLive(address operator, uint64 kickableAt);
+    /// @notice The constructor was given a zero epoch length.
+    error ZeroEpochSecs();
+    /// @notice The constructor was given a zero liveness window.
+    error ZeroLivenessWindow();
+    /// @notice The constructor was given a zero force-inclusion delay.
+    error ZeroForceInclusionDelay();
+    /// @notice The kick slash is above 10,000 basis points.
+    error KickSlashTooHigh(uint16 kickSlashBps);
+    /// @notice {refundDeposit} of a message a batch final at the freeze consumed (`index < queueEnd`).
+    error DepositConsumed(uint256 index, uint64 queueEnd);
+    /// @notice {refundDeposit} was given a message that does not hash into the queue at `index`.
+    error WrongMessage(uint256 index);
+    /// @notice {refundDeposit} of a message that is not a deposit.
+    error NotADeposit(uint8 kind);
+    /// @notice The deposit at `index` was already refunded.
+    error AlreadyRefunded(uint256 index);
+    /// @notice The poster was slashed and may not register, post or deposit a bond again.
     error PosterBarred(address poster);
     /// @notice The poster's bond is below {bondWei}.
     error InsufficientBond(address poster, uint256 bond, uint256 required);
@@ -364,8 +471,8 @@ contract L1Rollup is ReentrancyGuard {
     error ResponseWindowClosed(uint64 deadline);
     /// @notice The response window of the request is open until `deadline`.
     error ResponseWindowOpen(uint64 deadline);
-    /// @notice The exodus delay is not above the challenge period.
-    error ExodusDelayTooShort(uint64 exodusDelay, uint64 challengePeriod);
+    /// @notice The exodus delay is not above `challengePeriod + forceInclusionDelay + livenessWindow`.
+    error ExodusDelayTooShort(uint64 exodusDelay, uint64 minimumExclusive);
     /// @notice The rollup is frozen: nothing can be posted, challenged or opened any more.
     error Frozen();
     /// @notice The rollup is not frozen: {exit} waits for {freeze}.
@@ -434,31 +541,44 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice `account` exited `amount` of `l1Token` (`address(0)`: ETH) from state leaf `key`.
     event Exited(address indexed account, address indexed l1Token, bytes32 indexed key, uint256 amount);
 
-    // ------------------------------------------------------------------ modifiers
+    /// @notice The deposit at queue index `index` was paid back to its L1 depositor `from` after the
+    ///         freeze.
+    event DepositRefunded(uint256 indexed index, address indexed from, address indexed l1Token, uint256 amount);
 
-    /// @dev The one poster check: the configured sequencer, or any account once the sequencer is
-    ///      barred (interim fallback until the operator set replaces it); not barred; bonded. The
-    ///      sequencer itself never pays the extra `barred[sequencer]` read.
-    modifier onlyPoster() {
-        if (msg.sender != sequencer && !barred[sequencer]) revert NotSequencer(msg.sender);
-        if (barred[msg.sender]) revert PosterBarred(msg.sender);
-        if (bondWei != 0) {
-            uint256 bond = _bonds[msg.sender];
-            if (bond < bondWei) revert InsufficientBond(msg.sender, bond, bondWei);
-        }
-        _;
-    }
+    /// @notice `operator` joined the operator set bidding `bid`, with `bond` wei of bond.
+    event OperatorRegistered(address indexed operator, uint256 bid, uint256 bond);
 
-    /// @notice Deploys the rollup and its {bridge}. Value sent with the deployment becomes the
-    ///         sequencer's bond (so a devnet can post at once; no {BondDeposited} event for it: read
-    ///         {bondOf}).
+    /// @notice `operator` changed its bid to `bid` (from the next selection on).
+    event BidChanged(address indexed operator, uint256 bid);
+
+    /// @notice `operator` left the operator set by {leave}.
+    event OperatorLeft(address indexed operator);
+
+    /// @notice `operator` is active from `epochStart` with `bid` as the cap of its batches' base fee:
+    ///         emitted whenever a selection is stored (a handover, or the first call of a new epoch).
+    event OperatorActivated(address indexed operator, uint256 bid, uint64 epochStart);
+
+    /// @notice `caller` kicked `operator` out of the set: `slashed` wei of its bond were taken,
+    ///         `reward` of them paid to `caller`, the rest to {slashSink}.
+    event OperatorKicked(address indexed operator, address indexed caller, uint256 slashed, uint256 reward);
+
+    /// @notice Deploys the rollup and its {bridge}, and registers the {sequencer} as the first
+    ///         operator (bid `p.sequencerBid`), active for the first epoch from the deployment
+    ///         whatever its bond (it posts once it holds {bondWei}). Value sent with the deployment
+    ///         becomes the sequencer's bond (so a devnet can post at once; no {BondDeposited} event for
+    ///         it: {OperatorRegistered} carries it). Emits {OperatorRegistered} and {OperatorActivated}.
     constructor(RollupParams memory p) payable {
         if (p.sequencer == address(0)) revert ZeroSequencer();
         if (p.challengePeriod == 0) revert ZeroChallengePeriod();
         if (p.responseWindow >= p.challengePeriod) revert ResponseWindowTooLong(p.responseWindow, p.challengePeriod);
         if (p.challengerShareBps > 10_000) revert ShareTooHigh(p.challengerShareBps);
         if (p.maxBatchData == 0) revert ZeroMaxBatchData();
-        if (p.exodusDelay <= p.challengePeriod) revert ExodusDelayTooShort(p.exodusDelay, p.challengePeriod);
+        if (p.epochSecs == 0) revert ZeroEpochSecs();
+        if (p.livenessWindow == 0) revert ZeroLivenessWindow();
+        if (p.forceInclusionDelay == 0) revert ZeroForceInclusionDelay();
+        if (p.kickSlashBps > 10_000) revert KickSlashTooHigh(p.kickSlashBps);
+        uint64 minimum = p.challengePeriod + p.forceInclusionDelay + p.livenessWindow;
+        if (p.exodusDelay <= minimum) revert ExodusDelayTooShort(p.exodusDelay, minimum);
         sequencer = p.sequencer;
         challengePeriod = p.challengePeriod;
         genesisStateRoot = p.genesisStateRoot;
@@ -469,6 +589,10 @@ contract L1Rollup is ReentrancyGuard {
         maxBatchData = p.maxBatchData;
         stepVerifier = p.stepVerifier;
         exodusDelay = p.exodusDelay;
+        epochSecs = p.epochSecs;
+        livenessWindow = p.livenessWindow;
+        forceInclusionDelay = p.forceInclusionDelay;
+        kickSlashBps = p.kickSlashBps;
         deployedAt = uint64(block.timestamp);
         requestBond = p.bondWei / 10;
         bytes32 z = bytes32(0);
@@ -478,26 +602,46 @@ contract L1Rollup is ReentrancyGuard {
         EMPTY_W_ROOT = z;
         if (msg.value != 0) _bonds[p.sequencer] = msg.value;
         bridge = new L1Bridge();
+        _operators[p.sequencer] = Operator({bid: p.sequencerBid, order: 1, position: 0, inSet: true});
+        _operatorList.push(p.sequencer);
+        _registrations = 1;
+        _active = p.sequencer;
+        _epochStart = uint64(block.timestamp);
+        _activeBid = p.sequencerBid;
+        // Neutral for {kickableAt} (every epoch starts at or after the deployment); the first batch
+        // then rewrites a non-zero slot instead of paying for a new one.
+        _lastPostAt = uint64(block.timestamp);
+        emit OperatorRegistered(p.sequencer, p.sequencerBid, msg.value);
+        emit OperatorActivated(p.sequencer, p.sequencerBid, uint64(block.timestamp));
     }
 
     // ------------------------------------------------------------------ batches
 
     /// @notice Appends a batch: checks it extends the previous one, derives the rest of its header
     ///         (the data root is computed here) and records the header's hash. Emits {BatchSubmitted}.
-    /// @dev Only a poster may call (reverts {NotSequencer}, {PosterBarred} or {InsufficientBond}):
-    ///      the {sequencer} while it is not barred; after a fraud proof (or an unanswered opening
-    ///      request) barred it, any account that is not barred and holds at least {bondWei}, first
-    ///      come first served. This fallback is the interim rule until the operator set replaces it.
+    /// @dev Only the active operator of the running epoch may call (stores a due epoch rollover
+    ///      first): reverts {NoActiveOperator} when there is none, {NotActiveOperator} for any other
+    ///      caller, {InsufficientBond} below {bondWei}, {BaseFeeAboveBid} when `input.baseFee` is above
+    ///      its bid of the epoch, {ForcedMessageSkipped} when `input.queueEnd < bridge.queueLength()`
+    ///      and `block.timestamp >= bridge.queueTimeAt(input.queueEnd) + forceInclusionDelay` (the
+    ///      oldest message left is due; later ones are younger), {Frozen} after the freeze. Records
+    ///      the post time for {kickableAt}.
     /// @param input The poster's claims.
     /// @param data The batch data (`docs/fraud-proofs.md` §3): version byte 0x01 first, at most
     ///        {maxBatchData} bytes.
     /// @return index The new batch's index.
-    function submitBatch(BatchInput calldata input, bytes calldata data) external onlyPoster returns (uint64 index) {
+    function submitBatch(BatchInput calldata input, bytes calldata data) external returns (uint64 index) {
         if (frozenAt != 0) revert Frozen();
+        _checkPoster(input.baseFee);
         uint64 queueStart = _queueEnd;
         if (input.queueEnd < queueStart) revert QueueEndBeforeStart(input.queueEnd, queueStart);
         uint256 queueLength = bridge.queueLength();
         if (input.queueEnd > queueLength) revert QueueEndBeyondLength(input.queueEnd, queueLength);
+        if (input.queueEnd < queueLength) {
+            uint64 deadline = bridge.queueTimeAt(input.queueEnd) + forceInclusionDelay;
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp >= deadline) revert ForcedMessageSkipped(input.queueEnd, deadline);
+        }
         uint64 expectedFirst = _lastBlock + 1;
         if (input.firstBlock != expectedFirst) revert NonContiguousBlocks(input.firstBlock, expectedFirst);
         if (input.lastBlock < input.firstBlock) revert LastBlockBeforeFirst(input.lastBlock, input.firstBlock);
@@ -551,7 +695,23 @@ contract L1Rollup is ReentrancyGuard {
         _queueEnd = input.queueEnd;
         _lastBlock = input.lastBlock;
         postedThrough[msg.sender] = index + 1;
+        _lastPostAt = header.postedAt;
         emit BatchSubmitted(index, headerHash, header);
+    }
+
+    /// @dev The poster check of {submitBatch}: the active operator (after storing a due rollover),
+    ///      bonded, and `baseFee` within its bid. A barred account is never in the set, so never active.
+    function _checkPoster(uint256 baseFee) private {
+        (address active,, uint256 bid) = _sync();
+        if (msg.sender != active) {
+            if (active == address(0)) revert NoActiveOperator();
+            revert NotActiveOperator(msg.sender, active);
+        }
+        if (bondWei != 0) {
+            uint256 bond = _bonds[msg.sender];
+            if (bond < bondWei) revert InsufficientBond(msg.sender, bond, bondWei);
+        }
+        if (baseFee > bid) revert BaseFeeAboveBid(baseFee, bid);
     }
 
     /// @notice The data commitment of `docs/fraud-proofs.md` §3: `keccak256` of every 1,024-byte chunk
@@ -596,24 +756,143 @@ contract L1Rollup is ReentrancyGuard {
         }
     }
 
+    // ------------------------------------------------------------------ operators
+
+    /// @notice Joins the operator set bidding `bid` (the highest L2 base fee of the batches it will
+    ///         post), adding `msg.value` to the caller's bond, which must then be at least {bondWei}.
+    ///         If no operator is active, the caller (or a better eligible operator) is active at once,
+    ///         its epoch starting now; otherwise the bid competes from the next selection. Emits
+    ///         {BondDeposited} (when `msg.value` is not zero), {OperatorRegistered} and, on activation,
+    ///         {OperatorActivated}.
+    /// @dev Reverts {AlreadyOperator}, {PosterBarred}, {OperatorSetFull} or {InsufficientBond}. Stores a
+    ///      due epoch rollover first, so the registration never changes the running epoch.
+    /// @param bid The bid, in wei per L2 gas.
+    function registerOperator(uint256 bid) external payable {
+        address account = msg.sender;
+        if (_operators[account].inSet) revert AlreadyOperator(account);
+        if (barred[account]) revert PosterBarred(account);
+        uint256 size = _operatorList.length;
+        if (size >= MAX_OPERATORS) revert OperatorSetFull(MAX_OPERATORS);
+        uint256 bond = _bonds[account] + msg.value;
+        if (bond < bondWei) revert InsufficientBond(account, bond, bondWei);
+        _sync();
+        if (msg.value != 0) {
+            _bonds[account] = bond;
+            emit BondDeposited(account, msg.value, bond);
+        }
+        uint32 order = _registrations + 1;
+        _registrations = order;
+        // casting to 'uint8' is safe because size < MAX_OPERATORS = 32
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _operators[account] = Operator({bid: bid, order: order, position: uint8(size), inSet: true});
+        _operatorList.push(account);
+        emit OperatorRegistered(account, bid, bond);
+        if (_active == address(0)) _activate(uint64(block.timestamp));
+    }
+
+    /// @notice Changes the caller's bid. It applies from the next selection (the next epoch, or a
+    ///         handover), never within the running epoch. Emits {BidChanged}.
+    /// @dev Reverts {NotOperator}. Stores a due epoch rollover first.
+    /// @param bid The new bid, in wei per L2 gas.
+    function setBid(uint256 bid) external {
+        Operator storage op = _operators[msg.sender];
+        if (!op.inSet) revert NotOperator(msg.sender);
+        _sync();
+        op.bid = bid;
+        emit BidChanged(msg.sender, bid);
+    }
+
+    /// @notice Leaves the operator set. If the caller was the active operator, the next best eligible
+    ///         operator is active at once (its epoch starting now). The bond stays until
+    ///         {withdrawBond} (once every batch the caller posted is final). Emits {OperatorLeft} and,
+    ///         on a handover, {OperatorActivated}.
+    /// @dev Reverts {NotOperator}.
+    function leave() external {
+        address account = msg.sender;
+        if (!_operators[account].inSet) revert NotOperator(account);
+        (address active,,) = _sync();
+        _remove(account);
+        emit OperatorLeft(account);
+        if (account == active) _activate(uint64(block.timestamp));
+    }
+
+    /// @notice Removes the active operator when it fails the liveness rule (from {kickableAt} on):
+    ///         slashes `bond * kickSlashBps / 10_000` of its bond, pays `challengerShareBps` of that to
+    ///         the caller and the rest to {slashSink}, removes it from the set (it is not barred: it
+    ///         may register again with a full bond), and makes the next best eligible operator active
+    ///         at once, its epoch starting now. Emits {OperatorKicked} and, when one is left,
+    ///         {OperatorActivated}.
+    /// @dev Reverts {Frozen}, {NoActiveOperator}, or {OperatorLive} before {kickableAt}. Stores a due
+    ///      epoch rollover first: the operator kicked is the one of the running epoch.
+    function kick() external nonReentrant {
+        if (frozenAt != 0) revert Frozen();
+        (address operator, uint64 start,) = _sync();
+        if (operator == address(0)) revert NoActiveOperator();
+        uint64 from = _kickableAt(start);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < from) revert OperatorLive(operator, from);
+        uint256 bond = _bonds[operator];
+        uint256 slashed = bond * kickSlashBps / 10_000;
+        uint256 reward = slashed * challengerShareBps / 10_000;
+        _bonds[operator] = bond - slashed;
+        _remove(operator);
+        emit OperatorKicked(operator, msg.sender, slashed, reward);
+        _activate(uint64(block.timestamp));
+        _send(msg.sender, reward);
+        _payToSink(slashed - reward);
+    }
+
+    /// @notice L1 timestamp from which {kick} succeeds against the running epoch's operator; with
+    ///         `q = queueEnd()` the first unconsumed message, `t0 = bridge.queueTimeAt(q)` and
+    ///         `a = max(t0, lastPostAt, epochStart)`:
+    ///         `min(a + livenessWindow, max(t0 + forceInclusionDelay, epochStart + livenessWindow))`.
+    ///         `type(uint64).max` while the queue holds no unconsumed message or no operator is active.
+    function kickableAt() external view returns (uint64) {
+        (address operator, uint64 start,) = _current();
+        if (operator == address(0)) return type(uint64).max;
+        return _kickableAt(start);
+    }
+
+    /// @notice The operator of the running epoch, its bid (the cap of its batches' base fee) and the
+    ///         epoch's bounds (`epochEnd = epochStart + epochSecs`, exclusive); all zero when there is
+    ///         none. Computes a due rollover without storing it, as the next state-changing call will.
+    function activeOperator() external view returns (address operator, uint256 bid, uint64 epochStart, uint64 epochEnd) {
+        (operator, epochStart, bid) = _current();
+        if (operator != address(0)) epochEnd = epochStart + epochSecs;
+    }
+
+    /// @notice An account's operator record (zeros if it never registered).
+    function operatorOf(address account) external view returns (Operator memory) {
+        return _operators[account];
+    }
+
+    /// @notice The operator set, in no particular order (a departure moves the last one into its place).
+    function operators() external view returns (address[] memory) {
+        return _operatorList;
+    }
+
     // ------------------------------------------------------------------ bonds
 
-    /// @notice Adds `msg.value` to the caller's bond: any account may bond (a bond lets it post once
-    ///         the {sequencer} is barred). Reverts {ZeroBond}, and {PosterBarred} for a barred account.
-    ///         Emits {BondDeposited}.
+    /// @notice Adds `msg.value` to the caller's bond: any account may bond ({registerOperator} takes a
+    ///         bond too). Reverts {ZeroBond}, and {PosterBarred} for a barred account. Emits
+    ///         {BondDeposited}. An operator of the set that reaches {bondWei} becomes eligible (and
+    ///         active at once when no operator is).
     function depositBond() external payable {
         if (msg.value == 0) revert ZeroBond();
         if (barred[msg.sender]) revert PosterBarred(msg.sender);
+        _sync();
         uint256 bond = _bonds[msg.sender] + msg.value;
         _bonds[msg.sender] = bond;
         emit BondDeposited(msg.sender, msg.value, bond);
+        if (_active == address(0)) _activate(uint64(block.timestamp));
     }
 
-    /// @notice Pays the caller's whole bond back once every batch it posted is final. Emits
-    ///         {BondWithdrawn}.
-    /// @dev Reverts {NoBond} or {BondLocked}. If the caller's last batch was reverted (as a successor
-    ///      of another poster's wrong batch), it waits for the last live batch instead.
+    /// @notice Pays the caller's whole bond back once it has left the operator set and every batch it
+    ///         posted is final. Emits {BondWithdrawn}.
+    /// @dev Reverts {StillOperator}, {NoBond} or {BondLocked}. If the caller's last batch was reverted
+    ///      (as a successor of another poster's wrong batch), it waits for the last live batch instead.
     function withdrawBond() external nonReentrant {
+        if (_operators[msg.sender].inSet) revert StillOperator(msg.sender);
         uint256 amount = _bonds[msg.sender];
         if (amount == 0) revert NoBond();
         uint64 through = postedThrough[msg.sender];
@@ -885,6 +1164,56 @@ contract L1Rollup is ReentrancyGuard {
         bridge.release(l1Token, account, balance);
     }
 
+    /// @notice Pays a deposit back to its L1 depositor after the {freeze} when no batch final at the
+    ///         freeze consumed it (its index is at least `Q`, the `queueEnd` of the last final batch,
+    ///         0 when none is), once per queue index. Anyone may call; the funds go to the deposit's
+    ///         `from`. Emits {DepositRefunded}.
+    /// @dev The message is the queue's: `keccak256(abi.encode(bridge.queueHeadAt(index), index, kind,
+    ///      sender, l1BlockNumber, timestamp, keccak256(payload))) == bridge.queueHeadAt(index + 1)`.
+    ///      Reverts {NotFrozen}, {WrongHeader} (when some batch is final and `lastFinal` is not the
+    ///      header of the last one), {DepositConsumed}, {WrongMessage}, {NotADeposit},
+    ///      {AlreadyRefunded}, and with the bridge's error when the index is beyond the queue or the
+    ///      payout fails.
+    /// @param lastFinal The header of batch `finalizedBatchCount() - 1` (ignored when no batch is final).
+    /// @param index The message's queue index.
+    /// @param kind The message kind ({L1MessageQueue.KIND_DEPOSIT}).
+    /// @param sender The message's sender (the depositor).
+    /// @param l1BlockNumber The L1 block number of the message.
+    /// @param timestamp The L1 timestamp of the message.
+    /// @param payload `abi.encode(address l1Token, address from, address to, uint256 amount)`.
+    function refundDeposit(
+        BatchHeader calldata lastFinal,
+        uint256 index,
+        uint8 kind,
+        address sender,
+        uint64 l1BlockNumber,
+        uint64 timestamp,
+        bytes calldata payload
+    ) external nonReentrant {
+        if (frozenAt == 0) revert NotFrozen();
+        uint64 q = _refundFloor(lastFinal);
+        if (index < q) revert DepositConsumed(index, q);
+        bytes32 head = keccak256(
+            abi.encode(bridge.queueHeadAt(index), index, kind, sender, l1BlockNumber, timestamp, keccak256(payload))
+        );
+        if (head != bridge.queueHeadAt(index + 1)) revert WrongMessage(index);
+        if (kind != 0) revert NotADeposit(kind);
+        if (refunded[index]) revert AlreadyRefunded(index);
+        refunded[index] = true;
+        (address l1Token, address from,, uint256 amount) = abi.decode(payload, (address, address, address, uint256));
+        emit DepositRefunded(index, from, l1Token, amount);
+        bridge.release(l1Token, from, amount);
+    }
+
+    /// @dev The queue messages consumed by the batches final at the freeze: `lastFinal.queueEnd`,
+    ///      after checking it is the last final batch's header; 0 when no batch is final.
+    function _refundFloor(BatchHeader calldata lastFinal) private view returns (uint64) {
+        uint64 n = _frozenFinal;
+        if (n == 0) return 0;
+        if (keccak256(abi.encode(lastFinal)) != _batches[n - 1].headerHash) revert WrongHeader(n - 1);
+        return lastFinal.queueEnd;
+    }
+
     /// @notice Number of leading batches that are final (`0 .. n - 1`); after the {freeze}, those
     ///         that were final at the freeze.
     function finalizedBatchCount() external view returns (uint64) {
@@ -1019,7 +1348,8 @@ contract L1Rollup is ReentrancyGuard {
         return (true, 0);
     }
 
-    /// @dev Deletes batch `h.index` and every later batch, slashes and bars `h.poster`, pays
+    /// @dev Deletes batch `h.index` and every later batch, slashes and bars `h.poster` and removes it
+    ///      from the operator set (the next best is active at once if it was the active one), pays
     ///      `challenger` its share plus `refund`, the rest of the bond to {slashSink}.
     function _revertBatches(BatchHeader calldata h, address challenger, uint256 refund) private {
         uint64 index = h.index;
@@ -1034,15 +1364,114 @@ contract L1Rollup is ReentrancyGuard {
         barred[poster] = true;
         uint256 reward = slashed * challengerShareBps / 10_000;
         emit BatchesReverted(index, count, poster, challenger, slashed, reward);
+        if (_operators[poster].inSet) {
+            (address active,,) = _sync();
+            _remove(poster);
+            if (poster == active) _activate(uint64(block.timestamp));
+        }
         _send(challenger, reward + refund);
-        uint256 rest = slashed - reward;
-        if (rest != 0) {
-            address sink = slashSink;
-            // A failing sink keeps the rest here (burned in effect); it never blocks the proof.
-            assembly ("memory-safe") {
-                pop(call(SINK_GAS, sink, rest, 0, 0, 0, 0))
+        _payToSink(slashed - reward);
+    }
+
+    /// @dev Sends `amount` wei to {slashSink} with {SINK_GAS} gas. A failing sink keeps the amount
+    ///      here (burned in effect); it never blocks a proof or a kick.
+    function _payToSink(uint256 amount) private {
+        if (amount == 0) return;
+        address sink = slashSink;
+        assembly ("memory-safe") {
+            pop(call(SINK_GAS, sink, amount, 0, 0, 0, 0))
+        }
+    }
+
+    /// @dev The running epoch as the next state-changing call stores it: the stored one while it
+    ///      runs; once `block.timestamp >= epochStart + epochSecs`, the epoch starting at
+    ///      `epochStart + k * epochSecs` (`k` whole epochs elapsed) with the best eligible operator
+    ///      now; with no stored operator, the best eligible now, from now. Zeros when there is none.
+    function _current() private view returns (address operator, uint64 start, uint256 bid) {
+        operator = _active;
+        start = _epochStart;
+        if (operator != address(0)) {
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp < start + epochSecs) return (operator, start, _activeBid);
+            uint64 epochs = (uint64(block.timestamp) - start) / epochSecs;
+            start += epochs * epochSecs;
+        } else {
+            start = uint64(block.timestamp);
+        }
+        (operator, bid) = _best();
+        if (operator == address(0)) start = 0;
+    }
+
+    /// @dev {_current}, stored (with {OperatorActivated}) when it differs from the stored epoch.
+    function _sync() private returns (address operator, uint64 start, uint256 bid) {
+        (operator, start, bid) = _current();
+        if (operator != _active || start != _epochStart) _store(operator, start, bid);
+    }
+
+    /// @dev Makes the best eligible operator active from `start` (none: zeros).
+    function _activate(uint64 start) private {
+        (address operator, uint256 bid) = _best();
+        _store(operator, operator == address(0) ? 0 : start, bid);
+    }
+
+    /// @dev Stores the epoch; emits {OperatorActivated} for an operator.
+    function _store(address operator, uint64 start, uint256 bid) private {
+        _active = operator;
+        _epochStart = start;
+        _activeBid = bid;
+        if (operator != address(0)) emit OperatorActivated(operator, bid, start);
+    }
+
+    /// @dev The eligible operator (in the set, bond at least {bondWei}; barred accounts are never in
+    ///      the set) with the lowest bid, ties to the lowest {Operator.order}; zero if none.
+    function _best() private view returns (address best, uint256 bestBid) {
+        uint256 n = _operatorList.length;
+        uint32 bestOrder;
+        for (uint256 k = 0; k < n; ++k) {
+            address account = _operatorList[k];
+            if (_bonds[account] < bondWei) continue;
+            Operator storage op = _operators[account];
+            uint256 bid = op.bid;
+            if (best != address(0) && bid > bestBid) continue;
+            uint32 order = op.order;
+            if (best == address(0) || bid < bestBid || order < bestOrder) {
+                best = account;
+                bestBid = bid;
+                bestOrder = order;
             }
         }
+    }
+
+    /// @dev Takes `account` out of the set (the last operator moves into its place).
+    function _remove(address account) private {
+        Operator storage op = _operators[account];
+        uint256 position = op.position;
+        uint256 last = _operatorList.length - 1;
+        if (position != last) {
+            address moved = _operatorList[last];
+            _operatorList[position] = moved;
+            // casting to 'uint8' is safe because position < MAX_OPERATORS = 32
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _operators[moved].position = uint8(position);
+        }
+        _operatorList.pop();
+        op.inSet = false;
+    }
+
+    /// @dev See {kickableAt}, for an epoch starting at `start`.
+    function _kickableAt(uint64 start) private view returns (uint64) {
+        uint64 q = _queueEnd;
+        if (q >= bridge.queueLength()) return type(uint64).max;
+        uint64 t0 = bridge.queueTimeAt(q);
+        uint64 a = t0;
+        uint64 lastPost = _lastPostAt;
+        if (lastPost > a) a = lastPost;
+        if (start > a) a = start;
+        uint64 byWindow = a + livenessWindow;
+        uint64 byDeadline = t0 + forceInclusionDelay;
+        uint64 grace = start + livenessWindow;
+        if (grace > byDeadline) byDeadline = grace;
+        return byWindow < byDeadline ? byWindow : byDeadline;
     }
 
     /// @dev Sends `amount` wei to `to` (nothing for 0), or reverts {PayoutFailed}.

@@ -35,6 +35,10 @@ contract ExodusTest {
     uint64 private constant PERIOD = 1 days;
     uint64 private constant WINDOW = 1 hours;
     uint64 private constant EXODUS = 3 days;
+    uint64 private constant EPOCH = 1 days;
+    uint64 private constant LIVENESS = 6 hours;
+    uint64 private constant FORCE_DELAY = 12 hours;
+    uint16 private constant KICK_BPS = 5000;
     uint256 private constant BOND = 1 ether;
     bytes32 private constant GENESIS = keccak256("genesis");
     uint64 private constant START = 1_700_000_000;
@@ -78,7 +82,12 @@ contract ExodusTest {
             responseWindow: WINDOW,
             maxBatchData: 10_000,
             stepVerifier: address(0),
-            exodusDelay: exodusDelay
+            exodusDelay: exodusDelay,
+            sequencerBid: BASE_FEE_WEI,
+            epochSecs: EPOCH,
+            livenessWindow: LIVENESS,
+            forceInclusionDelay: FORCE_DELAY,
+            kickSlashBps: KICK_BPS
         });
     }
 
@@ -145,10 +154,13 @@ contract ExodusTest {
 
     // ---------------------------------------------------------------- parameters
 
-    function test_constructor_refuses_exodus_delay_not_above_challenge_period() public {
-        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ExodusDelayTooShort.selector, PERIOD, PERIOD));
+    function test_constructor_refuses_exodus_delay_not_above_challenge_period_and_delays() public {
+        uint64 minimum = PERIOD + FORCE_DELAY + LIVENESS;
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ExodusDelayTooShort.selector, PERIOD, minimum));
         new L1Rollup(params(PERIOD));
-        new L1Rollup(params(PERIOD + 1));
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.ExodusDelayTooShort.selector, minimum, minimum));
+        new L1Rollup(params(minimum));
+        new L1Rollup(params(minimum + 1));
     }
 
     // ---------------------------------------------------------------- freeze
@@ -223,7 +235,12 @@ contract ExodusTest {
         vm.warp(block.timestamp + 30 days);
         assertTrue(rollup.isFinal(0), "batch 0 final");
         assertTrue(!rollup.isFinal(1), "batch 1 never final");
-        // Bonds are free once frozen.
+        // Bonds are free once frozen (after leaving the operator set).
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(L1Rollup.StillOperator.selector, SEQUENCER));
+        rollup.withdrawBond();
+        vm.prank(SEQUENCER);
+        rollup.leave();
         uint256 before = SEQUENCER.balance;
         vm.prank(SEQUENCER);
         rollup.withdrawBond();
