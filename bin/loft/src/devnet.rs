@@ -281,6 +281,8 @@ async fn start_node(
         NodeOptions {
             fault: args.fault,
             backup_poster,
+            standby: false,
+            censor: Vec::new(),
         },
     )
     .await

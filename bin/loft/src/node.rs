@@ -34,6 +34,11 @@ pub(crate) enum Role {
     /// A verifier that proves every wrong batch on L1 (needs --l1-key, which pays for proofs
     /// and opening requests, and receives the challenger's share of a slashed bond).
     Challenger,
+    /// A standby operator (needs --l1-key, its operator account): registers as an operator
+    /// bidding `l2.base_fee` (with the bond), follows L1 by importing the active operator's
+    /// batches, kicks it when it fails the liveness rule, and sequences and posts from the last
+    /// batch on L1 as soon as L1 names it active (`docs/liveness.md` §3).
+    Operator,
 }
 
 /// `loft node`.
@@ -122,9 +127,14 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
     rpc_config.confirmations = config.l1.confirmations;
     rpc_config.tx_timeout = Duration::from_secs(config.l1.tx_timeout_secs);
     match args.role {
-        Role::Sequencer => {
+        Role::Sequencer | Role::Operator => {
+            let standby = matches!(args.role, Role::Operator);
             let key = args.l1_key.clone().ok_or_else(|| {
-                eyre!("the sequencer role needs --l1-key (the deployment's sequencer)")
+                eyre!(if standby {
+                    "the operator role needs --l1-key (the operator's account, which holds its bond)"
+                } else {
+                    "the sequencer role needs --l1-key (the deployment's sequencer)"
+                })
             })?;
             if let Some(kind) = args.fault {
                 warn_fault(kind);
@@ -161,11 +171,17 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
                 NodeOptions {
                     fault: args.fault,
                     backup_poster,
+                    standby,
+                    censor: Vec::new(),
                 },
             )
             .await
             .wrap_err("starting the sequencer")?;
-            println!("loft sequencer: L2 JSON-RPC http://{}", node.rpc_addr);
+            println!(
+                "loft {}: L2 JSON-RPC http://{}",
+                if standby { "operator" } else { "sequencer" },
+                node.rpc_addr
+            );
             let _ = tokio::signal::ctrl_c().await;
             Ok(())
         }

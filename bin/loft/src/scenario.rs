@@ -237,6 +237,8 @@ async fn fraud(args: FraudArgs) -> Result<()> {
         NodeOptions {
             fault: Some(fault),
             backup_poster: Some(backup_l1.clone()),
+            standby: false,
+            censor: Vec::new(),
         },
     )
     .await

@@ -666,8 +666,21 @@ pub struct DeployOptions {
     /// then reverts `NoVerifier`).
     pub step_verifier: Option<VerifierParams>,
     /// Seconds without a newly final batch after which anyone may freeze the rollup
-    /// (`docs/escape-hatch.md`); above `challenge_period_secs` (the constructor refuses it otherwise).
+    /// (`docs/escape-hatch.md`); above `challenge_period_secs` + `force_inclusion_delay_secs` +
+    /// `liveness_window_secs` (the constructor refuses it otherwise).
     pub exodus_delay_secs: u64,
+    /// The sequencer's bid, the L2 base fee cap of its epochs: it is the first operator
+    /// (`docs/liveness.md` §2).
+    pub sequencer_bid: U256,
+    /// Length of an operator epoch in seconds.
+    pub epoch_secs: u64,
+    /// Seconds the active operator may post nothing while the queue holds messages before it may
+    /// be kicked.
+    pub liveness_window_secs: u64,
+    /// Seconds a queue message may wait before L1 refuses batches that skip it.
+    pub force_inclusion_delay_secs: u64,
+    /// Share of a kicked operator's bond slashed, in basis points.
+    pub kick_slash_bps: u16,
 }
 
 /// The L2 chain parameters a `StepVerifier` is deployed with (the state transition's
@@ -689,7 +702,8 @@ impl Default for DeployOptions {
     /// No dev token, the deployer as sequencer, [`DEFAULT_CHALLENGE_PERIOD_SECS`], genesis root 0,
     /// a bond of 1 ether, half of a slashed bond to the challenger and the rest to
     /// [`DEFAULT_SLASH_SINK`], a 5 s response window, 1,000,000 bytes of data, no step verifier,
-    /// [`DEFAULT_EXODUS_DELAY_SECS`].
+    /// [`DEFAULT_EXODUS_DELAY_SECS`], a 1 gwei sequencer bid, 60 s epochs, a 30 s liveness window
+    /// and force-inclusion delay, half of a kicked bond slashed.
     fn default() -> Self {
         Self {
             dev_token: false,
@@ -703,6 +717,11 @@ impl Default for DeployOptions {
             max_batch_data: 1_000_000,
             step_verifier: None,
             exodus_delay_secs: DEFAULT_EXODUS_DELAY_SECS,
+            sequencer_bid: U256::from(1_000_000_000u64),
+            epoch_secs: 60,
+            liveness_window_secs: 30,
+            force_inclusion_delay_secs: 30,
+            kick_slash_bps: 5_000,
         }
     }
 }
@@ -793,6 +812,11 @@ pub async fn deploy(
                 maxBatchData: options.max_batch_data,
                 stepVerifier: verifier_address.unwrap_or_default(),
                 exodusDelay: options.exodus_delay_secs,
+                sequencerBid: options.sequencer_bid,
+                epochSecs: options.epoch_secs,
+                livenessWindow: options.liveness_window_secs,
+                forceInclusionDelay: options.force_inclusion_delay_secs,
+                kickSlashBps: options.kick_slash_bps,
             },
         }
         .abi_encode(),

@@ -19,11 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::SolCall;
 use loft_contracts::{L1Rollup, rollup_call};
-use loft_l1::L1Client;
 use loft_stf::{
     DataStep, L2Tx, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal,
     WithdrawalTree,
@@ -230,13 +228,14 @@ pub fn prepare_within(
 /// Posts the next batch if there are unposted sealed blocks (and someone may post).
 pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
     let rollup = shared.rollup();
+    let poster = crate::operator::refresh(shared).await?;
     let tip = sync_with_l1(shared).await?;
     let head = shared.sequencer().head().number;
     let first = tip.lastBlock + 1;
     if first > head {
         return Ok(None);
     }
-    let Some(poster) = poster(shared).await? else {
+    let Some(poster) = poster else {
         return Ok(None);
     };
     let pending = pending_fault(shared)?;
@@ -519,84 +518,5 @@ async fn recover_records(shared: &Shared, from: u64, count: u64) -> Result<(), N
         tracing::info!(target: "loft::batcher", index = h.index, l1_tx = %record.l1_tx, poster = %h.poster, leaves = leaves.is_some(), "recorded a batch found on L1 (posted before a restart, or by another poster)");
         shared.db.store_posted(&record, leaves.as_ref())?;
     }
-    Ok(())
-}
-
-/// The account that posts now: the sequencer's key while it is not barred on L1; once it is,
-/// the first unbarred key among the node's and the backup poster's (with a bond deposited if it
-/// has none). `None`: nobody here may post.
-async fn poster(shared: &Shared) -> Result<Option<Arc<dyn L1Client>>, NodeError> {
-    let l1 = shared.l1.as_ref();
-    let rollup = shared.rollup();
-    let sequencer = shared.deployment.sequencer;
-    let barred = |who: Address| async move {
-        rollup_call(l1, rollup, L1Rollup::barredCall { poster: who }).await
-    };
-    let sequencer_barred = barred(sequencer).await?;
-    let candidates = std::iter::once(shared.l1.clone()).chain(shared.backup_poster.clone());
-    let mut chosen = None;
-    for client in candidates {
-        let me = client.sender();
-        if me == sequencer {
-            if !sequencer_barred {
-                chosen = Some(client);
-                break;
-            }
-            continue;
-        }
-        if !sequencer_barred || barred(me).await? {
-            continue;
-        }
-        ensure_bond(shared, client.as_ref()).await?;
-        chosen = Some(client);
-        break;
-    }
-    let now = chosen.as_ref().map(|c| c.sender());
-    let before = shared.note_poster(now);
-    if before != Some(now) {
-        match now {
-            Some(p) if p == sequencer => {
-                tracing::info!(target: "loft::batcher", poster = %p, "posting batches as the sequencer")
-            }
-            Some(p) => tracing::warn!(
-                target: "loft::batcher",
-                sequencer = %sequencer,
-                poster = %p,
-                "the sequencer is barred on L1 (slashed by a fraud proof): posting the honest batches with the backup poster"
-            ),
-            None if sequencer_barred => tracing::error!(
-                target: "loft::batcher",
-                sequencer = %sequencer,
-                "the sequencer is barred on L1 and no unbarred backup poster is configured (--backup-poster-key): batches are not posted"
-            ),
-            None => tracing::warn!(
-                target: "loft::batcher",
-                sequencer = %sequencer,
-                "this node's keys may not post while the sequencer is not barred: batches are not posted"
-            ),
-        }
-    }
-    Ok(chosen)
-}
-
-/// Deposits what `client`'s bond lacks of `bondWei`.
-async fn ensure_bond(shared: &Shared, client: &dyn L1Client) -> Result<(), NodeError> {
-    let rollup = shared.rollup();
-    let me = client.sender();
-    let required = rollup_call(client, rollup, L1Rollup::bondWeiCall {}).await?;
-    let bond = rollup_call(client, rollup, L1Rollup::bondOfCall { poster: me }).await?;
-    if bond >= required {
-        return Ok(());
-    }
-    let value: U256 = required - bond;
-    let receipt = loft_l1::send_and_confirm(
-        client,
-        TransactionRequest::default()
-            .with_to(rollup)
-            .with_value(value)
-            .with_input(L1Rollup::depositBondCall {}.abi_encode()),
-    )
-    .await?;
-    tracing::warn!(target: "loft::batcher", poster = %me, bond_wei = %value, l1_tx = %receipt.transaction_hash, "deposited the backup poster's bond");
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod db;
 pub mod fault;
 pub mod follower;
 pub mod opener;
+pub mod operator;
 pub mod rpc;
 pub mod sequencer;
 
@@ -81,9 +82,16 @@ pub struct NodeConfig {
 pub struct NodeOptions {
     /// Post one batch wrong on purpose (**tests and demos only**, [`fault`]).
     pub fault: Option<FaultKind>,
-    /// Posts the honest batches once the sequencer is barred on L1 (it deposits its bond first
-    /// if it has none).
+    /// A second operator key: registered as an operator at start (bidding `l2.base_fee`), it
+    /// posts this node's batches whenever L1 names it active (after the sequencer is barred by a
+    /// fraud proof or kicked).
     pub backup_poster: Option<Arc<dyn L1Client>>,
+    /// Run as a standby operator (`loft node --role operator`): register the node's key as an
+    /// operator, follow L1 by importing the active operator's batches, and sequence only once L1
+    /// names this node active (`docs/liveness.md` §3).
+    pub standby: bool,
+    /// FOR TESTS AND DEMOS ONLY: censor these accounts ([`Sequencer::set_censored`]).
+    pub censor: Vec<Address>,
 }
 
 /// The chain parameters of the state transition, from the chain configuration.
@@ -110,6 +118,11 @@ pub fn deploy_options(config: &ChainConfig) -> loft_contracts::DeployOptions {
         response_window_secs: r.response_window_secs,
         max_batch_data: r.max_batch_bytes,
         exodus_delay_secs: r.exodus_delay_secs,
+        sequencer_bid: alloy::primitives::U256::from(config.l2.base_fee),
+        epoch_secs: r.epoch_secs,
+        liveness_window_secs: r.liveness_window_secs,
+        force_inclusion_delay_secs: r.force_inclusion_delay_secs,
+        kick_slash_bps: r.kick_slash_bps,
         step_verifier: Some(loft_contracts::VerifierParams {
             l2_chain_id: config.l2.chain_id,
             fee_recipient: config.l2.fee_recipient,
@@ -142,6 +155,8 @@ pub struct Shared {
     pub backup_poster: Option<Arc<dyn L1Client>>,
     /// Who posted last, as the batcher logged it (`Some(None)`: nobody may post).
     poster_note: Mutex<Option<Option<Address>>>,
+    /// A standby operator ([`NodeOptions::standby`]).
+    pub standby: bool,
 }
 
 /// The latest L1 block the follower saw.
@@ -186,7 +201,7 @@ impl Shared {
     }
 
     /// Records who posts now; returns who posted before (`None` before the first call).
-    fn note_poster(&self, now: Option<Address>) -> Option<Option<Address>> {
+    pub(crate) fn note_poster(&self, now: Option<Address>) -> Option<Option<Address>> {
         let mut note = self.poster_note.lock().unwrap_or_else(|p| p.into_inner());
         note.replace(now)
     }
@@ -255,7 +270,15 @@ impl Node {
             fault: options.fault,
             backup_poster: options.backup_poster,
             poster_note: Mutex::new(None),
+            standby: options.standby,
         });
+        if options.standby {
+            shared.sequencer().set_sequencing(false, None);
+        }
+        if !options.censor.is_empty() {
+            tracing::warn!(target: "loft::fault", censored = ?options.censor, "CENSORSHIP IS ON (tests and demos only): this sequencer ignores these accounts' transactions and queue messages");
+            shared.sequencer().set_censored(options.censor.clone());
+        }
         let mut tasks = vec![
             tokio::spawn(flusher(shared.clone())),
             tokio::spawn(block_producer(shared.clone())),

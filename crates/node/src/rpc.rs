@@ -92,6 +92,9 @@ pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
         SubmitError::Busy(_) => {
             ErrorObjectOwned::owned(-32005, e.to_string(), Some(json!({ "reason": "busy" })))
         }
+        SubmitError::Censored(_) => {
+            ErrorObjectOwned::owned(-32000, e.to_string(), Some(json!({ "reason": "censored" })))
+        }
         SubmitError::NotActive(active) => ErrorObjectOwned::owned(
             CODE_NOT_ACTIVE,
             e.to_string(),

@@ -47,6 +47,11 @@ pub enum SubmitError {
     /// The open block is full; try again in a moment.
     #[error("the sequencer is at capacity ({0} transactions in the open block); retry shortly")]
     Busy(usize),
+    /// The sender is censored (`--censor`, tests and demos only).
+    #[error(
+        "this sequencer censors {0} (--censor, a demo of misbehaviour): force the transaction through L1"
+    )]
+    Censored(Address),
     /// This node is not L1's active operator: send the transaction to the one that is.
     #[error("this node is not the active operator on L1 (the active operator is {}); send the transaction to its node", .0.map_or("nobody".to_string(), |a| a.to_string()))]
     NotActive(Option<Address>),
@@ -103,6 +108,8 @@ pub struct Sequencer {
     sequencing: bool,
     /// Who L1 names active when this node is not (for the refusal's message).
     active: Option<Address>,
+    /// Accounts this sequencer censors (tests and demos only, [`Sequencer::set_censored`]).
+    censored: Vec<Address>,
 }
 
 fn now_secs() -> u64 {
@@ -167,6 +174,7 @@ impl Sequencer {
             heads,
             sequencing: true,
             active: None,
+            censored: Vec::new(),
         };
         let mut replayed = 0usize;
         for (seq, entry) in journal {
@@ -262,6 +270,13 @@ impl Sequencer {
         self.active = active;
     }
 
+    /// FOR TESTS AND DEMOS ONLY: misbehave by censoring `accounts`: refuse their L2 transactions
+    /// and consume no queue message from the first one they sent on (so their forced messages
+    /// wait, and L1 refuses this node's batches once the force-inclusion deadline passes).
+    pub fn set_censored(&mut self, accounts: Vec<Address>) {
+        self.censored = accounts;
+    }
+
     /// Whether this node makes blocks (see [`Sequencer::set_sequencing`]).
     pub fn sequencing(&self) -> bool {
         self.sequencing
@@ -283,6 +298,9 @@ impl Sequencer {
         }
         let tx = L2Tx::decode(&raw, self.params.chain_id)?;
         let hash = tx.hash();
+        if self.censored.contains(&tx.sender()) {
+            return Err(SubmitError::Censored(tx.sender()));
+        }
         if self.pending_tx(&hash).is_some() || self.db.tx(&hash)?.is_some() {
             return Err(SubmitError::AlreadyKnown(hash));
         }
@@ -374,9 +392,26 @@ impl Sequencer {
         Ok(())
     }
 
+    /// Messages of the queue this sequencer will consume: all it has read, or (censoring) up to
+    /// the first one a censored account sent.
+    fn uncensored_queue_len(&self) -> Result<u64, NodeError> {
+        let available = self.db.queue_len()?;
+        if self.censored.is_empty() {
+            return Ok(available);
+        }
+        for index in self.next_queue..available {
+            if let Some(m) = self.db.queue(index)?
+                && self.censored.contains(&m.sender)
+            {
+                return Ok(index);
+            }
+        }
+        Ok(available)
+    }
+
     /// Opens a block now, consuming the queue messages read so far.
     fn open_block(&mut self) -> Result<(), NodeError> {
-        let available = self.db.queue_len()?;
+        let available = self.uncensored_queue_len()?;
         let queue_end = available.min(self.next_queue + MAX_QUEUE_PER_BLOCK);
         let timestamp = now_secs().max(self.head.header.timestamp);
         let (number, queue_start) = (self.head.number + 1, self.next_queue);
@@ -457,7 +492,7 @@ impl Sequencer {
     /// messages. Returns the sealed block's number.
     pub fn tick(&mut self) -> Result<Option<u64>, NodeError> {
         if self.open.is_none() {
-            if !self.sequencing || self.db.queue_len()? <= self.next_queue {
+            if !self.sequencing || self.uncensored_queue_len()? <= self.next_queue {
                 return Ok(None);
             }
             self.open_block()?;

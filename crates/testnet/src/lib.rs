@@ -50,6 +50,8 @@ pub struct Options {
     pub fault: Option<FaultKind>,
     /// The development account of the backup poster, if any.
     pub backup_poster: Option<usize>,
+    /// Development accounts the sequencer censors (`Sequencer::set_censored`).
+    pub censor: Vec<usize>,
 }
 
 /// The devnet of a test.
@@ -89,6 +91,7 @@ impl TestNet {
             .await
             .expect("deploy");
         let dir = tempfile::tempdir().expect("tempdir");
+        let censor = options.censor.iter().map(|&k| keys[k].address()).collect();
         let backup_poster = options.backup_poster.map(|k| {
             Arc::new(EmbeddedL1::new(chain.clone(), keys[k].clone())) as Arc<dyn L1Client>
         });
@@ -104,6 +107,8 @@ impl TestNet {
             NodeOptions {
                 fault: options.fault,
                 backup_poster,
+                standby: false,
+                censor,
             },
         )
         .await
@@ -116,6 +121,28 @@ impl TestNet {
             config,
             dir,
         }
+    }
+
+    /// Starts a standby operator node (`loft node --role operator`) for development account
+    /// `key` on the same L1, with its own database: it posts only when the test calls
+    /// `batcher::post_next` on it, like the main node.
+    pub async fn standby(&self, key: usize, name: &str) -> Node {
+        Node::start_with(
+            NodeConfig {
+                chain: self.config.clone(),
+                deployment: self.deployment.clone(),
+                data_dir: self.dir.path().join(name),
+                rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                post_batches: false,
+            },
+            Arc::new(self.l1(key)),
+            NodeOptions {
+                standby: true,
+                ..NodeOptions::default()
+            },
+        )
+        .await
+        .expect("start the standby operator")
     }
 
     /// The L1 as development account `key`.
