@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {L1MessageQueue} from "./L1MessageQueue.sol";
+import {L1Rollup} from "./L1Rollup.sol";
 
 /// @title L1Bridge
 /// @notice Locks ETH and ERC-20 tokens on L1, enqueues deposit messages for L2, and pays out
@@ -35,6 +36,9 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
 
     /// @notice Whether a registration message was already enqueued for an L1 token.
     mapping(address token => bool) public tokenRegistered;
+
+    /// @notice Whether the deposit at this queue index was refunded after the rollup's freeze.
+    mapping(uint256 index => bool) public refunded;
 
     /// @notice Largest forced transaction, in bytes: one step of batch data (loft-stf's
     ///         `MAX_STEP_BYTES`).
@@ -70,6 +74,30 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     /// @notice A metadata call of a new token failed with so little gas left that the failure may
     ///         come from the transaction's gas limit rather than from the token: retry with more gas.
     error InsufficientGasForMetadata();
+
+    /// @notice {refundDeposit} of a message a batch final at the freeze consumed (`index < queueEnd`).
+    /// @param index The message's queue index.
+    /// @param queueEnd Messages consumed by the batches final at the freeze.
+    error DepositConsumed(uint256 index, uint64 queueEnd);
+
+    /// @notice {refundDeposit} was given a message that does not hash into the queue at `index`.
+    /// @param index The queue index given.
+    error WrongMessage(uint256 index);
+
+    /// @notice {refundDeposit} of a message that is not a deposit.
+    /// @param kind The message's kind.
+    error NotADeposit(uint8 kind);
+
+    /// @notice The deposit at `index` was already refunded.
+    /// @param index The queue index.
+    error AlreadyRefunded(uint256 index);
+
+    /// @notice The deposit at queue index `index` was paid back to its L1 depositor after the freeze.
+    /// @param index The deposit's queue index.
+    /// @param from The depositor (the payload's `from`), who received the refund.
+    /// @param l1Token The token, `address(0)` for ETH.
+    /// @param amount The amount, in the token's base unit.
+    event DepositRefunded(uint256 indexed index, address indexed from, address indexed l1Token, uint256 amount);
 
     /// @notice Emitted when the bridge pays out a withdrawal.
     /// @param l1Token The token, `address(0)` for ETH.
@@ -169,6 +197,12 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
     /// @param amount The amount in the token's base unit.
     function release(address l1Token, address to, uint256 amount) external nonReentrant {
         if (msg.sender != rollup) revert NotRollup(msg.sender);
+        _pay(l1Token, to, amount);
+    }
+
+    /// @dev Sends `amount` of `l1Token` (ETH when `address(0)`) to `to` and emits {Released}: ETH with
+    ///      a plain call forwarding all gas ({EthTransferFailed} if it fails), tokens with `SafeERC20`.
+    function _pay(address l1Token, address to, uint256 amount) private {
         if (l1Token == address(0)) {
             bool ok;
             assembly ("memory-safe") {
@@ -180,6 +214,47 @@ contract L1Bridge is L1MessageQueue, ReentrancyGuard {
             IERC20(l1Token).safeTransfer(to, amount);
         }
         emit Released(l1Token, to, amount);
+    }
+
+    /// @notice After the rollup's freeze, pays a deposit that no batch final at the freeze consumed
+    ///         back to its L1 depositor (the payload's `from`), once per queue index, so that with the
+    ///         exits the bridge ends empty (`docs/escape-hatch.md`). Anyone may call. Emits
+    ///         {DepositRefunded} and {Released}.
+    /// @dev `Q = rollup.refundFloor(lastFinal)` (reverts `NotFrozen` before the freeze, `WrongHeader`
+    ///      when `lastFinal` is not the last final batch's header; 0 when no batch is final); then
+    ///      `index >= Q` ({DepositConsumed}); the message must be the queue's:
+    ///      `keccak256(abi.encode(queueHeadAt(index), index, kind, sender, l1BlockNumber, timestamp,
+    ///      keccak256(payload))) == queueHeadAt(index + 1)` ({WrongMessage}; {QueueIndexOutOfRange}
+    ///      beyond the queue); `kind == KIND_DEPOSIT` ({NotADeposit}); not refunded yet
+    ///      ({AlreadyRefunded}). Pays `amount` of `l1Token` to `from` as {release} does.
+    /// @param lastFinal The header of the rollup's last final batch (ignored when none is final).
+    /// @param index The message's queue index.
+    /// @param kind The message's kind.
+    /// @param sender The message's sender (the depositor).
+    /// @param l1BlockNumber The message's L1 block number.
+    /// @param timestamp The message's L1 timestamp.
+    /// @param payload `abi.encode(address l1Token, address from, address to, uint256 amount)`.
+    function refundDeposit(
+        L1Rollup.BatchHeader calldata lastFinal,
+        uint256 index,
+        uint8 kind,
+        address sender,
+        uint64 l1BlockNumber,
+        uint64 timestamp,
+        bytes calldata payload
+    ) external nonReentrant {
+        uint64 q = L1Rollup(rollup).refundFloor(lastFinal);
+        if (index < q) revert DepositConsumed(index, q);
+        bytes32 head = keccak256(
+            abi.encode(queueHeadAt(index), index, kind, sender, l1BlockNumber, timestamp, keccak256(payload))
+        );
+        if (head != queueHeadAt(index + 1)) revert WrongMessage(index);
+        if (kind != KIND_DEPOSIT) revert NotADeposit(kind);
+        if (refunded[index]) revert AlreadyRefunded(index);
+        refunded[index] = true;
+        (address l1Token, address from,, uint256 amount) = abi.decode(payload, (address, address, address, uint256));
+        emit DepositRefunded(index, from, l1Token, amount);
+        _pay(l1Token, from, amount);
     }
 
     /// @dev Shared body of {depositETH} and {receive}.

@@ -77,7 +77,7 @@ abstract contract L1MessageQueue {
     /// @dev Reverts with {QueueIndexOutOfRange} when `count` exceeds the queue length.
     /// @param count Number of messages from the start of the queue.
     /// @return The head after `count` messages; `bytes32(0)` for `count == 0`.
-    function queueHeadAt(uint256 count) external view returns (bytes32) {
+    function queueHeadAt(uint256 count) public view returns (bytes32) {
         uint256 length = _heads.length;
         if (count > length) revert QueueIndexOutOfRange(count, length);
         return count == 0 ? bytes32(0) : _heads[count - 1];

@@ -39,7 +39,8 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///      seconds, anyone may {freeze} the rollup; from then on nothing is posted or challenged, the
 ///      final batches stay final (their withdrawals stay claimable), every L2 balance of the last
 ///      final state root can be {exit}ed once by its owner with a state proof, and every deposit no
-///      batch final at the freeze consumed is {refundDeposit}ed to its L1 depositor.
+///      batch final at the freeze consumed can be refunded to its L1 depositor by the bridge
+///      ({L1Bridge.refundDeposit}, which asks {refundFloor}).
 contract L1Rollup is ReentrancyGuard {
     /// @notice Deployment parameters (`docs/fraud-proofs.md` §5, `docs/liveness.md` §4).
     /// @param sequencer The first operator (registered at deployment with bid `sequencerBid` and the
@@ -351,9 +352,6 @@ contract L1Rollup is ReentrancyGuard {
     /// @dev Operator records, kept (with `inSet` false) after an operator leaves.
     mapping(address account => Operator) private _operators;
 
-    /// @notice Whether the deposit at this queue index was refunded after the freeze.
-    mapping(uint256 index => bool) public refunded;
-
     /// @notice Whether the state leaf with this key was {exit}ed.
     mapping(bytes32 key => bool) public exited;
 
@@ -387,14 +385,6 @@ contract L1Rollup is ReentrancyGuard {
     error ZeroForceInclusionDelay();
     /// @notice The kick slash is above 10,000 basis points.
     error KickSlashTooHigh(uint16 kickSlashBps);
-    /// @notice {refundDeposit} of a message a batch final at the freeze consumed (`index < queueEnd`).
-    error DepositConsumed(uint256 index, uint64 queueEnd);
-    /// @notice {refundDeposit} was given a message that does not hash into the queue at `index`.
-    error WrongMessage(uint256 index);
-    /// @notice {refundDeposit} of a message that is not a deposit.
-    error NotADeposit(uint8 kind);
-    /// @notice The deposit at `index` was already refunded.
-    error AlreadyRefunded(uint256 index);
     /// @notice The poster was slashed and may not register, post or deposit a bond again.
     error PosterBarred(address poster);
     /// @notice The poster's bond is below {bondWei}.
@@ -541,10 +531,6 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice `account` exited `amount` of `l1Token` (`address(0)`: ETH) from state leaf `key`.
     event Exited(address indexed account, address indexed l1Token, bytes32 indexed key, uint256 amount);
 
-    /// @notice The deposit at queue index `index` was paid back to its L1 depositor `from` after the
-    ///         freeze.
-    event DepositRefunded(uint256 indexed index, address indexed from, address indexed l1Token, uint256 amount);
-
     /// @notice `operator` joined the operator set bidding `bid`, with `bond` wei of bond.
     event OperatorRegistered(address indexed operator, uint256 bid, uint256 bond);
 
@@ -635,10 +621,10 @@ contract L1Rollup is ReentrancyGuard {
         _checkPoster(input.baseFee);
         uint64 queueStart = _queueEnd;
         if (input.queueEnd < queueStart) revert QueueEndBeforeStart(input.queueEnd, queueStart);
-        uint256 queueLength = bridge.queueLength();
+        uint256 queueLength = _queueLength();
         if (input.queueEnd > queueLength) revert QueueEndBeyondLength(input.queueEnd, queueLength);
         if (input.queueEnd < queueLength) {
-            uint64 deadline = bridge.queueTimeAt(input.queueEnd) + forceInclusionDelay;
+            uint64 deadline = _queueTimeAt(input.queueEnd) + forceInclusionDelay;
             // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp >= deadline) revert ForcedMessageSkipped(input.queueEnd, deadline);
         }
@@ -947,7 +933,7 @@ contract L1Rollup is ReentrancyGuard {
             revert InvalidWithdrawalProof(batchIndex, leaf);
         }
         claimed[leaf] = true;
-        bridge.release(w.l1Token, w.l1Recipient, w.amount);
+        _release(w.l1Token, w.l1Recipient, w.amount);
         emit WithdrawalClaimed(batchIndex, leaf, w.l1Recipient, w.l2Sender, w.nonce, w.l1Token, w.amount);
     }
 
@@ -1161,53 +1147,17 @@ contract L1Rollup is ReentrancyGuard {
         }
         exited[key] = true;
         emit Exited(account, l1Token, key, balance);
-        bridge.release(l1Token, account, balance);
+        _release(l1Token, account, balance);
     }
 
-    /// @notice Pays a deposit back to its L1 depositor after the {freeze} when no batch final at the
-    ///         freeze consumed it (its index is at least `Q`, the `queueEnd` of the last final batch,
-    ///         0 when none is), once per queue index. Anyone may call; the funds go to the deposit's
-    ///         `from`. Emits {DepositRefunded}.
-    /// @dev The message is the queue's: `keccak256(abi.encode(bridge.queueHeadAt(index), index, kind,
-    ///      sender, l1BlockNumber, timestamp, keccak256(payload))) == bridge.queueHeadAt(index + 1)`.
-    ///      Reverts {NotFrozen}, {WrongHeader} (when some batch is final and `lastFinal` is not the
-    ///      header of the last one), {DepositConsumed}, {WrongMessage}, {NotADeposit},
-    ///      {AlreadyRefunded}, and with the bridge's error when the index is beyond the queue or the
-    ///      payout fails.
-    /// @param lastFinal The header of batch `finalizedBatchCount() - 1` (ignored when no batch is final).
-    /// @param index The message's queue index.
-    /// @param kind The message kind ({L1MessageQueue.KIND_DEPOSIT}).
-    /// @param sender The message's sender (the depositor).
-    /// @param l1BlockNumber The L1 block number of the message.
-    /// @param timestamp The L1 timestamp of the message.
-    /// @param payload `abi.encode(address l1Token, address from, address to, uint256 amount)`.
-    function refundDeposit(
-        BatchHeader calldata lastFinal,
-        uint256 index,
-        uint8 kind,
-        address sender,
-        uint64 l1BlockNumber,
-        uint64 timestamp,
-        bytes calldata payload
-    ) external nonReentrant {
+    /// @notice For {L1Bridge.refundDeposit} after the {freeze}: the number of queue messages the
+    ///         batches final at the freeze consumed, `lastFinal.queueEnd` (0 when no batch is final;
+    ///         `lastFinal` is then ignored). Deposits from this index on are refundable.
+    /// @dev Reverts {NotFrozen}, and {WrongHeader} when `lastFinal` is not the header of batch
+    ///      `finalizedBatchCount() - 1`.
+    /// @param lastFinal The header of the last final batch.
+    function refundFloor(BatchHeader calldata lastFinal) external view returns (uint64) {
         if (frozenAt == 0) revert NotFrozen();
-        uint64 q = _refundFloor(lastFinal);
-        if (index < q) revert DepositConsumed(index, q);
-        bytes32 head = keccak256(
-            abi.encode(bridge.queueHeadAt(index), index, kind, sender, l1BlockNumber, timestamp, keccak256(payload))
-        );
-        if (head != bridge.queueHeadAt(index + 1)) revert WrongMessage(index);
-        if (kind != 0) revert NotADeposit(kind);
-        if (refunded[index]) revert AlreadyRefunded(index);
-        refunded[index] = true;
-        (address l1Token, address from,, uint256 amount) = abi.decode(payload, (address, address, address, uint256));
-        emit DepositRefunded(index, from, l1Token, amount);
-        bridge.release(l1Token, from, amount);
-    }
-
-    /// @dev The queue messages consumed by the batches final at the freeze: `lastFinal.queueEnd`,
-    ///      after checking it is the last final batch's header; 0 when no batch is final.
-    function _refundFloor(BatchHeader calldata lastFinal) private view returns (uint64) {
         uint64 n = _frozenFinal;
         if (n == 0) return 0;
         if (keccak256(abi.encode(lastFinal)) != _batches[n - 1].headerHash) revert WrongHeader(n - 1);
@@ -1461,8 +1411,8 @@ contract L1Rollup is ReentrancyGuard {
     /// @dev See {kickableAt}, for an epoch starting at `start`.
     function _kickableAt(uint64 start) private view returns (uint64) {
         uint64 q = _queueEnd;
-        if (q >= bridge.queueLength()) return type(uint64).max;
-        uint64 t0 = bridge.queueTimeAt(q);
+        if (q >= _queueLength()) return type(uint64).max;
+        uint64 t0 = _queueTimeAt(q);
         uint64 a = t0;
         uint64 lastPost = _lastPostAt;
         if (lastPost > a) a = lastPost;
@@ -1472,6 +1422,21 @@ contract L1Rollup is ReentrancyGuard {
         uint64 grace = start + livenessWindow;
         if (grace > byDeadline) byDeadline = grace;
         return byWindow < byDeadline ? byWindow : byDeadline;
+    }
+
+    /// @dev `bridge.queueLength()` (one call site for all callers keeps the code small).
+    function _queueLength() private view returns (uint256) {
+        return bridge.queueLength();
+    }
+
+    /// @dev `bridge.queueTimeAt(index)`.
+    function _queueTimeAt(uint256 index) private view returns (uint64) {
+        return bridge.queueTimeAt(index);
+    }
+
+    /// @dev `bridge.release(l1Token, to, amount)`.
+    function _release(address l1Token, address to, uint256 amount) private {
+        bridge.release(l1Token, to, amount);
     }
 
     /// @dev Sends `amount` wei to `to` (nothing for 0), or reverts {PayoutFailed}.
