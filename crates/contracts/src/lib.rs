@@ -9,13 +9,20 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolType, SolValue, sol_data};
 use loft_l1::{Filter, L1Client, L1Error, Log};
 
+/// The bridge's bindings live apart: its `refundDeposit` takes an `L1Rollup.BatchHeader`, for
+/// which `sol!` declares its own `L1Rollup` module (convert with [`bridge_header`]).
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
-mod bindings {
+pub mod bridge_bindings {
     alloy::sol!(
         #[derive(Debug, PartialEq, Eq)]
         L1Bridge,
         "../../contracts/artifacts/L1Bridge.json"
     );
+}
+
+#[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+mod bindings {
+    pub use super::bridge_bindings::L1Bridge;
     alloy::sol!(
         #[derive(Debug, PartialEq, Eq)]
         DevToken,
@@ -34,6 +41,30 @@ mod bindings {
 }
 
 pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
+
+/// A batch header as the bridge's ABI has it (`L1Bridge.refundDeposit`).
+pub fn bridge_header(h: BatchHeader) -> bridge_bindings::L1Rollup::BatchHeader {
+    let h = L1Rollup::BatchHeader::from(h);
+    bridge_bindings::L1Rollup::BatchHeader {
+        index: h.index,
+        parentHash: h.parentHash,
+        prevStateRoot: h.prevStateRoot,
+        stateRoot: h.stateRoot,
+        withdrawalRoot: h.withdrawalRoot,
+        stepsRoot: h.stepsRoot,
+        dataRoot: h.dataRoot,
+        dataLength: h.dataLength,
+        queueStart: h.queueStart,
+        queueEnd: h.queueEnd,
+        queueHead: h.queueHead,
+        firstBlock: h.firstBlock,
+        lastBlock: h.lastBlock,
+        stepCount: h.stepCount,
+        postedAt: h.postedAt,
+        poster: h.poster,
+        baseFee: h.baseFee,
+    }
+}
 
 /// A step leaf (`docs/fraud-proofs.md` §2) as the rollup's ABI has it.
 impl From<loft_stf::StepLeaf> for L1Rollup::StepLeaf {
