@@ -15,6 +15,9 @@ use loft_stf::{DataStep, L2Tx, QueueInput};
 
 use crate::{NodeError, Shared};
 
+/// A block read from batch data: timestamp, queue end, transactions with their bytes.
+type ImportedBlock = (u64, u64, Vec<(L2Tx, Bytes)>);
+
 /// This node's signing clients: the node's own key first, then the backup poster's.
 fn clients(shared: &Shared) -> Vec<Arc<dyn L1Client>> {
     std::iter::once(shared.l1.clone())
@@ -90,6 +93,11 @@ pub async fn refresh(shared: &Shared) -> Result<Option<Arc<dyn L1Client>>, NodeE
         }
     }
     let poster = ours.iter().find(|c| c.sender() == active).cloned();
+    // Before sequencing (and always while another operator is active), catch up with L1: a
+    // new operator continues from the last batch on L1.
+    if poster.is_none() || !shared.sequencer().sequencing() {
+        import_from_l1(shared).await?;
+    }
     let changed = {
         let mut seq = shared.sequencer();
         let was = seq.sequencing();
@@ -109,9 +117,6 @@ pub async fn refresh(shared: &Shared) -> Result<Option<Arc<dyn L1Client>>, NodeE
                 tracing::warn!(target: "loft::operator", active = %active, "another operator is active on L1: not sequencing; following its batches")
             }
         }
-    }
-    if poster.is_none() {
-        import_from_l1(shared).await?;
     }
     Ok(poster)
 }
@@ -185,7 +190,7 @@ pub async fn import_from_l1(shared: &Shared) -> Result<u64, NodeError> {
         }
         let steps = loft_stf::decode_batch_v1(&data, params.chain_id)
             .map_err(|e| NodeError::Storage(format!("batch {index} data: {e}")))?;
-        let mut blocks: Vec<(u64, u64, Vec<(L2Tx, Bytes)>)> = Vec::new();
+        let mut blocks: Vec<ImportedBlock> = Vec::new();
         let mut queue_end = h.queue_start;
         for step in steps {
             match step {

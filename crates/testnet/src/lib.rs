@@ -179,6 +179,22 @@ impl TestNet {
             .sequencer()
             .nonce(self.keys[key].address())
             .expect("nonce");
+        let raw = self.raw_tx(key, nonce, to, value, input);
+        let (hash, durable) = shared.sequencer().submit(raw).expect("accepted");
+        shared.request_flush();
+        durable.await.expect("durable").expect("journal");
+        hash
+    }
+
+    /// A signed EIP-1559 L2 transaction of account `key` (EIP-2718 bytes).
+    pub fn raw_tx(
+        &self,
+        key: usize,
+        nonce: u64,
+        to: Address,
+        value: U256,
+        input: Vec<u8>,
+    ) -> Bytes {
         let mut tx = TxEip1559 {
             chain_id: self.config.l2.chain_id,
             nonce,
@@ -190,11 +206,7 @@ impl TestNet {
             ..Default::default()
         };
         let sig = self.keys[key].sign_transaction_sync(&mut tx).expect("sign");
-        let raw: Bytes = TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into();
-        let (hash, durable) = shared.sequencer().submit(raw).expect("accepted");
-        shared.request_flush();
-        durable.await.expect("durable").expect("journal");
-        hash
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
     }
 
     /// An L2 ETH transfer of `value` wei.
