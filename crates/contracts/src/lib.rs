@@ -1059,9 +1059,9 @@ mod tests {
         };
         let sol = L1Rollup::BatchHeader::from(header);
         assert_eq!(BatchHeader::from(sol.clone()), header);
-        // A static struct encodes as 16 words, like Solidity's abi.encode(header).
+        // A static struct encodes as 17 words, like Solidity's abi.encode(header).
         let encoded = sol.abi_encode();
-        assert_eq!(encoded.len(), 16 * 32);
+        assert_eq!(encoded.len(), 17 * 32);
         assert_eq!(header.hash(), keccak256(&encoded));
         assert_eq!(header.final_at(10), 1_700_000_010);
         let json = serde_json::to_string(&header).unwrap();

@@ -231,14 +231,20 @@ impl Net {
         .unwrap();
     }
 
-    /// Bonds L1 account `key` so it may post once the sequencer is barred.
+    /// Registers L1 account `key` as an operator (bond and the sequencer's bid), so it is
+    /// active once the sequencer is barred.
     async fn bond(&self, key: usize) {
         loft_l1::send_and_confirm(
             &self.l1(key),
             TransactionRequest::default()
                 .with_to(self.deployment.rollup)
                 .with_value(U256::from(self.config.rollup.bond_gwei) * U256::from(1_000_000_000u64))
-                .with_input(L1Rollup::depositBondCall {}.abi_encode()),
+                .with_input(
+                    L1Rollup::registerOperatorCall {
+                        bid: U256::from(self.config.l2.base_fee),
+                    }
+                    .abi_encode(),
+                ),
         )
         .await
         .unwrap();

@@ -1155,6 +1155,7 @@ mod tests {
                 data_length: c.data.len() as u64,
                 queue_end: c.queue_end,
                 step_count: c.step_count,
+                base_fee: params().base_fee,
                 ..BatchHeader::default()
             };
             let mut state = Smt::new(MemStore::new(), B256::ZERO);
