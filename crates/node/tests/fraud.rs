@@ -312,11 +312,12 @@ async fn after_a_revert_the_backup_poster_posts_the_honest_blocks() {
     let status = net.rpc_hash("loft_withdrawalStatus", withdrawal).await;
     assert_eq!(status["status"], "pending-batch");
 
-    // The backup poster takes over: bond first, then the honest blocks from L1's tip.
+    // The backup poster takes over: it registered as an operator (with its bond) when the node
+    // first looked at L1, and L1 made it active when the sequencer was barred.
     let backup = net.keys[BACKUP].address();
     assert_eq!(
         net.call(L1Rollup::bondOfCall { poster: backup }).await,
-        U256::ZERO
+        U256::from(net.config.rollup.bond_gwei) * U256::from(1_000_000_000u64)
     );
     let head = shared.sequencer().head().number;
     let honest = batcher::prepare(shared, 1, head).unwrap().unwrap();
