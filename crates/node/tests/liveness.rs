@@ -1,7 +1,6 @@
-//! Censorship resistance and operator failover on the embedded L1 with the real contracts
-//! (`docs/liveness.md`): a censoring sequencer cannot skip a forced withdrawal past its deadline,
-//! is kicked, and a standby operator that followed L1 includes the withdrawal, which the user
-//! then claims on L1; a standby operator takes over from a dead one with no balance lost.
+//! Censorship resistance on the embedded L1 with the real contracts (`docs/liveness.md`): a
+//! censoring sequencer cannot skip a forced withdrawal past its deadline, is kicked, and a standby
+//! operator that followed L1 includes the withdrawal, which the user then claims on L1.
 
 use std::time::Duration;
 
@@ -37,11 +36,6 @@ async fn drive(node: &Node) -> Option<loft_node::db::BatchRecord> {
         .expect("standby round")
 }
 
-/// Waits until `node` has sealed everything it sequenced.
-async fn sealed(node: &Node) {
-    loft_testnet::wait_sealed(node).await;
-}
-
 async fn l1_balance(net: &TestNet, who: Address) -> U256 {
     net.l1(0).balance(who).await.unwrap()
 }
@@ -63,11 +57,17 @@ async fn a_censored_user_forces_a_withdrawal_the_next_operator_includes() {
     // epochs) and follows L1.
     let standby = net.standby(STANDBY, "standby").await;
     // Its follower reads the queue first; then it imports.
-    for _ in 0..100 {
+    // Each round of its batcher imports what its follower has read of the queue so far: drive
+    // rounds until it has the sequencer's head.
+    let target = net.node.shared.sequencer().head().number;
+    let mut rounds = 0;
+    while standby.shared.sequencer().head().number < target {
         assert!(drive(&standby).await.is_none());
-        if standby.shared.sequencer().head().number >= net.node.shared.sequencer().head().number {
-            break;
-        }
+        rounds += 1;
+        assert!(
+            rounds < 200,
+            "the standby did not import the sequencer's batch"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(active(&net).await, net.keys[0].address());
@@ -210,13 +210,15 @@ async fn a_censored_user_forces_a_withdrawal_the_next_operator_includes() {
 
     // The standby takes over: it sequences the queue (the forced withdrawal first) and posts.
     let _ = drive(&standby).await;
-    for _ in 0..200 {
-        if standby.shared.sequencer().next_queue() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    sealed(&standby).await;
+    // It seals a block for the waiting queue (the forced withdrawal is message 1).
+    let mut heads = standby.shared.heads.clone();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        heads.wait_for(|_| standby.shared.sequencer().head().queue_end >= 2),
+    )
+    .await
+    .expect("the standby did not seal the forced withdrawal within 10 s")
+    .expect("the standby's head channel closed");
     let mut posted = Vec::new();
     while let Some(b) = drive(&standby).await {
         posted.push(b);
