@@ -42,28 +42,11 @@ mod bindings {
 
 pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
 
-/// A batch header as the bridge's ABI has it (`L1Bridge.refundDeposit`).
+/// A batch header as the bridge's ABI has it (`L1Bridge.refundDeposit`): the same 17 words.
 pub fn bridge_header(h: BatchHeader) -> bridge_bindings::L1Rollup::BatchHeader {
-    let h = L1Rollup::BatchHeader::from(h);
-    bridge_bindings::L1Rollup::BatchHeader {
-        index: h.index,
-        parentHash: h.parentHash,
-        prevStateRoot: h.prevStateRoot,
-        stateRoot: h.stateRoot,
-        withdrawalRoot: h.withdrawalRoot,
-        stepsRoot: h.stepsRoot,
-        dataRoot: h.dataRoot,
-        dataLength: h.dataLength,
-        queueStart: h.queueStart,
-        queueEnd: h.queueEnd,
-        queueHead: h.queueHead,
-        firstBlock: h.firstBlock,
-        lastBlock: h.lastBlock,
-        stepCount: h.stepCount,
-        postedAt: h.postedAt,
-        poster: h.poster,
-        baseFee: h.baseFee,
-    }
+    let words = L1Rollup::BatchHeader::from(h).abi_encode();
+    <bridge_bindings::L1Rollup::BatchHeader as SolValue>::abi_decode(&words)
+        .expect("the two bindings declare the same struct")
 }
 
 /// A step leaf (`docs/fraud-proofs.md` §2) as the rollup's ABI has it.
@@ -489,6 +472,21 @@ impl SubmittedBatch {
             l1_block_number: log.block_number,
             transaction_hash: log.transaction_hash,
         })
+    }
+}
+
+impl SubmittedBatch {
+    /// The batch data, read back from the calldata of the transaction that posted it.
+    pub async fn data(&self, l1: &(impl L1Client + ?Sized)) -> Result<Bytes, ContractsError> {
+        let missing = |what: String| ContractsError::L1(L1Error::Rpc(what));
+        let hash = self
+            .transaction_hash
+            .ok_or_else(|| missing("a BatchSubmitted log without its transaction".into()))?;
+        let tx = l1
+            .transaction(hash)
+            .await?
+            .ok_or_else(|| missing(format!("L1 does not know transaction {hash}")))?;
+        Ok(decode_submit_batch(&tx.input)?.1)
     }
 }
 
@@ -1023,6 +1021,21 @@ mod tests {
         assert_eq!(call.w.l1Token, w.l1_token);
         assert_eq!(call.index, U256::from(5));
         assert_eq!(call.siblings, [B256::repeat_byte(9); 16]);
+    }
+
+    #[test]
+    fn the_bridge_sees_the_same_header() {
+        let header = BatchHeader {
+            index: 3,
+            state_root: B256::repeat_byte(4),
+            queue_end: 9,
+            poster: Address::repeat_byte(0x33),
+            base_fee: 7,
+            ..BatchHeader::default()
+        };
+        let theirs = bridge_header(header);
+        assert_eq!(theirs.queueEnd, 9);
+        assert_eq!(keccak256(theirs.abi_encode()), header.hash());
     }
 
     #[test]

@@ -566,15 +566,7 @@ impl Verifier {
     }
 
     async fn batch_data(&self, b: &SubmittedBatch) -> Result<Bytes, DeriveError> {
-        let hash = b.transaction_hash.ok_or_else(|| {
-            DeriveError::Storage("a BatchSubmitted log without its transaction".into())
-        })?;
-        let tx =
-            self.l1.transaction(hash).await?.ok_or_else(|| {
-                DeriveError::Storage(format!("L1 does not know transaction {hash}"))
-            })?;
-        let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
-        Ok(data)
+        Ok(b.data(self.l1.as_ref()).await?)
     }
 
     /// A batch was posted (at `at`, in a block with hash `block_hash`): check it and commit its

@@ -137,7 +137,14 @@ pub async fn import_from_l1(shared: &Shared) -> Result<u64, NodeError> {
         loft_contracts::read_batches(l1, rollup, shared.deployment.bridge_block, latest).await?;
     let params = crate::chain_params(&shared.config);
     let mut imported = 0;
-    for index in 0..tip.batchCount {
+    // Only batches past this node's head matter: the first is the one holding block head + 1.
+    let first = batches
+        .iter()
+        .filter(|b| b.header.index < tip.batchCount && b.header.last_block > head)
+        .map(|b| b.header.index)
+        .min()
+        .unwrap_or(tip.batchCount);
+    for index in first..tip.batchCount {
         let onchain = rollup_call(l1, rollup, L1Rollup::batchHeaderHashCall { index }).await?;
         let Some(b) = batches
             .iter()
@@ -162,14 +169,7 @@ pub async fn import_from_l1(shared: &Shared) -> Result<u64, NodeError> {
         if shared.db.queue_len()? < h.queue_end {
             return Ok(imported); // the follower has not read the queue that far yet
         }
-        let tx_hash = b.transaction_hash.ok_or_else(|| {
-            NodeError::Storage("a BatchSubmitted log without its transaction".into())
-        })?;
-        let tx = l1
-            .transaction(tx_hash)
-            .await?
-            .ok_or_else(|| NodeError::Storage(format!("L1 does not know transaction {tx_hash}")))?;
-        let (_, data) = loft_contracts::decode_submit_batch(&tx.input)?;
+        let data = b.data(l1).await?;
         // Check the whole batch on a scratch state before sealing any of its blocks.
         let lookup = |i: u64| {
             shared.db.queue(i).ok().flatten().map(|m| QueueInput {
