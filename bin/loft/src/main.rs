@@ -9,6 +9,7 @@ mod args;
 mod bench;
 mod devnet;
 mod exit;
+mod force;
 mod node;
 mod scenario;
 mod wallet;
@@ -53,6 +54,15 @@ enum Command {
     /// Run a whole story on a devnet and narrate it (`fraud --fault KIND`: a wrong batch, the
     /// challenge, the slash, the revert, the honest chain continuing).
     Scenario(scenario::ScenarioArgs),
+    /// Force a withdrawal of your own L2 balance through L1, past a censoring operator.
+    ForceWithdraw(force::ForceWithdrawArgs),
+    /// Force a signed L2 transfer through L1, past a censoring operator.
+    ForceTransfer(force::ForceTransferArgs),
+    /// Show where an L1->L2 queue message stands on L2 (consumed, its receipt, its withdrawal).
+    Queue(force::QueueArgs),
+    /// Kick the active operator once it missed the liveness window or a forced message's
+    /// deadline; the next best bid takes over at once and the caller gets part of the slash.
+    Kick(force::KickArgs),
     /// Escape hatch: once the rollup is frozen (or may be), withdraw one L2 balance on L1 with a
     /// state proof built from L1 data alone (freezing the rollup first if needed).
     Exit(exit::ExitArgs),
@@ -92,6 +102,10 @@ fn main() -> ExitCode {
             Command::Batch(args) => wallet::batch_cmd(args).await,
             Command::Scenario(args) => scenario::run(args).await,
             Command::Exit(args) => exit::exit_cmd(args).await,
+            Command::ForceWithdraw(args) => force::force_withdraw_cmd(args).await,
+            Command::ForceTransfer(args) => force::force_transfer_cmd(args).await,
+            Command::Queue(args) => force::queue_cmd(args).await,
+            Command::Kick(args) => force::kick_cmd(args).await,
         }
     });
     match result {

@@ -262,6 +262,44 @@ pub(crate) struct WithdrawalStatus {
     pub(crate) rollup: Option<Address>,
 }
 
+/// Which withdrawal: the L2 transaction that made it, or the L1 queue message (a forced
+/// withdrawal, or a forced transaction that withdrew) that did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WithdrawalRef {
+    /// The L2 withdrawal transaction.
+    Tx(B256),
+    /// The L1 queue message's index.
+    Queue(u64),
+}
+
+impl From<B256> for WithdrawalRef {
+    fn from(hash: B256) -> Self {
+        Self::Tx(hash)
+    }
+}
+
+impl Display for WithdrawalRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tx(hash) => write!(f, "{hash}"),
+            Self::Queue(index) => write!(f, "--queue-index {index}"),
+        }
+    }
+}
+
+/// A forced message sent on L1 (`docs/liveness.md` §1).
+#[derive(Debug, Clone)]
+pub(crate) struct ForcedResult {
+    /// The L1 transaction.
+    pub(crate) l1_tx: B256,
+    /// Gas it used.
+    pub(crate) gas_used: u64,
+    /// The message's index in the L1->L2 queue.
+    pub(crate) index: u64,
+    /// The L1 time by which every batch must have consumed it.
+    pub(crate) deadline: u64,
+}
+
 /// A claim paid out on L1.
 #[derive(Debug, Clone)]
 pub(crate) struct ClaimReceipt {
@@ -396,7 +434,7 @@ impl Wallet {
         self.signer.as_ref().map(|s| s.address())
     }
 
-    fn require_address(&self) -> Result<Address> {
+    pub(crate) fn require_address(&self) -> Result<Address> {
         self.address().ok_or_else(|| {
             eyre!("this command signs transactions: pass --key, --keystore or --dev-account")
         })
@@ -787,7 +825,7 @@ impl Wallet {
             Asset::Eth => TransactionRequest::default().with_to(to).with_value(amount),
             Asset::Token { l2, .. } => TransactionRequest::default()
                 .with_to(l2)
-                .with_input(IErc20::transferCall { to, amount }.abi_encode()),
+                .with_input(erc20_transfer_calldata(to, amount)),
         };
         self.send_l2(request, &format!("a transfer of {}", asset.format(amount)))
             .await
@@ -823,18 +861,161 @@ impl Wallet {
         .await
     }
 
-    /// `loft_withdrawalStatus` of the L2 transaction that withdrew.
-    pub(crate) async fn withdrawal_status(&self, l2_tx: B256) -> Result<WithdrawalStatus> {
-        let raw = self
-            .l2_request("loft_withdrawalStatus", json!([l2_tx]))
-            .await?;
+    /// Where a withdrawal stands: `loft_withdrawalStatus` of the L2 transaction that withdrew, or
+    /// for a queue message the withdrawal part of `loft_queueMessage`.
+    pub(crate) async fn withdrawal_status(
+        &self,
+        which: impl Into<WithdrawalRef>,
+    ) -> Result<WithdrawalStatus> {
+        let raw = match which.into() {
+            WithdrawalRef::Tx(hash) => {
+                self.l2_request("loft_withdrawalStatus", json!([hash]))
+                    .await?
+            }
+            WithdrawalRef::Queue(index) => {
+                let m = self.queue_message(index).await?;
+                match (m["status"].as_str(), m.get("withdrawal")) {
+                    (Some("consumed"), Some(w)) => w.clone(),
+                    (Some("consumed"), None) => bail!(
+                        "queue message {index} was consumed in L2 block {} without a withdrawal: {}",
+                        m["block"],
+                        m["receipt"]["reason"]
+                            .as_str()
+                            .unwrap_or("it withdrew nothing")
+                    ),
+                    _ => json!({
+                        "status": "pending-block",
+                        "detail": m["detail"],
+                    }),
+                }
+            }
+        };
         serde_json::from_value(raw.clone())
-            .wrap_err_with(|| format!("unexpected loft_withdrawalStatus answer: {raw}"))
+            .wrap_err_with(|| format!("unexpected withdrawal status: {raw}"))
     }
 
-    /// Claims the withdrawal made by `l2_tx` on L1 if it is claimable; otherwise says why not.
-    pub(crate) async fn claim(&self, l2_tx: B256) -> Result<ClaimOutcome> {
-        let status = self.withdrawal_status(l2_tx).await?;
+    /// `loft_queueMessage`: where L1 queue message `index` stands on the L2 node.
+    pub(crate) async fn queue_message(&self, index: u64) -> Result<Value> {
+        self.l2_request("loft_queueMessage", json!([index])).await
+    }
+
+    /// Forces a withdrawal of the key's own L2 balance through L1 (`L1Bridge.forceWithdrawal`):
+    /// it enters the L1->L2 queue, and L1 refuses any batch that leaves it unconsumed past the
+    /// force-inclusion delay. No L2 node has to accept anything.
+    pub(crate) async fn force_withdraw(
+        &self,
+        asset: &AssetInfo,
+        amount: U256,
+        l1_recipient: Option<Address>,
+    ) -> Result<ForcedResult> {
+        let me = self.require_address()?;
+        let l1_token = match asset.asset {
+            Asset::Eth => Address::ZERO,
+            Asset::Token { l1, .. } => l1,
+        };
+        let call = L1Bridge::forceWithdrawalCall {
+            l1Token: l1_token,
+            amount,
+            l1Recipient: l1_recipient.unwrap_or(me),
+        };
+        self.force(
+            call.abi_encode(),
+            &format!("forcing a withdrawal of {}", asset.format(amount)),
+        )
+        .await
+    }
+
+    /// Forces an L2 transaction signed by the key through L1 (`L1Bridge.forceTransaction`): the
+    /// transaction in the batch encoding, executed by L2 as if sequenced, or consumed without
+    /// effect when L2 refuses it (its receipt in `loft_queueMessage` says why).
+    pub(crate) async fn force_transaction(
+        &self,
+        to: Address,
+        value: U256,
+        input: Vec<u8>,
+        nonce: Option<u64>,
+    ) -> Result<ForcedResult> {
+        use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+        use alloy::network::TxSignerSync;
+        use alloy::primitives::TxKind;
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            eyre!("this command needs a key (--key, --keystore or --dev-account)")
+        })?;
+        let me = signer.address();
+        let chain_id = self.chain.config.l2.chain_id;
+        let nonce = match nonce {
+            Some(n) => n,
+            None => self
+                .l2
+                .get_transaction_count(me)
+                .pending()
+                .await
+                .map_err(|e| rpc_error("reading the account's L2 nonce", e))?,
+        };
+        let mut tx = TxEip1559 {
+            chain_id,
+            nonce,
+            // L2 gas is fixed per operation (docs/rollup.md); this covers each of them.
+            gas_limit: 100_000,
+            // A forced transaction pays the base fee of the batch that runs it; the operator's bid
+            // may rise by then, so offer a margin over the configured base fee.
+            max_fee_per_gas: u128::from(self.chain.config.l2.base_fee) * 2,
+            max_priority_fee_per_gas: 0,
+            to: TxKind::Call(to),
+            value,
+            input: input.into(),
+            ..Default::default()
+        };
+        let sig = signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| eyre!("signing the L2 transaction: {e}"))?;
+        let envelope = TxEnvelope::from(tx.into_signed(sig));
+        let payload = loft_stf::encode_forced_tx(&envelope, chain_id)
+            .map_err(|e| eyre!("encoding the forced transaction: {e}"))?;
+        self.force(
+            L1Bridge::forceTransactionCall {
+                transaction: payload.into(),
+            }
+            .abi_encode(),
+            &format!("forcing L2 transaction {}", envelope.tx_hash()),
+        )
+        .await
+    }
+
+    async fn force(&self, input: Vec<u8>, what: &str) -> Result<ForcedResult> {
+        let bridge = self.chain.bridge;
+        let l1 = self.l1().await?;
+        let receipt = send_and_confirm(
+            l1,
+            TransactionRequest::default()
+                .with_to(bridge)
+                .with_input(input),
+        )
+        .await
+        .wrap_err_with(|| what.to_string())?;
+        let m = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|log| log.address() == bridge)
+            .find_map(|log| QueueMessage::from_log(log).ok())
+            .ok_or_else(|| {
+                eyre!(
+                    "L1 transaction {} queued no message",
+                    receipt.transaction_hash
+                )
+            })?;
+        Ok(ForcedResult {
+            l1_tx: receipt.transaction_hash,
+            gas_used: receipt.gas_used,
+            index: m.index,
+            deadline: m.timestamp + self.chain.config.rollup.force_inclusion_delay_secs,
+        })
+    }
+
+    /// Claims a withdrawal on L1 if it is claimable; otherwise says why not.
+    pub(crate) async fn claim(&self, which: impl Into<WithdrawalRef>) -> Result<ClaimOutcome> {
+        let status = self.withdrawal_status(which).await?;
         match status.status {
             WithdrawalState::Claimed => Ok(ClaimOutcome::AlreadyClaimed(status)),
             WithdrawalState::Claimable => self.send_claim(&status).await,
@@ -846,14 +1027,15 @@ impl Wallet {
     /// about every 10 s), then claims it.
     pub(crate) async fn claim_wait(
         &self,
-        l2_tx: B256,
+        which: impl Into<WithdrawalRef>,
         timeout: Duration,
         mut progress: impl FnMut(&WithdrawalStatus),
     ) -> Result<ClaimOutcome> {
+        let which = which.into();
         let started = Instant::now();
         let mut last: Option<(WithdrawalState, Instant)> = None;
         loop {
-            let status = self.withdrawal_status(l2_tx).await?;
+            let status = self.withdrawal_status(which).await?;
             match status.status {
                 WithdrawalState::Claimed => return Ok(ClaimOutcome::AlreadyClaimed(status)),
                 WithdrawalState::Claimable => match self.send_claim(&status).await? {
@@ -1014,6 +1196,11 @@ impl Wallet {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
+
+/// `transfer(to, amount)` of an ERC-20.
+pub(crate) fn erc20_transfer_calldata(to: Address, amount: U256) -> Vec<u8> {
+    IErc20::transferCall { to, amount }.abi_encode()
+}
 
 fn parse_chain_info(raw: &Value) -> Result<ChainInfo> {
     let config: ChainConfig = serde_json::from_value(raw["config"].clone())
@@ -1333,7 +1520,15 @@ pub(crate) async fn withdraw_cmd(args: WithdrawArgs) -> Result<()> {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ClaimArgs {
     /// Hash of the L2 withdrawal transaction.
-    tx: B256,
+    #[arg(
+        required_unless_present = "queue_index",
+        conflicts_with = "queue_index"
+    )]
+    tx: Option<B256>,
+    /// Instead of a transaction: the L1 queue index of a forced withdrawal (`loft
+    /// force-withdraw` prints it).
+    #[arg(long)]
+    queue_index: Option<u64>,
     /// Wait (with progress) until the withdrawal is claimable, then claim it.
     #[arg(long)]
     wait: bool,
@@ -1347,10 +1542,15 @@ pub(crate) struct ClaimArgs {
 pub(crate) async fn claim_cmd(args: ClaimArgs) -> Result<()> {
     let wallet = args.conn.connect().await?;
     wallet.require_address()?;
+    let which = match (args.tx, args.queue_index) {
+        (Some(tx), _) => WithdrawalRef::Tx(tx),
+        (None, Some(index)) => WithdrawalRef::Queue(index),
+        (None, None) => bail!("name the withdrawal: its L2 transaction hash or --queue-index N"),
+    };
     let outcome = if args.wait {
         let started = Instant::now();
         wallet
-            .claim_wait(args.tx, Duration::from_secs(args.timeout), |st| {
+            .claim_wait(which, Duration::from_secs(args.timeout), |st| {
                 eprintln!(
                     "[{:>5.0}s] waiting: {}",
                     started.elapsed().as_secs_f64(),
@@ -1359,7 +1559,7 @@ pub(crate) async fn claim_cmd(args: ClaimArgs) -> Result<()> {
             })
             .await?
     } else {
-        wallet.claim(args.tx).await?
+        wallet.claim(which).await?
     };
     match outcome {
         ClaimOutcome::Claimed(c) => {
@@ -1401,7 +1601,7 @@ pub(crate) async fn claim_cmd(args: ClaimArgs) -> Result<()> {
                 "not claimable yet ({}): {}{when}. Run `loft claim {} --wait` to wait and claim",
                 state_name(st.status),
                 st.detail,
-                args.tx
+                which
             )
         }
     }

@@ -63,6 +63,39 @@ pub struct BlockRecord {
     pub steps: Vec<StepRecord>,
     /// Withdrawals made in this block, in order.
     pub withdrawals: Vec<WithdrawalRecord>,
+    /// What each consumed queue message did, in queue order (`queue_start..queue_end`).
+    #[serde(default)]
+    pub queue_receipts: Vec<QueueReceipt>,
+}
+
+/// The receipt of one queue message: what [`loft_stf::apply_queue_message`] said about it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum QueueReceipt {
+    /// It took effect (a deposit credited, a token registered, a forced withdrawal taken).
+    Applied,
+    /// A forced transaction that executed (an L2 transaction never reverts): its hash.
+    Executed {
+        /// The transaction's hash.
+        hash: B256,
+    },
+    /// Consumed without effect, and why.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<&loft_stf::QueueStatus> for QueueReceipt {
+    fn from(s: &loft_stf::QueueStatus) -> Self {
+        match s {
+            loft_stf::QueueStatus::Applied => Self::Applied,
+            loft_stf::QueueStatus::Executed { hash, .. } => Self::Executed { hash: *hash },
+            loft_stf::QueueStatus::Ignored(reason) => Self::Ignored {
+                reason: reason.clone(),
+            },
+        }
+    }
 }
 
 /// One step of a sealed block: what the sequencer records so the batcher can compute the step
@@ -361,6 +394,31 @@ impl Db {
             Some(v) => decode(v.value()).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The sealed block (at most `head`) that consumed queue message `index`, if one did. Blocks
+    /// consume the queue in order, so a binary search over their ranges finds it.
+    pub fn block_of_queue(&self, index: u64, head: u64) -> Result<Option<u64>, NodeError> {
+        let end_of = |n: u64| -> Result<u64, NodeError> {
+            Ok(self
+                .block(n)?
+                .ok_or_else(|| NodeError::Storage(format!("block {n} missing")))?
+                .queue_end)
+        };
+        if end_of(head)? <= index {
+            return Ok(None);
+        }
+        // The first block whose queue range ends past `index`.
+        let (mut lo, mut hi) = (1, head);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if end_of(mid)? > index {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(Some(lo))
     }
 
     /// Queue message `index`, if read from L1.

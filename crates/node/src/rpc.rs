@@ -489,9 +489,24 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
         .db
         .block(record.block)?
         .ok_or_else(|| NodeError::Storage(format!("block {} missing", record.block)))?;
-    let Some(w) = block.withdrawals.iter().find(|w| w.tx_hash == hash) else {
+    if !block.withdrawals.iter().any(|w| w.tx_hash == hash) {
         return Err(not_found(format!("transaction {hash} is not a withdrawal")));
-    };
+    }
+    withdrawal_in_block(shared, &block, hash).await
+}
+
+/// The withdrawal named `name` (a transaction hash, or a queue message's head) in sealed block
+/// `block`: its batch, proof and status. The caller checked that the block has it.
+async fn withdrawal_in_block(
+    shared: Arc<Shared>,
+    block: &crate::db::BlockRecord,
+    name: B256,
+) -> RpcResult<Value> {
+    let w = block
+        .withdrawals
+        .iter()
+        .find(|w| w.tx_hash == name)
+        .ok_or_else(|| not_found(format!("no withdrawal {name} in block {}", block.number)))?;
     let withdrawal = json!({
         "l2Sender": w.l2_sender,
         "nonce": w.nonce,
@@ -499,7 +514,7 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
         "l1Token": w.l1_token,
         "amount": w.amount,
     });
-    let Some(batch) = shared.db.batch_of_block(record.block)? else {
+    let Some(batch) = shared.db.batch_of_block(block.number)? else {
         return Ok(json!({
             "status": "pending-batch",
             "detail": "in a sealed L2 block that is not yet posted to L1; the batcher posts it at its next interval",
@@ -584,8 +599,67 @@ async fn withdrawal_status(shared: Arc<Shared>, hash: B256) -> RpcResult<Value> 
     }))
 }
 
+/// `loft_queueMessage`: where L1 queue message `index` stands on this node: read or not,
+/// consumed in which block, what it did (its receipt), and for a forced withdrawal (or a forced
+/// transaction that withdrew) the withdrawal's batch, proof and status as `loft_withdrawalStatus`
+/// gives them.
+async fn queue_message(shared: Arc<Shared>, index: u64) -> RpcResult<Value> {
+    let Some(m) = shared.db.queue(index)? else {
+        return Err(not_found(format!(
+            "queue message {index} is not read from L1 yet ({} read)",
+            shared.db.queue_len()?
+        )));
+    };
+    let kind = match m.kind {
+        loft_stf::KIND_DEPOSIT => "deposit",
+        loft_stf::KIND_REGISTER_TOKEN => "register-token",
+        loft_stf::KIND_FORCED_TX => "forced-transaction",
+        loft_stf::KIND_FORCED_WITHDRAWAL => "forced-withdrawal",
+        _ => "unknown",
+    };
+    let deadline = m.timestamp + shared.config.rollup.force_inclusion_delay_secs;
+    let mut out = json!({
+        "index": index,
+        "kind": kind,
+        "sender": m.sender,
+        "head": m.head,
+        "l1Transaction": m.l1_tx,
+        "l1Block": m.l1_block_number,
+        "queuedAt": m.timestamp,
+        "deadline": deadline,
+    });
+    let head = shared.sequencer().head().number;
+    let Some(number) = shared.db.block_of_queue(index, head)? else {
+        out["status"] = json!("waiting");
+        out["detail"] = json!(format!(
+            "read from L1, not yet in a sealed L2 block; a batch may not skip it past L1 time {deadline}"
+        ));
+        return Ok(out);
+    };
+    let block = shared
+        .db
+        .block(number)?
+        .ok_or_else(|| NodeError::Storage(format!("block {number} missing")))?;
+    out["status"] = json!("consumed");
+    out["block"] = json!(number);
+    out["receipt"] = block
+        .queue_receipts
+        .get((index - block.queue_start) as usize)
+        .map_or(Value::Null, |r| json!(r));
+    out["inclusion"] = batch_status(&shared, number)?;
+    if block.withdrawals.iter().any(|w| w.tx_hash == m.head) {
+        out["withdrawal"] = withdrawal_in_block(shared.clone(), &block, m.head).await?;
+    }
+    Ok(out)
+}
+
 /// A batch index given as a JSON number, a decimal string or a `0x` hex string.
 fn batch_index(v: &Value) -> RpcResult<u64> {
+    index_param(v, "batch index")
+}
+
+/// A `u64` parameter given as a JSON number, a decimal string or a `0x` hex string.
+fn index_param(v: &Value, what: &str) -> RpcResult<u64> {
     let parsed = match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => match s.strip_prefix("0x") {
@@ -594,7 +668,7 @@ fn batch_index(v: &Value) -> RpcResult<u64> {
         },
         _ => None,
     };
-    parsed.ok_or_else(|| invalid_params(format!("batch index {v} is not a u64")))
+    parsed.ok_or_else(|| invalid_params(format!("{what} {v} is not a u64")))
 }
 
 /// `loft_stepLeaves`: the step leaves this node committed in a batch it posted.
@@ -923,6 +997,11 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
     m.register_async_method("loft_withdrawalStatus", |params, c, _| async move {
         let hash: B256 = Args::new(&params).next()?;
         withdrawal_status(c.as_ref().clone(), hash).await
+    })
+    .expect("method names are unique");
+    m.register_async_method("loft_queueMessage", |params, c, _| async move {
+        let index: Value = Args::new(&params).next()?;
+        queue_message(c.as_ref().clone(), index_param(&index, "queue index")?).await
     })
     .expect("method names are unique");
 

@@ -86,6 +86,7 @@ struct OpenBlock {
     by_hash: HashMap<B256, usize>,
     steps: Vec<StepRecord>,
     withdrawals: Vec<WithdrawalRecord>,
+    queue_receipts: Vec<crate::db::QueueReceipt>,
     /// Last journal sequence number of this block.
     last_seq: u64,
 }
@@ -139,6 +140,7 @@ pub fn genesis(params: &ChainParams) -> BlockRecord {
         tx_hashes: vec![],
         steps: vec![],
         withdrawals: vec![],
+        queue_receipts: vec![],
     }
 }
 
@@ -438,6 +440,7 @@ impl Sequencer {
                 state_root: self.state.root()?,
             }],
             withdrawals: vec![],
+            queue_receipts: vec![],
             last_seq: 0,
         };
         for index in self.next_queue..queue_end {
@@ -463,6 +466,7 @@ impl Sequencer {
                 }
                 _ => {}
             }
+            open.queue_receipts.push((&outcome.status).into());
             for (key, value) in outcome.writes {
                 self.state.set(key, value)?;
             }
@@ -558,6 +562,7 @@ impl Sequencer {
             tx_hashes: open.txs.iter().map(|p| p.tx.hash()).collect(),
             steps: open.steps,
             withdrawals: open.withdrawals,
+            queue_receipts: open.queue_receipts,
         };
         let nodes = self.state.take_new_nodes();
         write_blocks(&self.db, &block, &records, &nodes, Some(open.last_seq))?;
