@@ -1,73 +1,44 @@
-//! `loft scenario NAME`: whole stories run on a devnet and narrated, for demos and end-to-end
-//! tests.
-//!
-//! `fraud --fault KIND`: a sequencer whose batcher posts one wrong batch of the given kind
-//! (`docs/fraud-proofs.md` §6); users deposit, pay and withdraw; a challenger that follows L1 alone
-//! proves the batch wrong; L1 reverts it and its successors and slashes the bond; the backup poster
-//! re-posts the honest blocks; a fresh verifier agrees with every batch left on L1; every user's
-//! balance is what its own transactions made it; the withdrawal that was in the reverted batch
-//! cannot be claimed from it, and is claimed once from its honest batch.
-//!
-//! Everything goes over real sockets: the embedded L1's JSON-RPC server (or `--l1-rpc`, e.g.
-//! anvil, whose default accounts are loft's dev accounts), the L2 node's JSON-RPC, and the wallet.
+//! `loft scenario fraud --fault KIND`: a sequencer whose batcher posts one wrong batch of the
+//! given kind (`docs/fraud-proofs.md` §6); users deposit, pay and withdraw; a challenger that
+//! follows L1 alone proves the batch wrong; L1 reverts it and its successors and slashes the bond;
+//! the backup poster re-posts the honest blocks; a fresh verifier agrees with every batch left on
+//! L1; every user's balance is what its own transactions made it; the withdrawal that was in the
+//! reverted batch cannot be claimed from it, and is claimed once from its honest batch.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolEvent, SolInterface};
-use clap::{Args, Subcommand};
+use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
 use loft_challenger::{WatchConfig, watch};
 use loft_config::ChainConfig;
 use loft_contracts::{Deployment, L1Rollup, deploy, rollup_call};
 use loft_derive::{Verdict, Verifier};
 use loft_l1::{Filter, L1Client, L1Error};
-use loft_l1_embedded::{DevChain, DevChainConfig};
-use loft_l1_rpc::{RpcL1, RpcL1Config};
 use loft_node::{FaultKind, Node, NodeConfig, NodeOptions};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::args::ChainArgs;
+use super::{Stage, StoryArgs, finish, l1_as, say};
 use crate::wallet::{AssetInfo, ClaimOutcome, Wallet};
-
-/// `loft scenario`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct ScenarioArgs {
-    #[command(subcommand)]
-    which: Which,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-enum Which {
-    /// A sequencer posts a wrong batch; a challenger proves it on L1; the bond is slashed, the
-    /// bad batches reverted, the honest ones re-posted, and no honest user loses anything.
-    Fraud(FraudArgs),
-}
 
 /// `loft scenario fraud`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct FraudArgs {
     #[command(flatten)]
-    chain: ChainArgs,
+    story: StoryArgs,
     /// What the sequencer gets wrong (`docs/fraud-proofs.md` §6).
     #[arg(long, value_enum)]
     fault: FaultKind,
-    /// JSON-RPC URL of an external L1 whose funded accounts are the config's dev mnemonic (anvil's
-    /// default). Without it, an embedded L1.
-    #[arg(long, env = "LOFT_L1_RPC")]
-    l1_rpc: Option<String>,
-    /// Print the report as JSON on stdout (the narration goes to stderr).
-    #[arg(long)]
-    json: bool,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 180)]
-    timeout_secs: u64,
+}
+
+impl FraudArgs {
+    pub(super) fn timeout_secs(&self) -> u64 {
+        self.story.timeout_secs
+    }
 }
 
 /// Dev accounts by role.
@@ -77,18 +48,6 @@ const BOB: usize = 2;
 const CAROL: usize = 3;
 const CHALLENGER: usize = 8;
 const BACKUP: usize = 9;
-
-pub(crate) async fn run(args: ScenarioArgs) -> Result<()> {
-    match args.which {
-        Which::Fraud(a) => {
-            let timeout = Duration::from_secs(a.timeout_secs);
-            match tokio::time::timeout(timeout, fraud(a)).await {
-                Ok(r) => r,
-                Err(_) => bail!("the scenario did not finish within {} s", timeout.as_secs()),
-            }
-        }
-    }
-}
 
 /// One user's balance at the end, three ways.
 #[derive(Debug, Serialize)]
@@ -137,26 +96,6 @@ struct Report {
     seconds: f64,
 }
 
-fn say(json: bool, text: impl AsRef<str>) {
-    if json {
-        eprintln!("{}", text.as_ref());
-    } else {
-        println!("{}", text.as_ref());
-    }
-}
-
-/// The L1 with a dev key, over JSON-RPC.
-async fn l1_as(url: &str, config: &ChainConfig, key: &PrivateKeySigner) -> Result<Arc<RpcL1>> {
-    let mut c = RpcL1Config::new(url);
-    c.expected_chain_id = Some(config.l1.chain_id);
-    c.tx_timeout = Duration::from_secs(config.l1.tx_timeout_secs);
-    Ok(Arc::new(
-        RpcL1::connect(c, key.clone())
-            .await
-            .wrap_err_with(|| format!("connecting to the L1 at {url}"))?,
-    ))
-}
-
 async fn reverted_events(
     l1: &dyn L1Client,
     d: &Deployment,
@@ -179,34 +118,19 @@ async fn reverted_events(
         .collect())
 }
 
-async fn fraud(args: FraudArgs) -> Result<()> {
+pub(super) async fn run(args: FraudArgs) -> Result<()> {
     let started = Instant::now();
-    let json = args.json;
+    let json = args.story.json;
     let mut config = args
+        .story
         .chain
         .load()
         .wrap_err("loading the chain configuration")?;
     // Every user action lands in the first batch, so the wrong one holds all of them.
     config.rollup.batch_interval_ms = config.rollup.batch_interval_ms.max(4_000);
-    let keys = loft_l1_embedded::dev_keys(&config.devnet.mnemonic, 10)?;
     let fault = args.fault;
-
-    // L1: embedded behind its JSON-RPC server, or external.
-    let mut _embedded = None;
-    let (url, backend) = match &args.l1_rpc {
-        Some(url) => (url.clone(), "external"),
-        None => {
-            let dev = DevChainConfig::from_chain_config(&config, None)?;
-            let chain = DevChain::open(dev).wrap_err("opening the embedded L1")?;
-            let (addr, server) = loft_l1_embedded::rpc::serve(
-                chain.clone(),
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            )
-            .await?;
-            _embedded = Some((chain, server));
-            (format!("http://{addr}"), "embedded")
-        }
-    };
+    let stage = Stage::open(&config, args.story.l1_rpc.as_deref()).await?;
+    let (url, backend, keys) = (stage.url.clone(), stage.backend, &stage.keys);
     let sequencer_l1 = l1_as(&url, &config, &keys[SEQUENCER]).await?;
     let deployment = deploy(sequencer_l1.as_ref(), loft_node::deploy_options(&config))
         .await
@@ -596,15 +520,7 @@ async fn fraud(args: FraudArgs) -> Result<()> {
         seconds: started.elapsed().as_secs_f64(),
     };
     let problems = check(&report, &config, bond);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "report": report, "problems": problems }))?
-        );
-    }
-    if !problems.is_empty() {
-        bail!("the story went wrong: {}", problems.join("; "));
-    }
+    finish(json, &report, problems)?;
     say(
         json,
         format!(
