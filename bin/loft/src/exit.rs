@@ -1,7 +1,8 @@
 //! `loft exit`: the escape hatch (`docs/escape-hatch.md`). With only an L1 RPC URL, the deployment
 //! file and the user's key: syncs a verifier from L1 alone in a temporary directory, takes the state
 //! at the rollup's last final state root, proves the user's leaf, freezes the rollup if it may be
-//! frozen and is not yet, and exits.
+//! frozen and is not yet, exits, and refunds every deposit of the user that no final batch
+//! consumed (`L1Bridge.refundDeposit`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use loft_l1::{L1Client, L1Error, send_and_confirm};
 use loft_l1_rpc::{KeySource, RpcL1, RpcL1Config, load_signer};
 use loft_state::{Account, Terminal, account_key, l2_token_address, layout, token_balance_key};
 use loft_stf::ChainParams;
+use serde::Serialize;
 
 use loft_contracts::{L1Rollup, SparseMerkle, StepVerifier};
 
@@ -81,6 +83,38 @@ fn explain(e: &L1Error) -> Option<String> {
     })
 }
 
+/// Something `exit` paid out (or the freeze it sent).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Paid {
+    /// `ETH`, `token 0x…`, `deposit N`, `freeze`.
+    pub(crate) what: String,
+    /// The L1 token paid (zero for ETH).
+    pub(crate) l1_token: Address,
+    /// Amount in base units.
+    pub(crate) amount: U256,
+    /// The L1 transaction.
+    pub(crate) tx: B256,
+    /// Its gas.
+    pub(crate) gas: u64,
+}
+
+/// What one account's exit did.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ExitReport {
+    /// The account.
+    pub(crate) account: Address,
+    /// Batches the verifier checked from L1.
+    pub(crate) verified_batches: u64,
+    /// The last final state root the balances were proven against.
+    pub(crate) root: B256,
+    /// The freeze, when this exit sent it.
+    pub(crate) froze: Option<Paid>,
+    /// The balances exited.
+    pub(crate) exits: Vec<Paid>,
+    /// The deposits no final batch consumed, refunded to their depositor.
+    pub(crate) refunds: Vec<Paid>,
+}
+
 pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.deployment)
         .wrap_err_with(|| format!("reading {}", args.deployment.display()))?;
@@ -100,7 +134,6 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
         }
         (None, None) => bail!("give the account's key with --key (or --dev-account N on a devnet)"),
     };
-    let account = signer.address();
     let mut config = RpcL1Config::new(args.l1_rpc.clone());
     config.expected_chain_id = Some(deployment.l1_chain_id);
     let l1: Arc<dyn L1Client> = Arc::new(
@@ -108,6 +141,21 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
             .await
             .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?,
     );
+    exit_account(l1, &deployment, args.token, &|line| println!("{line}")).await?;
+    Ok(())
+}
+
+/// The escape hatch for the account that signs on `l1`: rebuilds the L2 from L1 alone, freezes
+/// the rollup if it may be frozen and is not yet, exits the account's ETH balance (and `token`'s)
+/// in the last final state, and refunds every deposit it made that no final batch consumed.
+/// Narrates through `say`. Fails when there is nothing to pay out.
+pub(crate) async fn exit_account(
+    l1: Arc<dyn L1Client>,
+    deployment: &Deployment,
+    token: Option<Address>,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<ExitReport> {
+    let account = l1.sender();
     let rollup = deployment.rollup;
 
     // Frozen, or freezable now?
@@ -157,65 +205,137 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
         .sync()
         .await
         .wrap_err("syncing the verifier from L1")?;
-    println!("verifier: {} batches checked from L1", report.batches);
+    say(format!(
+        "verifier: {} batches checked from L1",
+        report.batches
+    ));
     let root: B256 = view(l1.as_ref(), rollup, L1Rollup::lastFinalizedStateRootCall {}).await?;
     let state = verifier.state_at(root);
 
-    let (key, nonce, balance) = match args.token {
-        None => {
-            let key = account_key(account);
-            let value = state.get(&key).map_err(|e| {
-                eyre!("reading the state at {root}: {e} (the verifier never had this root)")
-            })?;
-            let a = match value {
-                Some(v) => Account::decode(&v).map_err(|e| eyre!("account leaf: {e}"))?,
-                None => Account::default(),
-            };
-            (key, U256::from(a.nonce), a.balance)
+    // The leaves to exit: ETH, and the token asked for.
+    let mut leaves = Vec::new();
+    let mut already = Vec::new();
+    for l1_token in std::iter::once(None).chain(token.map(Some)) {
+        let (key, nonce, balance) = match l1_token {
+            None => {
+                let key = account_key(account);
+                let value = state.get(&key).map_err(|e| {
+                    eyre!("reading the state at {root}: {e} (the verifier never had this root)")
+                })?;
+                let a = match value {
+                    Some(v) => Account::decode(&v).map_err(|e| eyre!("account leaf: {e}"))?,
+                    None => Account::default(),
+                };
+                (key, U256::from(a.nonce), a.balance)
+            }
+            Some(l1_token) => {
+                let key = token_balance_key(account, l2_token_address(l1_token));
+                let value = state.get(&key).map_err(|e| {
+                    eyre!("reading the state at {root}: {e} (the verifier never had this root)")
+                })?;
+                let balance = match value {
+                    Some(v) => {
+                        layout::decode_balance(&v).map_err(|e| eyre!("balance leaf: {e}"))?
+                    }
+                    None => U256::ZERO,
+                };
+                (key, U256::ZERO, balance)
+            }
+        };
+        let what = l1_token.map_or("ETH".to_string(), |t| format!("token {t}"));
+        if balance.is_zero() {
+            continue;
         }
-        Some(l1_token) => {
-            let key = token_balance_key(account, l2_token_address(l1_token));
-            let value = state.get(&key).map_err(|e| {
-                eyre!("reading the state at {root}: {e} (the verifier never had this root)")
-            })?;
-            let balance = match value {
-                Some(v) => layout::decode_balance(&v).map_err(|e| eyre!("balance leaf: {e}"))?,
-                None => U256::ZERO,
-            };
-            (key, U256::ZERO, balance)
+        if view(l1.as_ref(), rollup, L1Rollup::exitedCall { key }).await? {
+            already.push(what);
+            continue;
         }
-    };
-    let what = args
-        .token
-        .map_or("ETH".to_string(), |t| format!("token {t}"));
-    if balance.is_zero() {
-        bail!("nothing to exit: {account} holds no {what} in the last final state ({root})");
+        leaves.push((what, l1_token.unwrap_or_default(), key, nonce, balance));
     }
-    if view(l1.as_ref(), rollup, L1Rollup::exitedCall { key }).await? {
-        bail!("already exited: the {what} balance of {account} was paid out before");
-    }
-    let proof = state.prove(&key).map_err(|e| eyre!("proving {key}: {e}"))?;
-    let (other_key, other_value_hash) = match &proof.terminal {
-        Terminal::Other { key, value_hash } => (*key, *value_hash),
-        _ => (B256::ZERO, B256::ZERO),
-    };
 
-    let send = |input: Vec<u8>| {
+    let send = |to: Address, input: Vec<u8>| {
         let l1 = l1.clone();
         async move {
             send_and_confirm(
                 l1.as_ref(),
-                TransactionRequest::default().to(rollup).input(input.into()),
+                TransactionRequest::default().to(to).input(input.into()),
             )
             .await
         }
     };
+    // Deposits are refundable only once frozen; with nothing to exit and nothing the account
+    // deposited past the last final batch, do not freeze on its behalf.
+    let latest = l1.block_number().await?;
+    let deposits: Vec<_> = loft_contracts::read_queue(
+        l1.as_ref(),
+        deployment.bridge,
+        deployment.bridge_block,
+        latest,
+    )
+    .await?
+    .into_iter()
+    .filter(|m| m.deposit().is_some_and(|d| d.from == account))
+    .collect();
+    let final_count = view(l1.as_ref(), rollup, L1Rollup::finalizedBatchCountCall {}).await?;
+    let last_final = if final_count == 0 {
+        None
+    } else {
+        let batches =
+            loft_contracts::read_batches(l1.as_ref(), rollup, deployment.bridge_block, latest)
+                .await?;
+        Some(
+            batches
+                .into_iter()
+                .rev()
+                .find(|b| b.header.index == final_count - 1)
+                .ok_or_else(|| eyre!("no BatchSubmitted for final batch {}", final_count - 1))?
+                .header,
+        )
+    };
+    let floor = last_final.as_ref().map_or(0, |h| h.queue_end);
+    let mut refundable = Vec::new();
+    for m in deposits.into_iter().filter(|m| m.index >= floor) {
+        let refunded = view(
+            l1.as_ref(),
+            deployment.bridge,
+            loft_contracts::L1Bridge::refundedCall {
+                index: U256::from(m.index),
+            },
+        )
+        .await?;
+        if !refunded {
+            refundable.push(m);
+        }
+    }
+    if leaves.is_empty() && refundable.is_empty() {
+        if already.is_empty() {
+            bail!(
+                "nothing to exit: {account} holds no ETH{} in the last final state ({root}) and has no unconsumed deposit",
+                token.map_or(String::new(), |t| format!(" or token {t}"))
+            );
+        }
+        bail!(
+            "already exited: the {} balance of {account} was paid out before, and it has no unconsumed deposit",
+            already.join(" and ")
+        );
+    }
+
+    let mut froze = None;
     if frozen_at == 0 {
-        match send(L1Rollup::freezeCall {}.abi_encode()).await {
-            Ok(r) => println!(
-                "froze the rollup (transaction {}, {} gas)",
-                r.transaction_hash, r.gas_used
-            ),
+        match send(rollup, L1Rollup::freezeCall {}.abi_encode()).await {
+            Ok(r) => {
+                say(format!(
+                    "froze the rollup (transaction {}, {} gas)",
+                    r.transaction_hash, r.gas_used
+                ));
+                froze = Some(Paid {
+                    what: "freeze".into(),
+                    l1_token: Address::ZERO,
+                    amount: U256::ZERO,
+                    tx: r.transaction_hash,
+                    gas: r.gas_used,
+                });
+            }
             Err(e) => match explain(&e) {
                 // Someone else froze it in the meantime.
                 Some(m) if m.starts_with("Frozen") => {}
@@ -224,31 +344,91 @@ pub(crate) async fn exit_cmd(args: ExitArgs) -> Result<()> {
             },
         }
     }
-    let call = L1Rollup::exitCall {
-        account,
-        l1Token: args.token.unwrap_or_default(),
-        nonce,
-        balance,
-        proof: SparseMerkle::Proof {
-            siblings: proof.siblings.clone(),
-            terminal: proof.terminal.code(),
-            otherKey: other_key,
-            otherValueHash: other_value_hash,
-        },
-    };
-    match send(call.abi_encode()).await {
-        Ok(r) => {
-            println!(
-                "exited: paid {balance} (base units) of {what} to {account} from state root {root} (transaction {}, {} gas)",
-                r.transaction_hash, r.gas_used
-            );
-            Ok(())
+
+    let mut exits = Vec::new();
+    for (what, l1_token, key, nonce, balance) in leaves {
+        let proof = state.prove(&key).map_err(|e| eyre!("proving {key}: {e}"))?;
+        let (other_key, other_value_hash) = match &proof.terminal {
+            Terminal::Other { key, value_hash } => (*key, *value_hash),
+            _ => (B256::ZERO, B256::ZERO),
+        };
+        let call = L1Rollup::exitCall {
+            account,
+            l1Token: l1_token,
+            nonce,
+            balance,
+            proof: SparseMerkle::Proof {
+                siblings: proof.siblings.clone(),
+                terminal: proof.terminal.code(),
+                otherKey: other_key,
+                otherValueHash: other_value_hash,
+            },
+        };
+        match send(rollup, call.abi_encode()).await {
+            Ok(r) => {
+                say(format!(
+                    "exited: paid {balance} (base units) of {what} to {account} from state root {root} (transaction {}, {} gas)",
+                    r.transaction_hash, r.gas_used
+                ));
+                exits.push(Paid {
+                    what,
+                    l1_token,
+                    amount: balance,
+                    tx: r.transaction_hash,
+                    gas: r.gas_used,
+                });
+            }
+            Err(e) => match explain(&e) {
+                Some(m) => bail!("exit refused: {m}"),
+                None => return Err(eyre!(e).wrap_err("exiting")),
+            },
         }
-        Err(e) => match explain(&e) {
-            Some(m) => bail!("exit refused: {m}"),
-            None => Err(eyre!(e).wrap_err("exiting")),
-        },
     }
+
+    let mut refunds = Vec::new();
+    let header = last_final.unwrap_or_default();
+    for m in refundable {
+        let d = m.deposit().expect("filtered on deposits");
+        let call = loft_contracts::L1Bridge::refundDepositCall {
+            lastFinal: loft_contracts::bridge_header(header.clone()),
+            index: U256::from(m.index),
+            kind: m.kind,
+            sender: m.sender,
+            l1BlockNumber: m.l1_block_number,
+            timestamp: m.timestamp,
+            payload: m.payload.clone(),
+        };
+        let r = send(deployment.bridge, call.abi_encode())
+            .await
+            .wrap_err_with(|| format!("refunding deposit {}", m.index))?;
+        say(format!(
+            "refunded deposit {} (never consumed by a final batch): paid {} (base units) of {} to {account} (transaction {}, {} gas)",
+            m.index,
+            d.amount,
+            if d.token.is_zero() {
+                "ETH".to_string()
+            } else {
+                format!("token {}", d.token)
+            },
+            r.transaction_hash,
+            r.gas_used
+        ));
+        refunds.push(Paid {
+            what: format!("deposit {}", m.index),
+            l1_token: d.token,
+            amount: d.amount,
+            tx: r.transaction_hash,
+            gas: r.gas_used,
+        });
+    }
+    Ok(ExitReport {
+        account,
+        verified_batches: report.batches,
+        root,
+        froze,
+        exits,
+        refunds,
+    })
 }
 
 #[cfg(test)]
