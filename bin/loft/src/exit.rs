@@ -390,7 +390,7 @@ pub(crate) async fn exit_account(
     for m in refundable {
         let d = m.deposit().expect("filtered on deposits");
         let call = loft_contracts::L1Bridge::refundDepositCall {
-            lastFinal: loft_contracts::bridge_header(header.clone()),
+            lastFinal: loft_contracts::bridge_header(header),
             index: U256::from(m.index),
             kind: m.kind,
             sender: m.sender,
