@@ -147,7 +147,10 @@ pub(crate) async fn queue_cmd(args: QueueArgs) -> Result<()> {
                     "consumed without effect: {}",
                     receipt["reason"].as_str().unwrap_or("?")
                 ),
-                Some("executed") => format!("executed as L2 transaction {}", receipt["hash"]),
+                Some("executed") => format!(
+                    "executed as L2 transaction {}",
+                    receipt["hash"].as_str().unwrap_or("?")
+                ),
                 Some(s) => s.to_string(),
                 None => "consumed".into(),
             };

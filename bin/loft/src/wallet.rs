@@ -873,7 +873,27 @@ impl Wallet {
                     .await?
             }
             WithdrawalRef::Queue(index) => {
-                let m = self.queue_message(index).await?;
+                let m = match self.queue_message(index).await {
+                    Ok(m) => m,
+                    // Queued on L1 but not read by the node yet: pending, not an error.
+                    Err(e) => {
+                        let out = self
+                            .l1_call(
+                                self.chain.bridge,
+                                L1Bridge::queueLengthCall {}.abi_encode(),
+                            )
+                            .await?;
+                        let len = L1Bridge::queueLengthCall::abi_decode_returns(&out)
+                            .unwrap_or_default();
+                        if U256::from(index) >= len {
+                            return Err(e);
+                        }
+                        json!({
+                            "status": "waiting",
+                            "detail": format!("queue message {index} is on L1; the L2 node has not read it yet"),
+                        })
+                    }
+                };
                 match (m["status"].as_str(), m.get("withdrawal")) {
                     (Some("consumed"), Some(w)) => w.clone(),
                     (Some("consumed"), None) => bail!(
