@@ -878,13 +878,10 @@ impl Wallet {
                     // Queued on L1 but not read by the node yet: pending, not an error.
                     Err(e) => {
                         let out = self
-                            .l1_call(
-                                self.chain.bridge,
-                                L1Bridge::queueLengthCall {}.abi_encode(),
-                            )
+                            .l1_call(self.chain.bridge, L1Bridge::queueLengthCall {}.abi_encode())
                             .await?;
-                        let len = L1Bridge::queueLengthCall::abi_decode_returns(&out)
-                            .unwrap_or_default();
+                        let len =
+                            L1Bridge::queueLengthCall::abi_decode_returns(&out).unwrap_or_default();
                         if U256::from(index) >= len {
                             return Err(e);
                         }
