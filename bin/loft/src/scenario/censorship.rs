@@ -6,8 +6,11 @@
 //! last batch on L1 and includes both messages; Dave claims exactly 2 ETH on L1; a fresh verifier
 //! rebuilt from L1 alone agrees with every balance.
 //!
-//! The censoring operator's batcher is driven step by step by the story (so each refusal is seen
-//! and reported); the standby runs on its own, as `loft node --role operator` does.
+//! Both operators' batcher rounds (registration, kick, import, posting: what `loft node --role
+//! operator` runs every batch interval) are driven by the story, so that each refusal is seen and
+//! the standby cannot kick in the instant between the deadline and the refused batch; their
+//! sequencers seal blocks on their own. `loft scenario operator-failover` runs the operators as
+//! free-running processes.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -121,7 +124,7 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
         ),
     );
 
-    // The censoring operator (its batcher driven by the story) and a standby operator that
+    // The censoring operator and a standby operator (their batcher rounds driven by the story)
     // runs on its own.
     let dir = tempfile::tempdir()?;
     let node_config = |name: &str, post_batches: bool| NodeConfig {
@@ -142,7 +145,7 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
     .await
     .wrap_err("starting the censoring operator")?;
     let standby = Node::start_with(
-        node_config("standby", true),
+        node_config("standby", false),
         stage.l1(&config, STANDBY).await?,
         NodeOptions {
             standby: true,
@@ -181,7 +184,10 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
     wait_for(
         "the standby to import the operator's batch",
         Duration::from_secs(60),
-        || async { Ok((standby.shared.sequencer().head().number >= target).then_some(())) },
+        || async {
+            batcher::post_next(&standby.shared).await?;
+            Ok((standby.shared.sequencer().head().number >= target).then_some(()))
+        },
     )
     .await?;
     say(
@@ -272,6 +278,7 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
         "the standby to kick the operator",
         Duration::from_secs(60),
         || async {
+            batcher::post_next(&standby.shared).await?;
             let logs = l1
                 .logs(
                     &Filter::new()
@@ -318,8 +325,9 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
     // The standby includes both forced messages.
     let dave_w = wallet(&standby_url, DAVE).await?;
     let receipt_of = |index: u64| {
-        let w = &dave_w;
+        let (w, standby) = (&dave_w, &standby);
         async move {
+            batcher::post_next(&standby.shared).await?;
             let m = w.queue_message(index).await?;
             Ok((m["status"] == "consumed").then_some(m))
         }
@@ -368,6 +376,7 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
         "the standby to post Dave's withdrawal",
         Duration::from_secs(60),
         || async {
+            batcher::post_next(&standby.shared).await?;
             let st = dave_w
                 .withdrawal_status(WithdrawalRef::Queue(forced.index))
                 .await?;
