@@ -21,12 +21,11 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolEvent, SolInterface};
 use eyre::{Result, WrapErr, bail, eyre};
 use loft_contracts::{L1Rollup, deploy, rollup_call};
-use loft_derive::{Verdict, Verifier};
 use loft_l1::{Filter, L1Client, L1Error, send_and_confirm};
 use loft_node::{Node, NodeConfig, NodeError, NodeOptions, batcher};
 use serde::Serialize;
 
-use super::{Balance, Stage, StoryArgs, finish, l1_time_to, say, wait_for};
+use super::{Balance, Stage, StoryArgs, balances_on_l2_and_l1, finish, l1_time_to, say, wait_for};
 use crate::wallet::{AssetInfo, ClaimOutcome, Wallet, WithdrawalRef};
 
 const SEQUENCER: usize = 0;
@@ -425,49 +424,8 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
         ("Mallory", mallory, U256::ZERO),
         ("Bob", bob, eth.parse("0.2")?),
     ];
-    let mut balances = Vec::new();
-    for (who, account, expected) in expected {
-        balances.push(Balance {
-            who,
-            account,
-            expected,
-            actual: dave_w
-                .l2_balance(account, crate::wallet::Asset::Eth)
-                .await?,
-        });
-    }
-    let fresh_dir = tempfile::tempdir()?;
-    let mut fresh = Verifier::open(
-        &fresh_dir.path().join("verifier.redb"),
-        l1.clone(),
-        deployment.clone(),
-        loft_node::chain_params(&config),
-    )?
-    .with_confirmations(0);
-    fresh.sync().await?;
-    let batches = rollup_call(l1.as_ref(), rollup, L1Rollup::batchCountCall {}).await?;
-    let verifier_all_valid = fresh.checked().len() as u64 == batches
-        && fresh.checked().iter().all(|b| b.verdict == Verdict::Valid);
-    let mut verified_balances = Vec::new();
-    for b in &balances {
-        let actual = match fresh
-            .state()
-            .get(&loft_state::layout::account_key(b.account))?
-        {
-            Some(bytes) => {
-                loft_state::layout::Account::decode(&bytes)
-                    .map_err(|e| eyre!("account {}: {e}", b.account))?
-                    .balance
-            }
-            None => U256::ZERO,
-        };
-        verified_balances.push(Balance {
-            who: b.who,
-            account: b.account,
-            expected: b.expected,
-            actual,
-        });
-    }
+    let (balances, verified_balances, verifier_all_valid) =
+        balances_on_l2_and_l1(&dave_w, l1.clone(), &deployment, &config, expected.to_vec()).await?;
     for (b, v) in balances.iter().zip(&verified_balances) {
         say(
             json,

@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256, U256};
 use eyre::{Result, WrapErr, bail, eyre};
 use loft_contracts::{L1Rollup, deploy, rollup_call};
-use loft_derive::{Verdict, Verifier};
 use loft_l1::L1Client;
 use serde::Serialize;
 use tokio::process::{Child, Command};
 
-use super::{Balance, Stage, StoryArgs, finish, l1_now, l1_time_to, say, wait_for};
-use crate::wallet::{Asset, AssetInfo, ClaimOutcome, Wallet};
+use super::{
+    Balance, Stage, StoryArgs, balances_on_l2_and_l1, finish, l1_now, l1_time_to, say, wait_for,
+};
+use crate::wallet::{AssetInfo, ClaimOutcome, Wallet};
 
 const SEQUENCER: usize = 0;
 const ALICE: usize = 1;
@@ -359,50 +360,12 @@ pub(super) async fn run(args: StoryArgs) -> Result<()> {
         ("Dave", d, eth.parse("1")?),
         ("fee recipient", config.l2.fee_recipient, fees),
     ];
-    let mut balances = Vec::new();
-    for (who, account, expected) in expected {
-        balances.push(Balance {
-            who,
-            account,
-            expected,
-            actual: alice2.l2_balance(account, Asset::Eth).await?,
-        });
-    }
-    let fresh_dir = tempfile::tempdir()?;
-    let mut fresh = Verifier::open(
-        &fresh_dir.path().join("verifier.redb"),
-        l1.clone(),
-        deployment.clone(),
-        loft_node::chain_params(&config),
-    )?
-    .with_confirmations(0);
-    fresh.sync().await?;
+    let (balances, verified_balances, verifier_all_valid) =
+        balances_on_l2_and_l1(&alice2, l1.clone(), &deployment, &config, expected.to_vec()).await?;
     let latest = l1.block_number().await?;
     let posted =
         loft_contracts::read_batches(l1.as_ref(), rollup, deployment.bridge_block, latest).await?;
     let by = |who: Address| posted.iter().filter(|s| s.header.poster == who).count() as u64;
-    let verifier_all_valid = fresh.checked().len() == posted.len()
-        && fresh.checked().iter().all(|b| b.verdict == Verdict::Valid);
-    let mut verified_balances = Vec::new();
-    for bal in &balances {
-        let actual = match fresh
-            .state()
-            .get(&loft_state::layout::account_key(bal.account))?
-        {
-            Some(bytes) => {
-                loft_state::layout::Account::decode(&bytes)
-                    .map_err(|e| eyre!("account {}: {e}", bal.account))?
-                    .balance
-            }
-            None => U256::ZERO,
-        };
-        verified_balances.push(Balance {
-            who: bal.who,
-            account: bal.account,
-            expected: bal.expected,
-            actual,
-        });
-    }
     for (bal, v) in balances.iter().zip(&verified_balances) {
         say(
             json,

@@ -190,6 +190,68 @@ pub(super) struct Balance {
     pub(super) actual: U256,
 }
 
+/// Each account's ETH balance on an L2 node (through `wallet`) and in a fresh verifier rebuilt
+/// from L1 alone, against what the story expects; and whether that verifier found every batch on
+/// L1 valid.
+pub(super) async fn balances_on_l2_and_l1(
+    wallet: &crate::wallet::Wallet,
+    l1: Arc<dyn L1Client>,
+    deployment: &loft_contracts::Deployment,
+    config: &ChainConfig,
+    expected: Vec<(&'static str, Address, U256)>,
+) -> Result<(Vec<Balance>, Vec<Balance>, bool)> {
+    let dir = tempfile::tempdir()?;
+    let mut fresh = loft_derive::Verifier::open(
+        &dir.path().join("verifier.redb"),
+        l1.clone(),
+        deployment.clone(),
+        loft_node::chain_params(config),
+    )?
+    .with_confirmations(0);
+    fresh.sync().await?;
+    let batches = loft_contracts::rollup_call(
+        l1.as_ref(),
+        deployment.rollup,
+        loft_contracts::L1Rollup::batchCountCall {},
+    )
+    .await?;
+    let all_valid = fresh.checked().len() as u64 == batches
+        && fresh
+            .checked()
+            .iter()
+            .all(|b| b.verdict == loft_derive::Verdict::Valid);
+    let (mut on_l2, mut rebuilt) = (Vec::new(), Vec::new());
+    for (who, account, expected) in expected {
+        let l2 = wallet
+            .l2_balance(account, crate::wallet::Asset::Eth)
+            .await?;
+        let verified = match fresh
+            .state()
+            .get(&loft_state::layout::account_key(account))?
+        {
+            Some(bytes) => {
+                loft_state::layout::Account::decode(&bytes)
+                    .map_err(|e| eyre::eyre!("account {account} in the verified state: {e}"))?
+                    .balance
+            }
+            None => U256::ZERO,
+        };
+        on_l2.push(Balance {
+            who,
+            account,
+            expected,
+            actual: l2,
+        });
+        rebuilt.push(Balance {
+            who,
+            account,
+            expected,
+            actual: verified,
+        });
+    }
+    Ok((on_l2, rebuilt, all_valid))
+}
+
 /// Prints the report (as JSON with `--json`) and fails when the story's checks found problems.
 pub(super) fn finish(json: bool, report: &impl Serialize, problems: Vec<String>) -> Result<()> {
     if json {
