@@ -133,11 +133,13 @@ pub(crate) async fn queue_cmd(args: QueueArgs) -> Result<()> {
         field("kind"),
         field("sender")
     );
+    let l1_tx = m["l1Transaction"]
+        .as_str()
+        .map(|tx| format!("L1 tx {tx}, "))
+        .unwrap_or_default();
     println!(
-        "  L1 tx     {} (queued at L1 time {}, deadline {})",
-        field("l1Transaction"),
-        m["queuedAt"],
-        m["deadline"]
+        "  queued    {l1_tx}L1 block {}, L1 time {}; deadline L1 time {}",
+        m["l1Block"], m["queuedAt"], m["deadline"]
     );
     match m["status"].as_str() {
         Some("consumed") => {
@@ -192,16 +194,17 @@ pub(crate) async fn kick_cmd(args: KickArgs) -> Result<()> {
         .await?
         .map(|b| b.timestamp)
         .unwrap_or_default();
+    if at == u64::MAX {
+        bail!(
+            "operator {} is live: the queue holds no unconsumed message, so it cannot be kicked",
+            active.operator
+        );
+    }
     if at > now {
         bail!(
-            "operator {} is live: it can be kicked only from L1 time {} (now {now}){}",
+            "operator {} is live: it can be kicked only from L1 time {at} (now {now}, {} s to go)",
             active.operator,
-            at,
-            if at == u64::MAX {
-                " (the queue holds no unconsumed message)"
-            } else {
-                ""
-            }
+            at - now
         );
     }
     let receipt = match send_and_confirm(
