@@ -16,7 +16,7 @@ use loft_contracts::Deployment;
 use loft_derive::Verifier;
 use loft_l1::{L1Client, L1Error, send_and_confirm};
 use loft_l1_rpc::{KeySource, RpcL1, RpcL1Config, load_signer};
-use loft_state::{Account, Terminal, account_key, l2_token_address, layout, token_balance_key};
+use loft_state::{Account, account_key, l2_token_address, layout, token_balance_key};
 use loft_stf::ChainParams;
 use serde::Serialize;
 
@@ -81,6 +81,29 @@ fn explain(e: &L1Error) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// `L1Rollup.exit` of one leaf with its proof against the exit root.
+pub(crate) fn exit_call(
+    account: Address,
+    l1_token: Address,
+    nonce: U256,
+    balance: U256,
+    proof: &loft_state::Proof,
+) -> L1Rollup::exitCall {
+    let p = proof.to_sol();
+    L1Rollup::exitCall {
+        account,
+        l1Token: l1_token,
+        nonce,
+        balance,
+        proof: SparseMerkle::Proof {
+            siblings: p.siblings,
+            terminal: p.terminal,
+            otherKey: p.otherKey,
+            otherValueHash: p.otherValueHash,
+        },
+    }
 }
 
 /// Something `exit` paid out (or the freeze it sent).
@@ -348,22 +371,7 @@ pub(crate) async fn exit_account(
     let mut exits = Vec::new();
     for (what, l1_token, key, nonce, balance) in leaves {
         let proof = state.prove(&key).map_err(|e| eyre!("proving {key}: {e}"))?;
-        let (other_key, other_value_hash) = match &proof.terminal {
-            Terminal::Other { key, value_hash } => (*key, *value_hash),
-            _ => (B256::ZERO, B256::ZERO),
-        };
-        let call = L1Rollup::exitCall {
-            account,
-            l1Token: l1_token,
-            nonce,
-            balance,
-            proof: SparseMerkle::Proof {
-                siblings: proof.siblings.clone(),
-                terminal: proof.terminal.code(),
-                otherKey: other_key,
-                otherValueHash: other_value_hash,
-            },
-        };
+        let call = exit_call(account, l1_token, nonce, balance, &proof);
         match send(rollup, call.abi_encode()).await {
             Ok(r) => {
                 say(format!(

@@ -6,11 +6,11 @@
 use alloy::network::TransactionBuilder;
 use alloy::primitives::Address;
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolInterface};
+use alloy::sol_types::SolCall;
 use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
 use loft_contracts::L1Rollup;
-use loft_l1::{BlockNumberOrTag, L1Client, L1Error, send_and_confirm};
+use loft_l1::{BlockNumberOrTag, L1Client, send_and_confirm};
 
 use crate::args::WalletArgs;
 use crate::wallet::{Asset, ForcedResult};
@@ -216,13 +216,10 @@ pub(crate) async fn kick_cmd(args: KickArgs) -> Result<()> {
     .await
     {
         Ok(r) => r,
-        Err(L1Error::Reverted { data, reason, .. }) => {
-            let why = L1Rollup::L1RollupErrors::abi_decode(&data)
-                .map(|e| format!("{e:?}"))
-                .unwrap_or(reason);
-            bail!("the rollup refused the kick: {why}");
-        }
-        Err(e) => return Err(eyre::Report::new(e).wrap_err("kicking the operator")),
+        Err(e) => match crate::revert::rollup_revert(&e) {
+            Some(why) => bail!("the rollup refused the kick: {why}"),
+            None => return Err(eyre::Report::new(e).wrap_err("kicking the operator")),
+        },
     };
     let kicked = receipt
         .inner

@@ -11,6 +11,7 @@ mod devnet;
 mod exit;
 mod force;
 mod node;
+mod revert;
 mod scenario;
 mod wallet;
 

@@ -19,9 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
 use loft_contracts::{L1Rollup, rollup_call};
+use loft_l1::L1Client;
 use loft_stf::{
     DataStep, L2Tx, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal,
     WithdrawalTree,
@@ -457,6 +458,26 @@ async fn reconcile(shared: &Shared, tip: &L1Rollup::BatchTip) -> Result<(), Node
 }
 
 /// Records the live batches `from..count` that are on L1 but not in the database.
+/// The `BatchSubmitted` event of batch `index` that is live on L1: reverted batches keep their
+/// events, so it is the one whose header hash L1 holds now.
+pub(crate) async fn live_submission<'a>(
+    l1: &dyn L1Client,
+    rollup: Address,
+    batches: &'a [loft_contracts::SubmittedBatch],
+    index: u64,
+) -> Result<&'a loft_contracts::SubmittedBatch, NodeError> {
+    let onchain = rollup_call(l1, rollup, L1Rollup::batchHeaderHashCall { index }).await?;
+    batches
+        .iter()
+        .rev()
+        .find(|b| b.header.index == index && b.header_hash == onchain)
+        .ok_or_else(|| {
+            NodeError::Storage(format!(
+                "batch {index} is live on L1 but no BatchSubmitted event has its header hash {onchain}"
+            ))
+        })
+}
+
 async fn recover_records(shared: &Shared, from: u64, count: u64) -> Result<(), NodeError> {
     let l1 = shared.l1.as_ref();
     let rollup = shared.rollup();
@@ -464,17 +485,7 @@ async fn recover_records(shared: &Shared, from: u64, count: u64) -> Result<(), N
     let batches =
         loft_contracts::read_batches(l1, rollup, shared.deployment.bridge_block, latest).await?;
     for index in from..count {
-        let onchain = rollup_call(l1, rollup, L1Rollup::batchHeaderHashCall { index }).await?;
-        // Reverted batches keep their events: the live one is the event whose hash L1 holds.
-        let Some(b) = batches
-            .iter()
-            .rev()
-            .find(|b| b.header.index == index && b.header_hash == onchain)
-        else {
-            return Err(NodeError::Storage(format!(
-                "batch {index} is live on L1 but no BatchSubmitted event has its header hash {onchain}"
-            )));
-        };
+        let b = live_submission(l1, rollup, &batches, index).await?;
         let h = &b.header;
         let receipt = match b.transaction_hash {
             Some(tx) => l1.receipt(tx).await?,

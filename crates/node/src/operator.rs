@@ -145,16 +145,7 @@ pub async fn import_from_l1(shared: &Shared) -> Result<u64, NodeError> {
         .min()
         .unwrap_or(tip.batchCount);
     for index in first..tip.batchCount {
-        let onchain = rollup_call(l1, rollup, L1Rollup::batchHeaderHashCall { index }).await?;
-        let Some(b) = batches
-            .iter()
-            .rev()
-            .find(|b| b.header.index == index && b.header_hash == onchain)
-        else {
-            return Err(NodeError::Storage(format!(
-                "batch {index} is live on L1 but no BatchSubmitted event has its header hash"
-            )));
-        };
+        let b = crate::batcher::live_submission(l1, rollup, &batches, index).await?;
         let h = b.header;
         let head = shared.sequencer().head().clone();
         if h.last_block <= head.number {

@@ -18,14 +18,15 @@ use std::time::{Duration, Instant};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolEvent, SolInterface};
+use alloy::sol_types::{SolCall, SolEvent};
 use eyre::{Result, WrapErr, bail, eyre};
-use loft_contracts::{L1Rollup, deploy, rollup_call};
+use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::{Filter, L1Client, L1Error, send_and_confirm};
 use loft_node::{Node, NodeConfig, NodeError, NodeOptions, batcher};
 use serde::Serialize;
 
 use super::{Balance, Stage, StoryArgs, balances_on_l2_and_l1, finish, l1_time_to, say, wait_for};
+use crate::revert::rollup_revert;
 use crate::wallet::{AssetInfo, ClaimOutcome, Wallet, WithdrawalRef};
 
 const SEQUENCER: usize = 0;
@@ -77,39 +78,23 @@ fn rollup_refusal(e: &NodeError) -> String {
         NodeError::Contracts(loft_contracts::ContractsError::L1(e)) => Some(e),
         _ => None,
     };
-    if let Some(L1Error::Reverted { data, .. }) = l1
-        && let Ok(err) = L1Rollup::L1RollupErrors::abi_decode(data)
-    {
-        return format!("{err:?}");
-    }
-    e.to_string()
+    l1.and_then(rollup_revert).unwrap_or_else(|| e.to_string())
 }
 
 fn l1_refusal(e: &L1Error) -> String {
-    if let L1Error::Reverted { data, reason, .. } = e {
-        return L1Rollup::L1RollupErrors::abi_decode(data)
-            .map(|err| format!("{err:?}"))
-            .unwrap_or_else(|_| reason.clone());
-    }
-    e.to_string()
+    rollup_revert(e).unwrap_or_else(|| e.to_string())
 }
 
 pub(super) async fn run(args: StoryArgs) -> Result<()> {
     let started = Instant::now();
     let json = args.json;
-    let config = args
-        .chain
-        .load()
-        .wrap_err("loading the chain configuration")?;
+    let config = args.config()?;
     let stage = Stage::open(&config, args.l1_rpc.as_deref()).await?;
     let keys = &stage.keys;
     let eth = AssetInfo::eth();
     let (dave, mallory) = (keys[DAVE].address(), keys[MALLORY].address());
 
-    let sequencer_l1 = stage.l1(&config, SEQUENCER).await?;
-    let deployment = deploy(sequencer_l1.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .wrap_err("deploying loft's contracts")?;
+    let (sequencer_l1, deployment) = stage.deploy(&config, SEQUENCER).await?;
     let rollup = deployment.rollup;
     let l1 = stage.l1(&config, WATCHER).await?;
     say(

@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolInterface};
+use alloy::sol_types::SolCall;
 use eyre::{Result, WrapErr, bail, eyre};
-use loft_contracts::{L1Rollup, SparseMerkle, deploy, rollup_call};
-use loft_l1::{L1Client, L1Error, send_and_confirm};
+use loft_contracts::{L1Rollup, rollup_call};
+use loft_l1::{L1Client, send_and_confirm};
 use loft_node::{Node, NodeConfig, NodeOptions};
 use serde::Serialize;
 
 use super::{Balance, Stage, StoryArgs, finish, l1_time_to, say, wait_for};
 use crate::exit::{ExitReport, exit_account};
+use crate::revert::rollup_revert;
 use crate::wallet::{AssetInfo, ClaimOutcome, Wallet};
 
 const OPERATOR: usize = 0;
@@ -51,17 +52,11 @@ struct Report {
 pub(super) async fn run(args: StoryArgs) -> Result<()> {
     let started = Instant::now();
     let json = args.json;
-    let config = args
-        .chain
-        .load()
-        .wrap_err("loading the chain configuration")?;
+    let config = args.config()?;
     let stage = Stage::open(&config, args.l1_rpc.as_deref()).await?;
     let keys = &stage.keys;
     let eth = AssetInfo::eth();
-    let operator_l1 = stage.l1(&config, OPERATOR).await?;
-    let deployment = deploy(operator_l1.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .wrap_err("deploying loft's contracts")?;
+    let (operator_l1, deployment) = stage.deploy(&config, OPERATOR).await?;
     let (rollup, bridge) = (deployment.rollup, deployment.bridge);
     let l1 = stage.l1(&config, DAVE).await?;
     let dir = tempfile::tempdir()?;
@@ -332,23 +327,13 @@ async fn wrong_balance_exit(
         .transpose()
         .map_err(|e| eyre!("Bob's leaf: {e}"))?
         .unwrap_or_default();
-    let proof = state.prove(&key)?;
-    let (other_key, other_value_hash) = match &proof.terminal {
-        loft_state::Terminal::Other { key, value_hash } => (*key, *value_hash),
-        _ => (B256::ZERO, B256::ZERO),
-    };
-    let call = L1Rollup::exitCall {
-        account: bob,
-        l1Token: Address::ZERO,
-        nonce: U256::from(account.nonce),
-        balance: account.balance + U256::from(1u64),
-        proof: SparseMerkle::Proof {
-            siblings: proof.siblings.clone(),
-            terminal: proof.terminal.code(),
-            otherKey: other_key,
-            otherValueHash: other_value_hash,
-        },
-    };
+    let call = crate::exit::exit_call(
+        bob,
+        Address::ZERO,
+        U256::from(account.nonce),
+        account.balance + U256::from(1u64),
+        &state.prove(&key)?,
+    );
     match send_and_confirm(
         l1.as_ref(),
         TransactionRequest::default()
@@ -361,12 +346,7 @@ async fn wrong_balance_exit(
             "an exit of the wrong balance was paid: L1 {}",
             r.transaction_hash
         ),
-        Err(L1Error::Reverted { data, reason, .. }) => {
-            Ok(L1Rollup::L1RollupErrors::abi_decode(&data)
-                .map(|e| format!("{e:?}"))
-                .unwrap_or(reason))
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => rollup_revert(&e).ok_or_else(|| e.into()),
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use eyre::{Result, WrapErr, bail, eyre};
-use loft_contracts::{L1Rollup, deploy, rollup_call};
+use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::L1Client;
 use serde::Serialize;
 use tokio::process::{Child, Command};
@@ -148,17 +148,11 @@ async fn l2_block(w: &Wallet) -> Result<u64> {
 pub(super) async fn run(args: StoryArgs) -> Result<()> {
     let started = Instant::now();
     let json = args.json;
-    let config = args
-        .chain
-        .load()
-        .wrap_err("loading the chain configuration")?;
+    let config = args.config()?;
     let stage = Stage::open(&config, args.l1_rpc.as_deref()).await?;
     let keys = &stage.keys;
     let eth = AssetInfo::eth();
-    let sequencer_l1 = stage.l1(&config, SEQUENCER).await?;
-    let deployment = deploy(sequencer_l1.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .wrap_err("deploying loft's contracts")?;
+    let (_, deployment) = stage.deploy(&config, SEQUENCER).await?;
     let rollup = deployment.rollup;
     let l1 = stage.l1(&config, DAVE).await?;
     let dir = tempfile::tempdir()?;

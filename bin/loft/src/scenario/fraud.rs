@@ -16,9 +16,9 @@ use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
 use loft_challenger::{WatchConfig, watch};
 use loft_config::ChainConfig;
-use loft_contracts::{Deployment, L1Rollup, deploy, rollup_call};
+use loft_contracts::{Deployment, L1Rollup, rollup_call};
 use loft_derive::{Verdict, Verifier};
-use loft_l1::{Filter, L1Client, L1Error};
+use loft_l1::{Filter, L1Client};
 use loft_node::{FaultKind, Node, NodeConfig, NodeOptions};
 use serde::Serialize;
 
@@ -121,20 +121,13 @@ async fn reverted_events(
 pub(super) async fn run(args: FraudArgs) -> Result<()> {
     let started = Instant::now();
     let json = args.story.json;
-    let mut config = args
-        .story
-        .chain
-        .load()
-        .wrap_err("loading the chain configuration")?;
+    let mut config = args.story.config()?;
     // Every user action lands in the first batch, so the wrong one holds all of them.
     config.rollup.batch_interval_ms = config.rollup.batch_interval_ms.max(4_000);
     let fault = args.fault;
     let stage = Stage::open(&config, args.story.l1_rpc.as_deref()).await?;
     let (url, backend, keys) = (stage.url.clone(), stage.backend, &stage.keys);
-    let sequencer_l1 = l1_as(&url, &config, &keys[SEQUENCER]).await?;
-    let deployment = deploy(sequencer_l1.as_ref(), loft_node::deploy_options(&config))
-        .await
-        .wrap_err("deploying loft's contracts")?;
+    let (sequencer_l1, deployment) = stage.deploy(&config, SEQUENCER).await?;
     let bond = loft_node::deploy_options(&config).bond_wei;
     say(
         json,
@@ -363,12 +356,10 @@ pub(super) async fn run(args: FraudArgs) -> Result<()> {
                 "a withdrawal of the reverted batch was claimed from it: L1 {}",
                 r.transaction_hash
             ),
-            Err(L1Error::Reverted { data, reason, .. }) => {
-                L1Rollup::L1RollupErrors::abi_decode(&data)
-                    .map(|e| format!("{e:?}"))
-                    .unwrap_or(reason)
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => match crate::revert::rollup_revert(&e) {
+                Some(why) => why,
+                None => return Err(e.into()),
+            },
         }
     } else {
         "the withdrawal was not in a reverted batch".into()

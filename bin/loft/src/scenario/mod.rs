@@ -77,6 +77,15 @@ pub(crate) struct StoryArgs {
     pub(crate) timeout_secs: u64,
 }
 
+impl StoryArgs {
+    /// The chain configuration the story runs with.
+    pub(super) fn config(&self) -> Result<ChainConfig> {
+        self.chain
+            .load()
+            .wrap_err("loading the chain configuration")
+    }
+}
+
 pub(crate) async fn run(args: ScenarioArgs) -> Result<()> {
     let (timeout, story) = match args.which {
         Which::Fraud(a) => (a.timeout_secs(), Box::pin(fraud::run(a)) as StoryFuture),
@@ -154,6 +163,20 @@ impl Stage {
                 }
             }
         })
+    }
+
+    /// Deploys loft's contracts with dev account `n` (the sequencer, first operator and bond
+    /// payer), and returns its L1 client with the deployment.
+    pub(super) async fn deploy(
+        &self,
+        config: &ChainConfig,
+        n: usize,
+    ) -> Result<(Arc<RpcL1>, loft_contracts::Deployment)> {
+        let l1 = self.l1(config, n).await?;
+        let deployment = loft_contracts::deploy(l1.as_ref(), loft_node::deploy_options(config))
+            .await
+            .wrap_err("deploying loft's contracts")?;
+        Ok((l1, deployment))
     }
 
     /// The L1 signing as dev account `n`.
