@@ -80,8 +80,32 @@ struct DeploymentFile {
     #[serde(default)]
     l2_rpc_url: String,
     backend: String,
+    /// The payment channels' adjudicator.
+    #[serde(default)]
+    adjudicator: Option<Address>,
     #[serde(flatten)]
     deployment: Deployment,
+}
+
+/// Deploys the payment channels' adjudicator with the config's parameters, unless `previous`
+/// still has code (a restarted devnet keeps its contracts).
+async fn deploy_adjudicator(
+    l1: &dyn L1Client,
+    config: &ChainConfig,
+    previous: Option<Address>,
+) -> Result<Address> {
+    if let Some(a) = previous
+        && !l1.code(a).await?.is_empty()
+    {
+        return Ok(a);
+    }
+    loft_channel::deploy(
+        l1,
+        config.channels.dispute_window_secs,
+        config.channels.penalty_bps,
+    )
+    .await
+    .wrap_err("deploying the payment channels' adjudicator")
 }
 
 const DEPLOYMENT_FILE: &str = "deployment.json";
@@ -127,6 +151,7 @@ async fn run_external(
     let deployment = deploy(&l1, deploy_options(config))
         .await
         .wrap_err_with(|| format!("deploying loft's contracts on {url} from {}", l1.sender()))?;
+    let adjudicator = deploy_adjudicator(&l1, config, None).await?;
     let l1: Arc<dyn L1Client> = Arc::new(l1);
     // Dev account 9 of the config's mnemonic (funded on anvil) as the backup poster.
     let backup: Option<Arc<dyn L1Client>> =
@@ -152,6 +177,7 @@ async fn run_external(
         l1_rpc_url: url,
         l2_rpc_url: format!("http://{}", node.rpc_addr),
         backend: "json-rpc".into(),
+        adjudicator: Some(adjudicator),
         deployment,
     };
     write_deployment(args.deployment_out.as_deref(), &file)?;
@@ -191,6 +217,7 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
         let text = std::fs::read_to_string(dir.join(DEPLOYMENT_FILE)).ok()?;
         serde_json::from_str::<DeploymentFile>(&text).ok()
     });
+    let previous_adjudicator = previous.as_ref().and_then(|p| p.adjudicator);
     let reused = match previous {
         Some(p) if !deployer.code(p.deployment.bridge).await?.is_empty() => Some(p.deployment),
         _ => None,
@@ -202,6 +229,7 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
             .await
             .wrap_err("deploying loft's contracts")?,
     };
+    let adjudicator = deploy_adjudicator(deployer.as_ref(), config, previous_adjudicator).await?;
     let backup: Option<Arc<dyn L1Client>> = dev_keys.get(BACKUP_POSTER_ACCOUNT).map(|key| {
         Arc::new(
             EmbeddedL1::new(chain.clone(), key.clone())
@@ -213,6 +241,7 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
         l1_rpc_url: url,
         l2_rpc_url: format!("http://{}", node.rpc_addr),
         backend: "embedded".into(),
+        adjudicator: Some(adjudicator),
         deployment,
     };
     if let Some(dir) = &args.embedded.data_dir {
@@ -444,6 +473,12 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, started: Instant) 
     if let Some(token) = d.dev_token {
         println!("  DevToken      {token}  (LDT, anyone may mint)");
     }
+    if let Some(adjudicator) = file.adjudicator {
+        println!(
+            "  Adjudicator   {adjudicator}  (payment channels; dispute window {} s, penalty {} bps)",
+            config.channels.dispute_window_secs, config.channels.penalty_bps
+        );
+    }
     if file.backend == "embedded" {
         let keys = loft_l1_embedded::dev_keys(&config.devnet.mnemonic, config.devnet.accounts)
             .unwrap_or_default();
@@ -462,7 +497,7 @@ fn print_summary(file: &DeploymentFile, config: &ChainConfig, started: Instant) 
     println!("Press Ctrl-C to stop.");
 }
 
-async fn wait_for_shutdown() {
+pub(crate) async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         let mut term =

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod bench;
+mod channel;
 mod devnet;
 mod exit;
 mod force;
@@ -64,6 +65,12 @@ enum Command {
     /// Kick the active operator once it missed the liveness window or a forced message's
     /// deadline; the next best bid takes over at once and the caller gets part of the slash.
     Kick(force::KickArgs),
+    /// Payment channels: the daemon (`loft channel daemon`) and the commands that drive it
+    /// (open, fund, pay, status, state, close, force-close, settle).
+    Channel(channel::ChannelArgs),
+    /// A watchtower: holds the newest signed state of the channels handed to it and answers a
+    /// stale close on L1 while their owners are offline.
+    Watchtower(channel::WatchtowerArgs),
     /// Escape hatch: once the rollup is frozen (or may be), withdraw one L2 balance on L1 with a
     /// state proof built from L1 data alone (freezing the rollup first if needed).
     Exit(exit::ExitArgs),
@@ -103,6 +110,8 @@ fn main() -> ExitCode {
             Command::Batch(args) => wallet::batch_cmd(args).await,
             Command::Scenario(args) => scenario::run(args).await,
             Command::Exit(args) => exit::exit_cmd(args).await,
+            Command::Channel(args) => channel::run(args).await,
+            Command::Watchtower(args) => channel::watchtower(args).await,
             Command::ForceWithdraw(args) => force::force_withdraw_cmd(args).await,
             Command::ForceTransfer(args) => force::force_transfer_cmd(args).await,
             Command::Queue(args) => force::queue_cmd(args).await,

@@ -18,7 +18,7 @@ pub mod daemon;
 pub mod engine;
 pub mod state;
 pub mod store;
-// pub mod tower;
+pub mod tower;
 pub mod wire;
 
 pub use adjudicator::{AdjudicatorAt, AdjudicatorError, deploy};

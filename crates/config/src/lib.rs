@@ -59,6 +59,33 @@ pub struct ChainConfig {
     pub rollup: RollupConfig,
     /// The embedded development L1 (used when no `--l1-rpc` is given).
     pub devnet: DevnetConfig,
+    /// Payment channels: the adjudicator's parameters and the daemon's defaults.
+    #[serde(default)]
+    pub channels: ChannelsConfig,
+}
+
+/// Payment channel parameters (`docs/channels.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsConfig {
+    /// Seconds after a unilateral close during which a newer state may replace it (fixed in
+    /// the adjudicator at deployment).
+    pub dispute_window_secs: u64,
+    /// Share of a stale closer's payout moved to the other party, in basis points (fixed in the
+    /// adjudicator at deployment).
+    pub penalty_bps: u16,
+    /// Seconds a peer may leave payments unanswered before the daemon closes unilaterally.
+    pub peer_timeout_secs: u64,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        Self {
+            dispute_window_secs: 3600,
+            penalty_bps: 1_000,
+            peer_timeout_secs: 60,
+        }
+    }
 }
 
 /// Layer 1 parameters, for any backend.
@@ -189,6 +216,7 @@ impl ChainConfig {
                 balance_eth: 10_000,
                 rpc_port: 8545,
             },
+            channels: ChannelsConfig::default(),
         }
     }
 
@@ -218,6 +246,11 @@ impl ChainConfig {
             epoch_secs: 24 * 3600,
             liveness_window_secs: 12 * 3600,
             kick_slash_bps: 5_000,
+        };
+        c.channels = ChannelsConfig {
+            dispute_window_secs: 24 * 3600,
+            penalty_bps: 1_000,
+            peer_timeout_secs: 300,
         };
         c
     }
@@ -265,6 +298,24 @@ impl ChainConfig {
         }
         if self.l1.chain_id == 0 {
             return Err(invalid("l1.chain_id", "must not be 0"));
+        }
+        if self.channels.dispute_window_secs == 0 {
+            return Err(invalid(
+                "channels.dispute_window_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.channels.penalty_bps > 10_000 {
+            return Err(invalid(
+                "channels.penalty_bps",
+                format!(
+                    "{} is more than 10000 (all of the payout)",
+                    self.channels.penalty_bps
+                ),
+            ));
+        }
+        if self.channels.peer_timeout_secs == 0 {
+            return Err(invalid("channels.peer_timeout_secs", "must be at least 1"));
         }
         if self.l2.chain_id == 0 {
             return Err(invalid("l2.chain_id", "must not be 0"));
