@@ -356,3 +356,31 @@ fn kill_9_in_the_middle_of_a_payment_stream_loses_and_repeats_nothing() {
     assert_eq!(sa["outstanding"], json!(0));
     assert_eq!(sb["outstanding"], json!(0));
 }
+
+/// `loft scenario channel-cheat`: Alice closes with an old state while Bob's daemon is offline;
+/// the watchtower answers within the window; Bob receives his balance plus the penalty.
+#[test]
+fn a_stale_close_is_answered_by_the_watchtower() {
+    let out = run_loft(
+        &loft_bin!(),
+        &["scenario", "channel-cheat", "--json"],
+        Duration::from_secs(300),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    let v: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(v["problems"], json!([]), "{v}");
+    let r = &v["report"];
+    assert!(
+        r["stale_version"].as_u64() < r["latest_version"].as_u64(),
+        "{r}"
+    );
+    assert_eq!(r["recorded_version"], r["latest_version"], "{r}");
+    let (alice, bob) = (u(&r["latest_balances"][0]), u(&r["latest_balances"][1]));
+    let penalty = alice * U256::from(r["penalty_bps"].as_u64().unwrap()) / U256::from(10_000);
+    assert!(!penalty.is_zero());
+    assert_eq!(u(&r["penalty"]), penalty);
+    assert_eq!(u(&r["bob_gain"]), bob + penalty, "{r}");
+    assert_eq!(u(&r["payout_alice"]), alice - penalty, "{r}");
+}

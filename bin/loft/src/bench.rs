@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
-use loft_bench::{L1ThroughputOptions, RollupBenchOptions, l1_throughput, rollup_batch};
+use loft_bench::{
+    ChannelBenchOptions, L1ThroughputOptions, RollupBenchOptions, channel_payments, l1_throughput,
+    rollup_batch,
+};
 
 /// `loft bench`.
 #[derive(Debug, Clone, Args)]
@@ -20,6 +23,25 @@ enum BenchCommand {
     /// One rollup batch of N L2 transfers: sequencer throughput and soft-confirmation latency over
     /// JSON-RPC, and L1 bytes and gas per transfer against the same transfers done on L1.
     Rollup(RollupBenchArgs),
+    /// Payment channels: payments per second and latency between two daemons over loopback
+    /// with every state on disk, against the same payments as L1 transfers.
+    Channels(ChannelBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ChannelBenchArgs {
+    /// Payments in each direction (both directions stream at once).
+    #[arg(long, default_value_t = 50_000)]
+    payments: u64,
+    /// Most payments in flight per direction.
+    #[arg(long, default_value_t = 2048)]
+    window: usize,
+    /// Plain L1 transfers to time for the comparison.
+    #[arg(long, default_value_t = 2_000)]
+    l1_transfers: u64,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -58,6 +80,21 @@ struct L1BenchArgs {
 
 pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     match args.what {
+        BenchCommand::Channels(a) => {
+            let report = channel_payments(&ChannelBenchOptions {
+                payments: a.payments,
+                window: a.window,
+                l1_transfers: a.l1_transfers,
+            })
+            .await
+            .wrap_err("running the payment channel benchmark")?;
+            print!("{}", report.table());
+            if let Some(path) = a.json_out {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .wrap_err_with(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
         BenchCommand::Rollup(a) => {
             let report = rollup_batch(&RollupBenchOptions {
                 transfers: a.transfers,

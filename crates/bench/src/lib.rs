@@ -3,8 +3,10 @@
 //! [`l1_throughput`]: the same pre-signed L1 deposits sent over JSON-RPC to the embedded L1 and to
 //! a fresh anvil, plus the embedded L1 without the HTTP layer.
 
+mod channels;
 mod rollup;
 
+pub use channels::{ChannelBenchOptions, ChannelBenchReport, channel_payments};
 pub use rollup::{RollupBenchOptions, RollupBenchReport, rollup_batch};
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -51,13 +51,13 @@ pub struct DaemonConfig {
 }
 
 impl DaemonConfig {
-    /// Defaults for a data directory: ephemeral loopback ports, window 512, 60 s peer time-out.
+    /// Defaults for a data directory: ephemeral loopback ports, window 2048, 60 s peer time-out.
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
             peer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             rpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            window: 512,
+            window: 2048,
             peer_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_millis(250),
             watchtower: None,
@@ -719,6 +719,14 @@ async fn watch_loop(inner: Arc<Inner>) {
                     .await
                 {
                     Ok(_) => chan.pushed.store(v, Ordering::SeqCst),
+                    // The tower holds this version already (e.g. after this daemon restarted).
+                    Err(e)
+                        if e.as_error_resp().is_some_and(|p| {
+                            p.code == i64::from(crate::tower::tower_codes::NOT_NEWER)
+                        }) =>
+                    {
+                        chan.pushed.store(v, Ordering::SeqCst)
+                    }
                     Err(e) => {
                         debug!(channel = %r.id, "handing the state to the watchtower failed: {e}")
                     }
@@ -1303,7 +1311,8 @@ fn rpc_module(inner: Arc<Inner>) -> RpcModule<Arc<Inner>> {
             }
         }
         let elapsed = started.elapsed();
-        // Per-payment latency: from when each payment entered the window, not the whole call.
+        // Per-payment latency: from when each payment entered the pipeline (the window), so a
+        // long call does not count queueing behind its own earlier payments.
         let st = status_of(&chan);
         latencies.sort_unstable();
         let paid = latencies.len() as u64;
@@ -1338,6 +1347,12 @@ fn rpc_module(inner: Arc<Inner>) -> RpcModule<Arc<Inner>> {
         })
         .await;
         let r = chan.record();
+        if r.phase == Phase::Closing {
+            return Err(rpc_err(
+                rpc_codes::WRONG_PHASE,
+                "a unilateral close is pending on L1: wait for its window and use channel_settle",
+            ));
+        }
         if !ok || !r.latest.state.is_final {
             return Err(rpc_err(
                 rpc_codes::TIMEOUT,

@@ -40,7 +40,8 @@ pub struct Local {
     pub id: u64,
     /// Amount.
     pub amount: U256,
-    /// When it was submitted.
+    /// When it entered the pipeline (set when it is proposed or requested; latency counts from
+    /// there, not from the time it waited in the queue behind the window).
     pub submitted: Instant,
     /// Where its outcome goes.
     pub reply: Option<UnboundedSender<Outcome>>,
@@ -738,8 +739,9 @@ impl Engine {
                     self.peer_fund = U256::ZERO;
                 }
                 while self.proposals.len() < self.window
-                    && let Some(l) = self.queue.pop_front()
+                    && let Some(mut l) = self.queue.pop_front()
                 {
+                    l.submitted = Instant::now();
                     let update = Update::PayAtoB {
                         id: l.id,
                         amount: l.amount,
@@ -765,8 +767,9 @@ impl Engine {
                     self.fund_sent = true;
                 }
                 while self.requests.len() < self.window
-                    && let Some(l) = self.queue.pop_front()
+                    && let Some(mut l) = self.queue.pop_front()
                 {
+                    l.submitted = Instant::now();
                     fx.send.push(Msg::PayRequest(PayRequest {
                         id: l.id,
                         amount: l.amount,

@@ -359,30 +359,30 @@ fn module(inner: Arc<Inner>) -> RpcModule<Arc<Inner>> {
         signed
             .verify(&inner.domain, c.a, c.b)
             .map_err(|e| err(tower_codes::BAD_SIGNATURE, e.to_string()))?;
-        if let Some(held) = inner.held(&id)
-            && held.state.state.version >= signed.state.version
+        let version = signed.state.version;
         {
-            return Err(err(
-                tower_codes::NOT_NEWER,
-                format!("holding version {} already", held.state.state.version),
-            ));
+            // Check and replace under one lock, so a late older state never overwrites a newer.
+            let mut map = inner.guarded.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(held) = map.get(&id)
+                && held.state.state.version >= version
+            {
+                return Err(err(
+                    tower_codes::NOT_NEWER,
+                    format!("holding version {} already", held.state.state.version),
+                ));
+            }
+            let challenges = map.get(&id).map(|g| g.challenges).unwrap_or(0);
+            let g = Guarded {
+                a: c.a,
+                b: c.b,
+                state: signed,
+                challenges,
+            };
+            inner
+                .save(&id, &g)
+                .map_err(|e| err(tower_codes::INTERNAL, e.to_string()))?;
+            map.insert(id, g);
         }
-        let challenges = inner.held(&id).map(|g| g.challenges).unwrap_or(0);
-        let g = Guarded {
-            a: c.a,
-            b: c.b,
-            state: signed,
-            challenges,
-        };
-        inner
-            .save(&id, &g)
-            .map_err(|e| err(tower_codes::INTERNAL, e.to_string()))?;
-        let version = g.state.state.version;
-        inner
-            .guarded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, g);
         debug!(channel = %id, version, "guarding a newer state");
         // A close may already be pending with an older state.
         if c.status == OnChainStatus::Closing && c.version < version {

@@ -110,3 +110,26 @@ async fn a_stale_close_is_answered_and_the_closer_pays_the_penalty() {
     let penalty = eth(3) / U256::from(10);
     assert_eq!(w.balance(b.address()).await - before_b, eth(7) + penalty);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_answering_gets_a_unilateral_close_with_the_latest_state() {
+    let w = World::new().await;
+    let mut config = w.config("a");
+    config.peer_timeout = Duration::from_secs(1);
+    let a = w.daemon(1, config).await;
+    let b = w.daemon(2, w.config("b")).await;
+    let id = open(&a, &b, eth(10)).await;
+    rpc(&a, "channel_pay", json!({"amount": eth(1), "count": 3}))
+        .await
+        .unwrap();
+    b.stop().await;
+    // B is gone: this payment is never answered; after the time-out A closes on L1 with version 4.
+    let r = rpc(&a, "channel_pay", json!({"amount": eth(1)}))
+        .await
+        .unwrap();
+    assert_eq!(r["failed"], json!(1), "{r}");
+    let c = w.adj().channel(&*w.l1(0), id).await.unwrap();
+    assert_eq!(c.status, OnChainStatus::Closing);
+    assert_eq!(c.version, 4);
+    assert_eq!(c.closer, a.address());
+}

@@ -10,11 +10,14 @@
 //!   mid-epoch; a standby operator takes over from L1; deposits and transfers continue.
 //! - `exodus` ([`exodus`]): every operator stops; the rollup is frozen; every user exits with
 //!   exactly its balance and every unconsumed deposit is refunded; the bridge ends empty.
+//! - `channel-cheat` ([`channel_cheat`]): a payment channel closed with an old state while the
+//!   other party is offline; its watchtower answers; the cheater pays the penalty.
 //!
 //! Everything goes over real sockets: the embedded L1's JSON-RPC server (or `--l1-rpc`, e.g.
 //! anvil, whose default accounts are loft's dev accounts), the L2 nodes' JSON-RPC, the wallet.
 
 mod censorship;
+mod channel_cheat;
 mod exodus;
 mod failover;
 mod fraud;
@@ -58,6 +61,10 @@ enum Which {
     /// Every operator stops; the rollup is frozen; every user exits with exactly its balance from
     /// L1 data alone; unconsumed deposits are refunded; the bridge ends empty.
     Exodus(StoryArgs),
+    /// A payment channel: one party closes with an old state while the other's daemon is
+    /// offline; the watchtower answers with the newest state; the honest party receives its
+    /// balance plus the penalty, the cheater loses it.
+    ChannelCheat(StoryArgs),
 }
 
 /// What every story takes.
@@ -92,6 +99,10 @@ pub(crate) async fn run(args: ScenarioArgs) -> Result<()> {
         Which::Censorship(a) => (a.timeout_secs, Box::pin(censorship::run(a)) as StoryFuture),
         Which::OperatorFailover(a) => (a.timeout_secs, Box::pin(failover::run(a)) as StoryFuture),
         Which::Exodus(a) => (a.timeout_secs, Box::pin(exodus::run(a)) as StoryFuture),
+        Which::ChannelCheat(a) => (
+            a.timeout_secs,
+            Box::pin(channel_cheat::run(a)) as StoryFuture,
+        ),
     };
     match tokio::time::timeout(Duration::from_secs(timeout), story).await {
         Ok(r) => r,
