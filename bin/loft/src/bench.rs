@@ -34,7 +34,7 @@ struct ChannelBenchArgs {
     #[arg(long, default_value_t = 50_000)]
     payments: u64,
     /// Most payments in flight per direction.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 128)]
     window: usize,
     /// Plain L1 transfers to time for the comparison.
     #[arg(long, default_value_t = 2_000)]

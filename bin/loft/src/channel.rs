@@ -153,7 +153,7 @@ struct DaemonArgs {
     #[arg(long, default_value = "127.0.0.1:9736")]
     rpc: SocketAddr,
     /// Most payments in flight per channel.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 128)]
     window: usize,
     /// Seconds a peer may leave payments unanswered before a unilateral close. Default: the
     /// config's `channels.peer_timeout_secs`.

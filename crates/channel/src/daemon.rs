@@ -51,13 +51,13 @@ pub struct DaemonConfig {
 }
 
 impl DaemonConfig {
-    /// Defaults for a data directory: ephemeral loopback ports, window 2048, 60 s peer time-out.
+    /// Defaults for a data directory: ephemeral loopback ports, window 128, 60 s peer time-out.
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
             peer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             rpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            window: 2048,
+            window: 128,
             peer_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_millis(250),
             watchtower: None,
