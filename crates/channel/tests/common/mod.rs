@@ -119,3 +119,123 @@ pub async fn open(a: &Daemon, b: &Daemon, amount: U256) -> B256 {
 pub fn u(v: &Value) -> U256 {
     serde_json::from_value(v.clone()).expect("a U256")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logs: what the daemons under test logged, per test.
+
+/// One event a daemon logged: its level, target and fields (the text under `message`).
+#[derive(Debug, Clone)]
+pub struct LogEvent {
+    pub level: tracing::Level,
+    pub target: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl LogEvent {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+/// The `loft*` events logged on the threads of one test's runtime (see [`run_logged`]), so tests
+/// running in parallel in one process do not see each other's.
+#[derive(Debug, Clone, Default)]
+pub struct Logs(Arc<std::sync::Mutex<Vec<LogEvent>>>);
+
+impl Logs {
+    /// How many events were logged so far (a mark for [`Logs::since`]).
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The events logged after `mark`.
+    pub fn since(&self, mark: usize) -> Vec<LogEvent> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())[mark..].to_vec()
+    }
+
+    /// Waits up to `within` for an event after `mark` that `pred` picks.
+    pub async fn wait_for(
+        &self,
+        mark: usize,
+        within: Duration,
+        pred: impl Fn(&LogEvent) -> bool,
+    ) -> Option<LogEvent> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(e) = self.since(mark).into_iter().find(|e| pred(e)) {
+                return Some(e);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+struct Collector(Logs);
+
+struct FieldsVisitor<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for FieldsVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Collector {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with("loft")
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut FieldsVisitor(&mut fields));
+        let e = LogEvent {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_string(),
+            fields,
+        };
+        (self.0).0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Runs `test` on a multi-threaded runtime of its own (two workers) whose threads log into the
+/// [`Logs`] it is given.
+pub fn run_logged<F, Fut>(test: F)
+where
+    F: FnOnce(Logs) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let logs = Logs::default();
+    let dispatch = tracing::Dispatch::new(Collector(logs.clone()));
+    let for_workers = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || {
+            // The runtime's threads end with it; the guard may live as long.
+            std::mem::forget(tracing::dispatcher::set_default(&for_workers));
+        })
+        .build()
+        .expect("a tokio runtime");
+    let _guard = tracing::dispatcher::set_default(&dispatch);
+    runtime.block_on(test(logs));
+}
