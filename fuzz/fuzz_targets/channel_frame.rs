@@ -1,23 +1,38 @@
 //! `loft_channel::wire::split_frames` and `Msg::decode_payload` on arbitrary bytes: what a channel
 //! daemon reads from a peer socket, which anyone can connect to. They must not panic; every
-//! message that decodes must encode back to the very bytes it came from (the encoding is
-//! canonical) and decode again to the same message.
+//! message that decodes must decode again to the same message once re-encoded, and re-encode to
+//! the very bytes it came from (the encoding is canonical RLP) unless it holds an update whose
+//! `id` or `amount` receivers ignore (`docs/channels.md` §4.2: kinds 3-5).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use loft_channel::wire::{MAX_FRAME, Msg, split_frames};
+use loft_channel::wire::{MAX_FRAME, Msg, Update, split_frames};
 
-/// `m` decoded from `payload` (tag and body): it re-encodes to `payload` and round-trips.
+/// Whether `m` holds an update with fields receivers ignore (`FundA`/`FundB`: `id`; `Final`: `id`
+/// and `amount`), which any value decodes to the same message.
+fn ignores_fields(m: &Msg) -> bool {
+    let lenient = |u: &Update| !matches!(u, Update::PayAtoB { .. } | Update::PayBtoA { .. });
+    match m {
+        Msg::Propose(p) => lenient(&p.update),
+        Msg::Sync(s) => s.entries.iter().any(|e| lenient(&e.update)),
+        _ => false,
+    }
+}
+
+/// `m` decoded from `payload` (tag and body): it re-encodes to `payload` (but see
+/// [`ignores_fields`]) and decodes again to itself.
 fn check(m: &Msg, payload: &[u8]) {
     let mut frame = Vec::new();
     m.encode_frame(&mut frame);
-    assert_eq!(
-        &frame[4..],
-        payload,
-        "a decoded {} re-encodes to the same bytes",
-        m.name()
-    );
+    if !ignores_fields(m) {
+        assert_eq!(
+            &frame[4..],
+            payload,
+            "a decoded {} re-encodes to the same bytes",
+            m.name()
+        );
+    }
     let (again, used) = split_frames(&frame);
     assert_eq!(used, frame.len());
     assert_eq!(again.len(), 1);

@@ -1240,7 +1240,8 @@ fn an_error_frame_from_a_closes_the_connection_unanswered() {
 }
 
 /// A refused hello (here: from another sender) for a channel with a live connection leaves that
-/// connection working: whoever can reach B's port must not be able to cut A off.
+/// connection working: a refused message changes nothing (`docs/channels.md` §4.3). (A hello that
+/// passes the checks does replace it: peers are not authenticated, §8.)
 #[test]
 fn a_refused_hello_leaves_the_live_connection_alone() {
     run_logged(|logs| async move {
@@ -1270,8 +1271,8 @@ fn a_refused_hello_leaves_the_live_connection_alone() {
     });
 }
 
-/// Frames that arrive in the same read as the hello are handled, not dropped: a correct
-/// proposal sent right behind the hello is acknowledged.
+/// Frames that arrive in the same read as the hello are handled, not dropped (`docs/channels.md`
+/// §4.3, §4.8): a correct proposal sent right behind the hello is acknowledged.
 #[test]
 fn a_proposal_sent_with_the_hello_is_answered() {
     run_logged(|logs| async move {
@@ -1317,15 +1318,47 @@ fn garbage_sent_with_the_hello_is_refused() {
     });
 }
 
-/// After the final state nothing follows (Closed); once the channel is paid out on L1, B takes no
-/// hello for it.
+impl Harness {
+    /// Agrees on the final state with B.
+    async fn finish(&mut self) {
+        let mut c = self.greet().await;
+        self.agree(&mut c, Update::Final).await;
+    }
+
+    /// Closes on L1 with the final state B holds and waits until B sees the channel paid out.
+    async fn close_on_l1(&self) {
+        let signed: SignedState = serde_json::from_value(
+            rpc(&self.b, "channel_state", json!({"channel": self.id}))
+                .await
+                .expect("channel_state"),
+        )
+        .expect("a signed state");
+        assert!(signed.state.is_final);
+        self.w
+            .adj()
+            .cooperative_close(&*self.w.l1(1), &signed)
+            .await
+            .expect("cooperative close");
+        for _ in 0..200 {
+            let st = rpc(&self.b, "channel_status", json!({"channel": self.id}))
+                .await
+                .expect("channel_status")[0]
+                .clone();
+            if st["phase"] == json!("closed") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("B did not see the channel paid out");
+    }
+}
+
+/// Nothing follows the final state: a proposal after it is refused as `closed`.
 #[test]
-fn a_channel_closed_on_l1_takes_no_more_hellos() {
+fn a_proposal_after_the_final_state_is_refused() {
     run_logged(|logs| async move {
         let mut h = Harness::new(logs).await;
-        let mut c = h.greet().await;
-        h.agree(&mut c, Update::Final).await;
-        drop(c);
+        h.finish().await;
         let after_final = ChannelState {
             version: h.latest.version + 1,
             balance_a: h.latest.balance_a - gwei(1),
@@ -1333,47 +1366,29 @@ fn a_channel_closed_on_l1_takes_no_more_hellos() {
             is_final: false,
             ..h.latest
         };
-        let after_final = case(
+        let case = case(
             "a payment after the final state",
             Start::Greeted,
             frame(&Msg::Propose(h.signed(after_final, h.next_payment()))),
             Code::Closed,
         );
-        let e = h.attempt(&after_final).await;
+        let before = h.snapshot().await;
+        let e = h.attempt(&case).await;
         assert_eq!(e.code, Code::Closed as u16, "{e:?}");
-        // A closes on L1 with the final state both signed.
-        let signed: SignedState = serde_json::from_value(
-            rpc(&h.b, "channel_state", json!({"channel": h.id}))
-                .await
-                .unwrap(),
-        )
-        .unwrap();
-        assert!(signed.state.is_final);
-        h.w.adj()
-            .cooperative_close(&*h.w.l1(1), &signed)
-            .await
-            .expect("cooperative close");
-        let mut closed = false;
-        for _ in 0..200 {
-            let st = rpc(&h.b, "channel_status", json!({"channel": h.id}))
-                .await
-                .unwrap()[0]
-                .clone();
-            if st["phase"] == json!("closed") {
-                closed = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        assert!(closed, "B saw the channel paid out");
-        let hostile = case(
-            "a hello for a channel paid out on L1",
-            Start::Fresh,
-            frame(&Msg::Hello(h.hello())),
-            Code::WrongChannel,
-        );
+        assert_eq!(h.snapshot().await, before);
+    });
+}
+
+/// Once the channel is paid out on L1, B takes no hello for it (as after a restart, when B no
+/// longer loads it and L1 says it is not open).
+#[test]
+fn a_channel_paid_out_on_l1_takes_no_more_hellos() {
+    run_logged(|logs| async move {
+        let mut h = Harness::new(logs).await;
+        h.finish().await;
+        h.close_on_l1().await;
         let mut conn = h.connect().await;
-        conn.send(&hostile.bytes).await;
+        conn.send_msg(&Msg::Hello(h.hello())).await;
         let mut answers = Vec::new();
         loop {
             match conn.read(QUIET).await {
@@ -1383,8 +1398,8 @@ fn a_channel_closed_on_l1_takes_no_more_hellos() {
                     break;
                 }
                 other => panic!(
-                    "{}: expected an error frame with code {}, B answered {answers:?} then {other:?}",
-                    hostile.name,
+                    "a hello for a channel paid out on L1: expected an error frame with code {}, \
+                     B answered {answers:?} then {other:?}",
                     Code::WrongChannel as u16
                 ),
             }
