@@ -404,9 +404,14 @@ async fn incoming(inner: Arc<Inner>, mut stream: TcpStream) -> Result<(), Refusa
     let mut buf = Vec::with_capacity(4096);
     let first = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let (mut msgs, used) = split_frames(&buf);
+            let (mut msgs, _) = split_frames(&buf);
             if let Some(m) = msgs.drain(..).next() {
-                buf.drain(..used.min(buf.len()));
+                // Only the first frame is consumed here; frames behind it in the same read stay
+                // in `buf` for the connection loop.
+                let first = 4 + u32::from_be_bytes(
+                    buf[..4].try_into().expect("a frame has 4 bytes of length"),
+                ) as usize;
+                buf.drain(..first.min(buf.len()));
                 return m;
             }
             let mut chunk = [0u8; 4096];
@@ -446,7 +451,14 @@ async fn incoming(inner: Arc<Inner>, mut stream: TcpStream) -> Result<(), Refusa
         .get(&hello.channel_id)
         .cloned();
     let chan = match known {
-        Some(c) => c,
+        Some(c) => {
+            // A Hello this channel refuses must not disturb the live connection.
+            let checked = c.engine().check_hello(&hello);
+            if let Err(r) = checked {
+                return Err(refuse(&mut stream, r));
+            }
+            c
+        }
         None => {
             if hello.chain_id != inner.domain.chain_id
                 || hello.adjudicator != inner.domain.adjudicator

@@ -327,10 +327,9 @@ impl Engine {
         }
     }
 
-    fn on_hello(&mut self, h: Hello, store: &Store, fx: &mut Effects) -> Result<(), Refusal> {
-        if self.greeted {
-            return Err(Refusal::new(Code::Unexpected, "second hello"));
-        }
+    /// Checks a peer's Hello without changing anything: the protocol version, this chain,
+    /// adjudicator and channel, the counterparty as sender, and a channel not yet paid out.
+    pub fn check_hello(&self, h: &Hello) -> Result<(), Refusal> {
         if h.protocol != PROTOCOL_VERSION {
             return Err(Refusal::new(
                 Code::UnsupportedVersion,
@@ -353,6 +352,20 @@ impl Engine {
                 ),
             ));
         }
+        if self.record.phase == Phase::Closed {
+            return Err(Refusal::new(
+                Code::WrongChannel,
+                format!("channel {} is paid out on L1", h.channel_id),
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_hello(&mut self, h: Hello, store: &Store, fx: &mut Effects) -> Result<(), Refusal> {
+        if self.greeted {
+            return Err(Refusal::new(Code::Unexpected, "second hello"));
+        }
+        self.check_hello(&h)?;
         self.greeted = true;
         let mine = self.record.latest.state.version;
         if h.latest_version < mine {
