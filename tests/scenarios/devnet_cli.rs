@@ -382,8 +382,8 @@ async fn devnet_deploys_onto_anvil_with_l1_rpc() {
     assert_ne!(devnet.deployment.bridge.to_string(), bridge);
     assert_eq!(
         cast(&["nonce", address, "--rpc-url", &anvil.url]),
-        "3",
-        "the keystore's key deployed the step verifier, the rollup (which creates the bridge) and the token"
+        "4",
+        "the keystore's key deployed the step verifier, the rollup (which creates the bridge), the token and the payment channels' adjudicator"
     );
     drop(devnet);
 
