@@ -88,12 +88,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             })
             .await
             .wrap_err("running the payment channel benchmark")?;
-            print!("{}", report.table());
-            if let Some(path) = a.json_out {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-                    .wrap_err_with(|| format!("writing {}", path.display()))?;
-            }
-            Ok(())
+            show(report.table(), &report, a.json_out.as_deref())
         }
         BenchCommand::Rollup(a) => {
             let report = rollup_batch(&RollupBenchOptions {
@@ -102,12 +97,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             })
             .await
             .wrap_err("running the rollup batch benchmark")?;
-            print!("{}", report.table());
-            if let Some(path) = a.json_out {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-                    .wrap_err_with(|| format!("writing {}", path.display()))?;
-            }
-            Ok(())
+            show(report.table(), &report, a.json_out.as_deref())
         }
         BenchCommand::L1(a) => {
             let report = l1_throughput(&L1ThroughputOptions {
@@ -117,12 +107,21 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             })
             .await
             .wrap_err("running the L1 throughput benchmark")?;
-            print!("{}", report.table());
-            if let Some(path) = a.json_out {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-                    .wrap_err_with(|| format!("writing {}", path.display()))?;
-            }
-            Ok(())
+            show(report.table(), &report, a.json_out.as_deref())
         }
     }
+}
+
+/// Prints a report's table and writes it as JSON to `json_out`, if given.
+fn show(
+    table: String,
+    report: &impl serde::Serialize,
+    json_out: Option<&std::path::Path>,
+) -> Result<()> {
+    print!("{table}");
+    if let Some(path) = json_out {
+        std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use alloy::primitives::utils::format_ether;
 use alloy::primitives::{Address, B256, U256};
-use alloy::rpc::client::RpcClient;
 use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, eyre};
 use loft_channel::ChannelKey;
-use loft_channel::daemon::{Daemon, DaemonConfig, PayReport};
+use loft_channel::daemon::{Daemon, DaemonConfig, PayReport, control_call};
 use loft_channel::tower::{Tower, TowerConfig};
 use loft_l1::L1Client;
 use loft_l1_rpc::{KeySource, RpcL1, RpcL1Config, load_signer};
@@ -485,14 +484,9 @@ fn print_json(v: &Value) -> Result<()> {
 
 /// Calls the daemon's control RPC.
 async fn call(url: &str, method: &'static str, params: Value) -> Result<Value> {
-    let parsed = url
-        .parse()
-        .wrap_err_with(|| format!("invalid daemon URL {url}"))?;
-    let client = RpcClient::new_http(parsed);
-    client
-        .request::<_, Value>(method, (params,))
+    control_call(url, method, params)
         .await
-        .map_err(|e| eyre!("{method} at {url}: {e}"))
+        .map_err(|e| eyre!(e))
 }
 
 async fn daemon(args: DaemonArgs) -> Result<()> {

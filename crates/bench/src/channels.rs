@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::U256;
-use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::TransactionRequest;
 use loft_channel::ChannelKey;
-use loft_channel::daemon::{Daemon, DaemonConfig, PayReport};
+use loft_channel::daemon::{Daemon, DaemonConfig, PayReport, control_call};
 use loft_config::ChainConfig;
 use loft_l1::L1Client;
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
@@ -101,11 +100,9 @@ fn setup(reason: impl std::fmt::Display) -> BenchError {
 }
 
 async fn call(d: &Daemon, method: &'static str, params: Value) -> Result<Value, BenchError> {
-    let url = format!("http://{}", d.rpc_addr()).parse().map_err(setup)?;
-    RpcClient::new_http(url)
-        .request::<_, Value>(method, (params,))
+    control_call(&format!("http://{}", d.rpc_addr()), method, params)
         .await
-        .map_err(|e| setup(format!("{method}: {e}")))
+        .map_err(setup)
 }
 
 /// Runs the benchmark: an embedded L1 in this process, two daemons with their databases in a

@@ -357,6 +357,27 @@ fn apply_status(
     stale
 }
 
+/// Sets a channel's phase from its L1 status, durably, and fails the payments it ends; returns
+/// whether a pending close is older than our newest state.
+fn record_status(
+    inner: &Inner,
+    chan: &Chan,
+    status: OnChainStatus,
+    version: u64,
+    closes_at: u64,
+) -> Result<bool, StoreError> {
+    let mut fx = Effects::default();
+    let stale = {
+        let mut e = chan.engine();
+        let stale = apply_status(&mut e, &status, version, closes_at, &mut fx);
+        e.flush(&mut fx);
+        stale
+    };
+    inner.store.commit(&fx.batch)?;
+    finish(fx.done);
+    Ok(stale)
+}
+
 fn finish(done: Vec<(Local, Result<u64, Refusal>)>) {
     for (l, r) in done {
         l.finish(r);
@@ -864,28 +885,29 @@ async fn force_close(
         .adjudicator
         .channel(&*inner.l1, latest.state.channel_id)
         .await?;
-    let mut fx = Effects::default();
-    {
-        let mut e = chan.engine();
-        apply_status(
-            &mut e,
-            &on_chain.status,
-            on_chain.version,
-            on_chain.closes_at,
-            &mut fx,
-        );
-        e.flush(&mut fx);
-    }
-    inner
-        .store
-        .commit(&fx.batch)
-        .map_err(|e| AdjudicatorError::Decode(e.to_string()))?;
-    finish(fx.done);
+    record_status(
+        inner,
+        chan,
+        on_chain.status,
+        on_chain.version,
+        on_chain.closes_at,
+    )
+    .map_err(|e| AdjudicatorError::Decode(e.to_string()))?;
     Ok(receipt)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Control JSON-RPC (`docs/channels.md` §6).
+
+/// Calls `method` with one parameter object on a daemon's control JSON-RPC (or a watchtower's) at
+/// `url` (`http://host:port`); the error is the transport's or the server's, as text.
+pub async fn control_call(url: &str, method: &str, params: Value) -> Result<Value, String> {
+    let parsed = url.parse().map_err(|e| format!("invalid URL {url}: {e}"))?;
+    alloy::rpc::client::RpcClient::new_http(parsed)
+        .request::<_, Value>(method.to_string(), (params,))
+        .await
+        .map_err(|e| format!("{method} at {url}: {e}"))
+}
 
 /// Stable error codes of the control RPC.
 pub mod rpc_codes {
@@ -1393,17 +1415,8 @@ fn rpc_module(inner: Arc<Inner>) -> RpcModule<Arc<Inner>> {
         } else {
             None
         };
-        let mut fx = Effects::default();
-        {
-            let mut e = chan.engine();
-            apply_status(&mut e, &OnChainStatus::Closed, 0, 0, &mut fx);
-            e.flush(&mut fx);
-        }
-        inner
-            .store
-            .commit(&fx.batch)
+        record_status(&inner, &chan, OnChainStatus::Closed, 0, 0)
             .map_err(|e| rpc_err(rpc_codes::STORAGE, e.to_string()))?;
-        finish(fx.done);
         let s = r.latest.state;
         Ok::<Value, ErrorObjectOwned>(json!({
             "channel": r.id,
@@ -1455,17 +1468,8 @@ fn rpc_module(inner: Arc<Inner>) -> RpcModule<Arc<Inner>> {
         let settled = receipt.inner.logs().iter().find_map(|l| {
             crate::adjudicator::Adjudicator::ChannelSettled::decode_log(&l.inner).ok()
         });
-        let mut fx = Effects::default();
-        {
-            let mut e = chan.engine();
-            apply_status(&mut e, &OnChainStatus::Closed, 0, 0, &mut fx);
-            e.flush(&mut fx);
-        }
-        inner
-            .store
-            .commit(&fx.batch)
+        record_status(&inner, &chan, OnChainStatus::Closed, 0, 0)
             .map_err(|e| rpc_err(rpc_codes::STORAGE, e.to_string()))?;
-        finish(fx.done);
         Ok::<Value, ErrorObjectOwned>(json!({
             "channel": r.id,
             "tx": receipt.transaction_hash,

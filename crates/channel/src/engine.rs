@@ -469,7 +469,7 @@ impl Engine {
     fn on_propose(&mut self, p: Propose, fx: &mut Effects) -> Result<(), Refusal> {
         self.expect_role(Role::B, "a proposal")?;
         self.expect_synced("a proposal")?;
-        let state: ChannelState = p.state.into();
+        let state: ChannelState = p.state;
         if state.channel_id != self.record.id {
             return Err(Refusal::new(
                 Code::WrongChannel,
@@ -718,7 +718,7 @@ impl Engine {
         let digest = state.digest(&self.domain);
         let sig = Bytes::copy_from_slice(&self.key.sign(&digest));
         fx.send.push(Msg::Propose(Propose {
-            state: state.into(),
+            state,
             update,
             sig: sig.clone(),
         }));

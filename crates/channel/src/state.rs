@@ -32,8 +32,19 @@ impl ChannelDomain {
     }
 }
 
-/// One state of a channel: who holds what after the payments up to `version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One state of a channel: who holds what after the payments up to `version`. On the wire it is
+/// the RLP list of its fields in this order (`docs/channels.md` §4.2).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    alloy_rlp::RlpEncodable,
+    alloy_rlp::RlpDecodable,
+)]
 pub struct ChannelState {
     /// The channel (its adjudicator id).
     pub channel_id: B256,

@@ -103,53 +103,6 @@ impl Refusal {
     }
 }
 
-/// A state on the wire (the adjudicator's `State`, field by field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
-pub struct WireState {
-    /// Channel id.
-    pub channel_id: B256,
-    /// Version.
-    pub version: u64,
-    /// A's balance.
-    pub balance_a: U256,
-    /// B's balance.
-    pub balance_b: U256,
-    /// A's deposits.
-    pub deposited_a: U256,
-    /// B's deposits.
-    pub deposited_b: U256,
-    /// Final flag.
-    pub is_final: bool,
-}
-
-impl From<ChannelState> for WireState {
-    fn from(s: ChannelState) -> Self {
-        Self {
-            channel_id: s.channel_id,
-            version: s.version,
-            balance_a: s.balance_a,
-            balance_b: s.balance_b,
-            deposited_a: s.deposited_a,
-            deposited_b: s.deposited_b,
-            is_final: s.is_final,
-        }
-    }
-}
-
-impl From<WireState> for ChannelState {
-    fn from(s: WireState) -> Self {
-        Self {
-            channel_id: s.channel_id,
-            version: s.version,
-            balance_a: s.balance_a,
-            balance_b: s.balance_b,
-            deposited_a: s.deposited_a,
-            deposited_b: s.deposited_b,
-            is_final: s.is_final,
-        }
-    }
-}
-
 /// What one version changes (`docs/channels.md` §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Update {
@@ -312,7 +265,7 @@ pub struct LogEntry {
 #[derive(Debug, Clone, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct WireSigned {
     /// The state.
-    pub state: WireState,
+    pub state: ChannelState,
     /// A's signature.
     pub sig_a: Bytes,
     /// B's signature.
@@ -322,7 +275,7 @@ pub struct WireSigned {
 impl From<&SignedState> for WireSigned {
     fn from(s: &SignedState) -> Self {
         Self {
-            state: s.state.into(),
+            state: s.state,
             sig_a: s.sig_a.clone().into(),
             sig_b: s.sig_b.clone().into(),
         }
@@ -332,7 +285,7 @@ impl From<&SignedState> for WireSigned {
 impl From<WireSigned> for SignedState {
     fn from(s: WireSigned) -> Self {
         Self {
-            state: s.state.into(),
+            state: s.state,
             sig_a: s.sig_a.to_vec(),
             sig_b: s.sig_b.to_vec(),
         }
@@ -370,7 +323,7 @@ pub struct Sync {
 #[derive(Debug, Clone, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct Propose {
     /// The new state.
-    pub state: WireState,
+    pub state: ChannelState,
     /// What changed from the previous version.
     pub update: Update,
     /// A's signature over the state's digest.
@@ -466,44 +419,40 @@ impl Msg {
         }
     }
 
+    /// The message's tag byte.
+    fn tag(&self) -> u8 {
+        match self {
+            Self::Hello(_) => 1,
+            Self::Sync(_) => 2,
+            Self::Propose(_) => 3,
+            Self::Ack(_) => 4,
+            Self::PayRequest(_) => 5,
+            Self::PayReject(_) => 6,
+            Self::Notice(_) => 7,
+            Self::Error(_) => 8,
+        }
+    }
+
+    /// The message's body, whose RLP follows the tag.
+    fn body(&self) -> &dyn Encodable {
+        match self {
+            Self::Hello(m) => m,
+            Self::Sync(m) => m,
+            Self::Propose(m) => m,
+            Self::Ack(m) => m,
+            Self::PayRequest(m) => m,
+            Self::PayReject(m) => m,
+            Self::Notice(m) => m,
+            Self::Error(m) => m,
+        }
+    }
+
     /// Appends the whole frame (length prefix, tag, body) to `out`.
     pub fn encode_frame(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&[0; 4]);
-        match self {
-            Self::Hello(m) => {
-                out.push(1);
-                m.encode(out)
-            }
-            Self::Sync(m) => {
-                out.push(2);
-                m.encode(out)
-            }
-            Self::Propose(m) => {
-                out.push(3);
-                m.encode(out)
-            }
-            Self::Ack(m) => {
-                out.push(4);
-                m.encode(out)
-            }
-            Self::PayRequest(m) => {
-                out.push(5);
-                m.encode(out)
-            }
-            Self::PayReject(m) => {
-                out.push(6);
-                m.encode(out)
-            }
-            Self::Notice(m) => {
-                out.push(7);
-                m.encode(out)
-            }
-            Self::Error(m) => {
-                out.push(8);
-                m.encode(out)
-            }
-        }
+        out.push(self.tag());
+        self.body().encode(out);
         let len = (out.len() - start - 4) as u32;
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     }
@@ -511,32 +460,29 @@ impl Msg {
     /// Decodes one frame's payload (tag and body, without the length prefix). The whole payload
     /// must be consumed.
     pub fn decode_payload(payload: &[u8]) -> Result<Self, Refusal> {
+        fn body<T: Decodable>(buf: &mut &[u8], name: &str) -> Result<T, Refusal> {
+            T::decode(buf).map_err(|e| Refusal::new(Code::Malformed, format!("{name}: {e}")))
+        }
         let malformed = |why: String| Refusal::new(Code::Malformed, why);
-        let (&tag, mut body) = payload
+        let (&tag, mut rest) = payload
             .split_first()
             .ok_or_else(|| malformed("empty frame".into()))?;
-        let buf = &mut body;
+        let buf = &mut rest;
         let msg = match tag {
-            1 => Self::Hello(Hello::decode(buf).map_err(|e| malformed(format!("hello: {e}")))?),
+            1 => Self::Hello(body(buf, "hello")?),
             2 => {
-                let sync = Sync::decode(buf).map_err(|e| malformed(format!("sync: {e}")))?;
+                let sync: Sync = body(buf, "sync")?;
                 if sync.entries.len() > MAX_SYNC_ENTRIES {
                     return Err(malformed("sync with too many entries".into()));
                 }
                 Self::Sync(sync)
             }
-            3 => {
-                Self::Propose(Propose::decode(buf).map_err(|e| malformed(format!("propose: {e}")))?)
-            }
-            4 => Self::Ack(Ack::decode(buf).map_err(|e| malformed(format!("ack: {e}")))?),
-            5 => Self::PayRequest(
-                PayRequest::decode(buf).map_err(|e| malformed(format!("pay-request: {e}")))?,
-            ),
-            6 => Self::PayReject(
-                PayReject::decode(buf).map_err(|e| malformed(format!("pay-reject: {e}")))?,
-            ),
-            7 => Self::Notice(Notice::decode(buf).map_err(|e| malformed(format!("notice: {e}")))?),
-            8 => Self::Error(ErrorMsg::decode(buf).map_err(|e| malformed(format!("error: {e}")))?),
+            3 => Self::Propose(body(buf, "propose")?),
+            4 => Self::Ack(body(buf, "ack")?),
+            5 => Self::PayRequest(body(buf, "pay-request")?),
+            6 => Self::PayReject(body(buf, "pay-reject")?),
+            7 => Self::Notice(body(buf, "notice")?),
+            8 => Self::Error(body(buf, "error")?),
             other => return Err(malformed(format!("unknown message tag {other}"))),
         };
         if !buf.is_empty() {
@@ -575,7 +521,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn sample() -> Vec<Msg> {
-        let state = WireState {
+        let state = ChannelState {
             channel_id: B256::repeat_byte(1),
             version: 7,
             balance_a: U256::from(3),
@@ -682,7 +628,7 @@ mod tests {
         );
         let mut body = vec![3];
         Propose {
-            state: WireState::from(ChannelState::opening(B256::ZERO)),
+            state: ChannelState::opening(B256::ZERO),
             update: Update::Final,
             sig: Bytes::new(),
         }

@@ -14,7 +14,7 @@ use loft_channel::daemon::Daemon;
 use loft_channel::state::verify;
 use loft_channel::wire::{
     Ack, Code, ErrorMsg, Hello, LogEntry, MAX_FRAME, Msg, NOTICE_CLOSE, NOTICE_FUNDED, Notice,
-    PROTOCOL_VERSION, PayReject, PayRequest, Propose, Sync, Update, WireSigned, WireState,
+    PROTOCOL_VERSION, PayReject, PayRequest, Propose, Sync, Update, WireSigned,
 };
 use loft_channel::{ChannelDomain, ChannelKey, ChannelState, SignedState};
 use serde_json::{Value, json};
@@ -68,7 +68,7 @@ struct RawUpdate {
 
 #[derive(RlpEncodable)]
 struct RawPropose {
-    state: WireState,
+    state: ChannelState,
     update: RawUpdate,
     sig: Bytes,
 }
@@ -299,7 +299,7 @@ impl Harness {
     /// A proposal of `state` signed by A, claiming `update`.
     fn signed(&self, state: ChannelState, update: Update) -> Propose {
         Propose {
-            state: state.into(),
+            state,
             update,
             sig: self.sign(&state),
         }
@@ -322,7 +322,7 @@ impl Harness {
     async fn agree(&mut self, c: &mut Conn, update: Update) {
         let p = self.propose(update);
         c.send_msg(&Msg::Propose(p.clone())).await;
-        let state: ChannelState = p.state.into();
+        let state: ChannelState = p.state;
         match c.expect_msg("B's ack").await {
             Msg::Ack(Ack { version, sig }) => {
                 assert_eq!(version, state.version);
@@ -546,7 +546,7 @@ fn malformed(h: &Harness) -> Vec<Case> {
         let mut payload = vec![3];
         alloy_rlp::Encodable::encode(
             &RawPropose {
-                state: state.into(),
+                state,
                 update: RawUpdate {
                     kind,
                     id: 1,
@@ -983,7 +983,7 @@ fn wrong_roles(h: &Harness) -> Vec<Case> {
             Msg::Sync(Sync {
                 entries: Vec::new(),
                 latest: WireSigned {
-                    state: h.latest.into(),
+                    state: h.latest,
                     sig_a: h.sign(&h.latest),
                     sig_b: Bytes::new(),
                 },
@@ -1021,7 +1021,7 @@ fn syncs(h: &Harness) -> Vec<Case> {
             frame(&Msg::Sync(Sync {
                 entries,
                 latest: WireSigned {
-                    state: state.into(),
+                    state,
                     sig_a: h.sign(&state),
                     sig_b,
                 },

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use alloy::primitives::utils::format_ether;
 use alloy::primitives::{Address, B256, U256};
-use alloy::rpc::client::RpcClient;
 use alloy::sol_types::SolEvent;
 use eyre::{Result, WrapErr, eyre};
 use loft_channel::adjudicator::{Adjudicator, AdjudicatorAt};
-use loft_channel::daemon::{Daemon, DaemonConfig};
+use loft_channel::daemon::{Daemon, DaemonConfig, control_call};
 use loft_channel::tower::{Tower, TowerConfig};
 use loft_channel::{ChannelKey, SignedState};
 use loft_l1::L1Client;
@@ -54,11 +53,9 @@ fn eth(n: u64) -> U256 {
 }
 
 async fn call(addr: std::net::SocketAddr, method: &'static str, params: Value) -> Result<Value> {
-    let client = RpcClient::new_http(format!("http://{addr}").parse()?);
-    client
-        .request::<_, Value>(method, (params,))
+    control_call(&format!("http://{addr}"), method, params)
         .await
-        .map_err(|e| eyre!("{method}: {e}"))
+        .map_err(|e| eyre!(e))
 }
 
 pub(super) async fn run(args: StoryArgs) -> Result<()> {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
-use alloy::rpc::client::RpcClient;
 use alloy::signers::local::PrivateKeySigner;
 use loft_channel::daemon::{Daemon, DaemonConfig};
 use loft_channel::{AdjudicatorAt, ChannelKey};
@@ -92,12 +91,7 @@ impl World {
 }
 
 pub async fn rpc(d: &Daemon, method: &str, params: Value) -> Result<Value, String> {
-    let url = format!("http://{}", d.rpc_addr()).parse().expect("url");
-    let client = RpcClient::new_http(url);
-    client
-        .request::<_, Value>(method.to_string(), (params,))
-        .await
-        .map_err(|e| e.to_string())
+    loft_channel::daemon::control_call(&format!("http://{}", d.rpc_addr()), method, params).await
 }
 
 pub async fn open(a: &Daemon, b: &Daemon, amount: U256) -> B256 {
