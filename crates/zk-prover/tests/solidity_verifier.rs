@@ -1,0 +1,394 @@
+//! The generated Solidity verifier on a real EVM: a Groth16 proof of a tiny circuit of this file's
+//! own is checked natively, then by the verifier compiled with the repository's pinned solc
+//! (solc-js 0.8.37 through `scripts/solc`, installed by `scripts/install-tools.sh`) and deployed on
+//! revm with Osaka rules. A valid proof is accepted; tampered proofs, wrong inputs and
+//! non-canonical words are answered `false`, never with a revert.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use ark_bn254::{Bn254, Fq, Fr};
+use ark_ff::{BigInteger, PrimeField};
+use ark_groth16::{Groth16, Proof, VerifyingKey};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystemRef, SynthesisError, Variable, lc,
+};
+use ark_snark::SNARK;
+use ark_std::rand::SeedableRng;
+use ark_std::rand::rngs::StdRng;
+use loft_zk_prover::solidity::{fr_to_word, proof_calldata, verifier_solidity};
+use revm::context::result::{ExecutionResult, Output};
+use revm::context::{CfgEnv, TxEnv};
+use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{Address, Bytes, TxKind, U256, hex, keccak256};
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+/// Knowledge of `a`, `b` with `a·b = c`, `c` public; with `sum`, also `a + b = d`, `d` public.
+#[derive(Clone, Copy)]
+struct Product {
+    a: Option<Fr>,
+    b: Option<Fr>,
+    sum: bool,
+}
+
+impl ConstraintSynthesizer<Fr> for Product {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let value = |v: Option<Fr>| v.ok_or(SynthesisError::AssignmentMissing);
+        let c = cs.new_input_variable(|| Ok(value(self.a)? * value(self.b)?))?;
+        let d = if self.sum {
+            Some(cs.new_input_variable(|| Ok(value(self.a)? + value(self.b)?))?)
+        } else {
+            None
+        };
+        let a = cs.new_witness_variable(|| value(self.a))?;
+        let b = cs.new_witness_variable(|| value(self.b))?;
+        cs.enforce_r1cs_constraint(|| lc!() + a, || lc!() + b, || lc!() + c)?;
+        if let Some(d) = d {
+            cs.enforce_r1cs_constraint(|| lc!() + a + b, || lc!() + Variable::One, || lc!() + d)?;
+        }
+        Ok(())
+    }
+}
+
+/// Setup and one proof for `a = 3`, `b = 11`, with a fixed seed: the same key on every run.
+fn prove(sum: bool) -> (VerifyingKey<Bn254>, Proof<Bn254>, Vec<Fr>) {
+    let mut rng = StdRng::seed_from_u64(0x10f7);
+    let shape = Product {
+        a: None,
+        b: None,
+        sum,
+    };
+    let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(shape, &mut rng).expect("setup");
+    let (a, b) = (Fr::from(3u64), Fr::from(11u64));
+    let circuit = Product {
+        a: Some(a),
+        b: Some(b),
+        sum,
+    };
+    let proof = Groth16::<Bn254>::prove(&pk, circuit, &mut rng).expect("prove");
+    let inputs = if sum { vec![a * b, a + b] } else { vec![a * b] };
+    assert!(
+        Groth16::<Bn254>::verify(&vk, &inputs, &proof).expect("verify"),
+        "the proof verifies natively"
+    );
+    assert!(
+        !Groth16::<Bn254>::verify(&vk, &[Fr::from(34u64)], &proof).unwrap_or(false),
+        "and not for another input"
+    );
+    (vk, proof, inputs)
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
+/// Compiles Solidity sources with the repository's solc (the `scripts/solc` wrapper around the
+/// solc-js that `scripts/install-tools.sh` puts in `contracts/node_modules`, with the settings of
+/// `contracts/foundry.toml`) and returns the creation bytecode of `contract`.
+fn compile(file: &str, source: &str, contract: &str) -> Vec<u8> {
+    let root = repo_root();
+    let wrapper = root.join("scripts/solc");
+    let solc_js = root.join("contracts/node_modules/solc/package.json");
+    assert!(
+        solc_js.exists(),
+        "solc-js is not installed ({} is missing): run scripts/install-tools.sh first",
+        solc_js.display()
+    );
+    let input = serde_json::json!({
+        "language": "Solidity",
+        "sources": { file: { "content": source } },
+        "settings": {
+            "optimizer": { "enabled": true, "runs": 200 },
+            "evmVersion": "osaka",
+            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } },
+        },
+    });
+    let mut child = Command::new("node")
+        .arg(&wrapper)
+        .arg("--standard-json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `node {}` ({e}): solc needs node and scripts/install-tools.sh",
+                wrapper.display()
+            )
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write solc input");
+    let out = child.wait_with_output().expect("solc");
+    assert!(
+        out.status.success(),
+        "solc failed (run scripts/install-tools.sh?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output: serde_json::Value = serde_json::from_slice(&out.stdout).expect("solc JSON output");
+    let errors: Vec<_> = output["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["severity"] == "error")
+        .map(|e| {
+            e["formattedMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "solc errors:\n{}\n{source}",
+        errors.join("\n")
+    );
+    let warnings: Vec<_> = output["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["severity"] == "warning")
+        .map(|e| {
+            e["formattedMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "solc warnings:\n{}",
+        warnings.join("\n")
+    );
+    let object = output["contracts"][file][contract]["evm"]["bytecode"]["object"]
+        .as_str()
+        .expect("bytecode in solc output");
+    hex::decode(object).expect("hex bytecode")
+}
+
+/// A word as a 256-bit integer, and back.
+fn int(word: &[u8; 32]) -> U256 {
+    U256::from_be_bytes(*word)
+}
+
+fn word(x: U256) -> [u8; 32] {
+    x.to_be_bytes()
+}
+
+fn modulus<F: PrimeField>() -> U256 {
+    U256::from_be_slice(&F::MODULUS.to_bytes_be())
+}
+
+/// `verifyProof(proof, input)` calldata.
+fn calldata(proof: &[[u8; 32]; 8], input: &[[u8; 32]]) -> Vec<u8> {
+    let signature = format!("verifyProof(uint256[8],uint256[{}])", input.len());
+    let mut data = keccak256(signature.as_bytes())[..4].to_vec();
+    for w in proof.iter().chain(input) {
+        data.extend_from_slice(w);
+    }
+    data
+}
+
+/// The gas a transaction pays before execution: 21000 and its calldata (4 a zero byte, 16 any
+/// other; far above EIP-7623's floor for this call).
+fn intrinsic_gas(data: &[u8]) -> u64 {
+    21_000
+        + data
+            .iter()
+            .map(|&b| if b == 0 { 4 } else { 16 })
+            .sum::<u64>()
+}
+
+/// A verifier deployed on a fresh revm chain with Osaka rules.
+struct Chain {
+    evm: revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
+    verifier: Address,
+}
+
+/// What a call of `verifyProof` did.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    /// Returned this bool, with the transaction's gas.
+    Returned(bool, u64),
+    /// Reverted or halted.
+    Failed(String),
+}
+
+impl Chain {
+    const CALLER: Address = Address::repeat_byte(0xca);
+
+    fn deploy(bytecode: Vec<u8>) -> Self {
+        let mut cfg = CfgEnv::default();
+        cfg.set_spec_and_mainnet_gas_params(SpecId::OSAKA);
+        cfg.disable_nonce_check = true;
+        let mut evm = Context::mainnet()
+            .with_db(CacheDB::new(EmptyDB::default()))
+            .with_cfg(cfg)
+            .build_mainnet();
+        let tx = TxEnv::builder()
+            .caller(Self::CALLER)
+            .kind(TxKind::Create)
+            .data(Bytes::from(bytecode))
+            .gas_limit(10_000_000)
+            .build_fill();
+        let result = evm.transact_commit(tx).expect("deploy transaction");
+        let verifier = match result {
+            ExecutionResult::Success {
+                output: Output::Create(_, Some(address)),
+                ..
+            } => address,
+            other => panic!("deployment failed: {other:?}"),
+        };
+        Self { evm, verifier }
+    }
+
+    fn verify(&mut self, proof: &[[u8; 32]; 8], input: &[[u8; 32]]) -> Answer {
+        let tx = TxEnv::builder()
+            .caller(Self::CALLER)
+            .kind(TxKind::Call(self.verifier))
+            .data(Bytes::from(calldata(proof, input)))
+            .gas_limit(1_000_000)
+            .build_fill();
+        match self.evm.transact_commit(tx).expect("call transaction") {
+            ExecutionResult::Success {
+                output: Output::Call(out),
+                gas,
+                ..
+            } => {
+                assert_eq!(out.len(), 32, "an ABI-encoded bool: {out}");
+                let value = U256::from_be_slice(&out);
+                assert!(value <= U256::from(1), "a clean bool: {out}");
+                Answer::Returned(value == U256::from(1), gas.tx_gas_used())
+            }
+            other => Answer::Failed(format!("{other:?}")),
+        }
+    }
+
+    /// Asserts that the verifier answers `false` (and does not revert).
+    #[track_caller]
+    fn rejects(&mut self, what: &str, proof: &[[u8; 32]; 8], input: &[[u8; 32]]) {
+        match self.verify(proof, input) {
+            Answer::Returned(false, _) => {}
+            other => panic!("{what}: expected false, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn solidity_verifier_with_one_public_input_on_the_evm() {
+    let (vk, proof, inputs) = prove(false);
+    let source = verifier_solidity(&vk, "ProductVerifier");
+    assert!(
+        source.contains("uint256[1] calldata input"),
+        "IZkVerifier's signature"
+    );
+    let mut chain = Chain::deploy(compile("ProductVerifier.sol", &source, "ProductVerifier"));
+
+    let p = proof_calldata(&proof);
+    let c = fr_to_word(&inputs[0]);
+    let (r, q) = (modulus::<Fr>(), modulus::<Fq>());
+
+    // The valid proof, and its gas.
+    let data = calldata(&p, &[c]);
+    let gas = match chain.verify(&p, &[c]) {
+        Answer::Returned(true, gas) => gas,
+        other => panic!("the valid proof must verify: {other:?}"),
+    };
+    let execution = gas - intrinsic_gas(&data);
+    println!(
+        "verifyProof, 1 public input: {gas} gas for the transaction, {execution} gas of execution \
+         (after 21000 and {} of calldata)",
+        intrinsic_gas(&data) - 21_000
+    );
+    // 4 pairings (45000 + 4 * 34000), one ecMul and ecAdd (6000 + 150), and a little overhead.
+    assert!(
+        (187_150..200_000).contains(&execution),
+        "execution gas {execution}"
+    );
+
+    // The same proof for another public input.
+    chain.rejects("wrong public input", &p, &[word(int(&c) + U256::from(1))]);
+    chain.rejects("public input 0", &p, &[[0u8; 32]]);
+    // Inputs >= r, among them c + r, which ecMul alone would treat as c.
+    chain.rejects("input r", &p, &[word(r)]);
+    chain.rejects("input c + r", &p, &[word(int(&c) + r)]);
+    chain.rejects("input 2^256 - 1", &p, &[[0xff; 32]]);
+
+    // A negated: (A.x, q - A.y).
+    let mut t = p;
+    t[1] = word(q - int(&p[1]));
+    chain.rejects("A negated", &t, &[c]);
+    // One coordinate changed: A, B and C each, off their curves.
+    for i in [0, 3, 4, 7] {
+        let mut t = p;
+        t[i] = word(int(&p[i]) + U256::from(1));
+        chain.rejects(&format!("proof word {i} + 1"), &t, &[c]);
+    }
+    // B's coordinates in arkworks' (c0, c1) order instead of the precompile's (c1, c0).
+    let mut t = p;
+    t.swap(2, 3);
+    t.swap(4, 5);
+    chain.rejects("B with real parts first", &t, &[c]);
+    // A and C swapped.
+    let mut t = p;
+    t.swap(0, 6);
+    t.swap(1, 7);
+    chain.rejects("A and C swapped", &t, &[c]);
+    // Coordinates >= q: the same points with q added to one coordinate.
+    for i in 0..8 {
+        let mut t = p;
+        t[i] = word(int(&p[i]) + q);
+        chain.rejects(&format!("proof word {i} + q"), &t, &[c]);
+    }
+    let mut t = p;
+    t[5] = [0xff; 32];
+    chain.rejects("proof word 2^256 - 1", &t, &[c]);
+    // The point at infinity for A and C.
+    let mut t = p;
+    t[0] = [0; 32];
+    t[1] = [0; 32];
+    t[6] = [0; 32];
+    t[7] = [0; 32];
+    chain.rejects("A = C = 0", &t, &[c]);
+
+    // And the valid proof still verifies.
+    assert!(matches!(chain.verify(&p, &[c]), Answer::Returned(true, _)));
+}
+
+#[test]
+fn solidity_verifier_with_two_public_inputs_on_the_evm() {
+    let (vk, proof, inputs) = prove(true);
+    let source = verifier_solidity(&vk, "ProductSumVerifier");
+    assert!(source.contains("uint256[2] calldata input"));
+    let mut chain = Chain::deploy(compile(
+        "ProductSumVerifier.sol",
+        &source,
+        "ProductSumVerifier",
+    ));
+    let p = proof_calldata(&proof);
+    let (c, d) = (fr_to_word(&inputs[0]), fr_to_word(&inputs[1]));
+    let execution = match chain.verify(&p, &[c, d]) {
+        Answer::Returned(true, gas) => gas - intrinsic_gas(&calldata(&p, &[c, d])),
+        other => panic!("the valid proof must verify: {other:?}"),
+    };
+    println!("verifyProof, 2 public inputs: {execution} gas of execution");
+    chain.rejects("inputs swapped", &p, &[d, c]);
+    chain.rejects(
+        "second input + r",
+        &p,
+        &[c, word(int(&d) + modulus::<Fr>())],
+    );
+    chain.rejects(
+        "second input wrong",
+        &p,
+        &[c, word(int(&d) + U256::from(1))],
+    );
+}
