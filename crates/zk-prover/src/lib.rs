@@ -3,4 +3,5 @@
 //! generated from a verifying key.
 
 pub mod circuit;
+pub mod prover;
 pub mod solidity;
