@@ -4,10 +4,7 @@
 use std::time::Instant;
 
 use ark_serialize::CanonicalSerialize;
-use loft_zk::{
-    Account, AccountTree, BatchBuilder, SecretKey, TransferOp, ZkParams, pack,
-    stf::transfer_message,
-};
+use loft_zk::{Account, AccountTree, BatchBuilder, ZkParams, testing};
 use loft_zk_prover::{circuit::BatchCircuit, prover::Keys};
 
 fn main() {
@@ -20,53 +17,35 @@ fn main() {
         batch_transfers: n,
         chain_id: 1,
     };
-    let keys: Vec<SecretKey> = (1..=64u8)
-        .map(|i| SecretKey::from_bytes(&[i; 32]).unwrap())
+    // 64 accounts spread over the index space so paths share little; account 0 stays 0.
+    let indices: Vec<u32> = (0..64u32)
+        .map(|i| match i {
+            0 => 0,
+            i => (i.wrapping_mul(2_654_435_761) >> (32 - u32::from(depth))).max(1),
+        })
         .collect();
     let mut tree = AccountTree::new(depth);
-    for (i, k) in keys.iter().enumerate() {
-        let (ax, ay) = k.public().xy();
-        // Spread the accounts over the index space so paths share little.
-        let index = (i as u32).wrapping_mul(2_654_435_761) >> (32 - u32::from(depth));
+    for (i, index) in indices.iter().enumerate() {
+        let (ax, ay) = testing::dev_key(i as u32).public().xy();
+        let balance = 10u128.pow(21);
         tree.set(
-            if i == 0 { 0 } else { index.max(1) },
+            *index,
             Account {
                 ax,
                 ay,
-                balance: 10u128.pow(21),
+                balance,
                 nonce: 0,
             },
         );
     }
-    let indices: Vec<u32> = (0..64u32)
-        .map(|i| {
-            if i == 0 {
-                0
-            } else {
-                (i.wrapping_mul(2_654_435_761) >> (32 - u32::from(depth))).max(1)
-            }
-        })
-        .collect();
     let mut b = BatchBuilder::new(params, &tree);
     let mut nonces = vec![0u32; 64];
     for j in 0..n {
         let s = 1 + j % 63;
         let r = 1 + (j * 7 + 3) % 63;
-        let (a, f) = (pack::pack_amount(1000).unwrap(), pack::pack_fee(1).unwrap());
-        let (from, to) = (indices[s], indices[r]);
-        let sig = keys[s].sign(transfer_message(1, from, to, a, f, nonces[s]));
-        b.push_transfer(
-            &mut tree,
-            Some(TransferOp {
-                from,
-                to,
-                amount: a,
-                fee: f,
-                nonce: nonces[s],
-                sig,
-            }),
-        )
-        .unwrap();
+        let key = testing::dev_key(s as u32);
+        let op = testing::signed_transfer(1, &key, indices[s], indices[r], 1000, 1, nonces[s]);
+        b.push_transfer(&mut tree, Some(op)).unwrap();
         nonces[s] += 1;
     }
     let batch = b.finish(&mut tree).unwrap();

@@ -151,7 +151,7 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loft_zk::{Account, AccountTree, SecretKey, TransferOp, pack, stf::transfer_message};
+    use loft_zk::testing;
 
     #[test]
     fn a_small_batch_proves_and_verifies_and_keys_round_trip() {
@@ -162,37 +162,8 @@ mod tests {
             chain_id: 7,
         };
         let keys = Keys::devnet_setup(params, 1).unwrap();
-        let sk = SecretKey::from_bytes(&[9; 32]).unwrap();
-        let (ax, ay) = sk.public().xy();
-        let mut tree = AccountTree::new(8);
-        tree.set(
-            0,
-            Account {
-                ax,
-                ay,
-                balance: 0,
-                nonce: 0,
-            },
-        );
-        tree.set(
-            1,
-            Account {
-                ax,
-                ay,
-                balance: 1000,
-                nonce: 0,
-            },
-        );
-        let (a, f) = (pack::pack_amount(10).unwrap(), pack::pack_fee(1).unwrap());
-        let sig = sk.sign(transfer_message(7, 1, 0, a, f, 0));
-        let t = TransferOp {
-            from: 1,
-            to: 0,
-            amount: a,
-            fee: f,
-            nonce: 0,
-            sig,
-        };
+        let mut tree = testing::dev_genesis(8, 2, 1000);
+        let t = testing::signed_transfer(7, &testing::dev_key(1), 1, 0, 10, 1, 0);
         let batch = loft_zk::apply_batch(params, &mut tree, &[], &[t]).unwrap();
         let proof = keys.prove(params, &batch).unwrap();
         assert!(keys.verify(&batch, &proof));

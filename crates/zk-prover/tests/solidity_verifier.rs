@@ -4,9 +4,7 @@
 //! revm with Osaka rules. A valid proof is accepted; tampered proofs, wrong inputs and
 //! non-canonical words are answered `false`, never with a revert.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
 use ark_bn254::{Bn254, Fq, Fr};
 use ark_ff::{BigInteger, PrimeField};
@@ -17,13 +15,9 @@ use ark_relations::gr1cs::{
 use ark_snark::SNARK;
 use ark_std::rand::SeedableRng;
 use ark_std::rand::rngs::StdRng;
+use common::{Evm, Outcome, compile, intrinsic_gas, selector};
 use loft_zk_prover::solidity::{fr_to_word, proof_calldata, verifier_solidity};
-use revm::context::result::{ExecutionResult, Output};
-use revm::context::{CfgEnv, TxEnv};
-use revm::database::{CacheDB, EmptyDB};
-use revm::primitives::hardfork::SpecId;
-use revm::primitives::{Address, Bytes, TxKind, U256, hex, keccak256};
-use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+use revm::primitives::{Address, TxKind, U256};
 
 /// Knowledge of `a`, `b` with `a·b = c`, `c` public; with `sum`, also `a + b = d`, `d` public.
 #[derive(Clone, Copy)]
@@ -80,100 +74,6 @@ fn prove(sum: bool) -> (VerifyingKey<Bn254>, Proof<Bn254>, Vec<Fr>) {
     (vk, proof, inputs)
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-/// Compiles Solidity sources with the repository's solc (the `scripts/solc` wrapper around the
-/// solc-js that `scripts/install-tools.sh` puts in `contracts/node_modules`, with the settings of
-/// `contracts/foundry.toml`) and returns the creation bytecode of `contract`.
-fn compile(file: &str, source: &str, contract: &str) -> Vec<u8> {
-    let root = repo_root();
-    let wrapper = root.join("scripts/solc");
-    let solc_js = root.join("contracts/node_modules/solc/package.json");
-    assert!(
-        solc_js.exists(),
-        "solc-js is not installed ({} is missing): run scripts/install-tools.sh first",
-        solc_js.display()
-    );
-    let input = serde_json::json!({
-        "language": "Solidity",
-        "sources": { file: { "content": source } },
-        "settings": {
-            "optimizer": { "enabled": true, "runs": 200 },
-            "evmVersion": "osaka",
-            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } },
-        },
-    });
-    let mut child = Command::new("node")
-        .arg(&wrapper)
-        .arg("--standard-json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `node {}` ({e}): solc needs node and scripts/install-tools.sh",
-                wrapper.display()
-            )
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write solc input");
-    let out = child.wait_with_output().expect("solc");
-    assert!(
-        out.status.success(),
-        "solc failed (run scripts/install-tools.sh?): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let output: serde_json::Value = serde_json::from_slice(&out.stdout).expect("solc JSON output");
-    let errors: Vec<_> = output["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["severity"] == "error")
-        .map(|e| {
-            e["formattedMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "solc errors:\n{}\n{source}",
-        errors.join("\n")
-    );
-    let warnings: Vec<_> = output["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["severity"] == "warning")
-        .map(|e| {
-            e["formattedMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
-    assert!(
-        warnings.is_empty(),
-        "solc warnings:\n{}",
-        warnings.join("\n")
-    );
-    let object = output["contracts"][file][contract]["evm"]["bytecode"]["object"]
-        .as_str()
-        .expect("bytecode in solc output");
-    hex::decode(object).expect("hex bytecode")
-}
-
 /// A word as a 256-bit integer, and back.
 fn int(word: &[u8; 32]) -> U256 {
     U256::from_be_bytes(*word)
@@ -190,26 +90,16 @@ fn modulus<F: PrimeField>() -> U256 {
 /// `verifyProof(proof, input)` calldata.
 fn calldata(proof: &[[u8; 32]; 8], input: &[[u8; 32]]) -> Vec<u8> {
     let signature = format!("verifyProof(uint256[8],uint256[{}])", input.len());
-    let mut data = keccak256(signature.as_bytes())[..4].to_vec();
+    let mut data = selector(&signature).to_vec();
     for w in proof.iter().chain(input) {
         data.extend_from_slice(w);
     }
     data
 }
 
-/// The gas a transaction pays before execution: 21000 and its calldata (4 a zero byte, 16 any
-/// other; far above EIP-7623's floor for this call).
-fn intrinsic_gas(data: &[u8]) -> u64 {
-    21_000
-        + data
-            .iter()
-            .map(|&b| if b == 0 { 4 } else { 16 })
-            .sum::<u64>()
-}
-
 /// A verifier deployed on a fresh revm chain with Osaka rules.
 struct Chain {
-    evm: revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
+    evm: Evm,
     verifier: Address,
 }
 
@@ -226,49 +116,25 @@ impl Chain {
     const CALLER: Address = Address::repeat_byte(0xca);
 
     fn deploy(bytecode: Vec<u8>) -> Self {
-        let mut cfg = CfgEnv::default();
-        cfg.set_spec_and_mainnet_gas_params(SpecId::OSAKA);
-        cfg.disable_nonce_check = true;
-        let mut evm = Context::mainnet()
-            .with_db(CacheDB::new(EmptyDB::default()))
-            .with_cfg(cfg)
-            .build_mainnet();
-        let tx = TxEnv::builder()
-            .caller(Self::CALLER)
-            .kind(TxKind::Create)
-            .data(Bytes::from(bytecode))
-            .gas_limit(10_000_000)
-            .build_fill();
-        let result = evm.transact_commit(tx).expect("deploy transaction");
-        let verifier = match result {
-            ExecutionResult::Success {
-                output: Output::Create(_, Some(address)),
-                ..
-            } => address,
-            other => panic!("deployment failed: {other:?}"),
-        };
+        let mut evm = Evm::new();
+        let verifier = evm.deploy(Self::CALLER, bytecode);
         Self { evm, verifier }
     }
 
     fn verify(&mut self, proof: &[[u8; 32]; 8], input: &[[u8; 32]]) -> Answer {
-        let tx = TxEnv::builder()
-            .caller(Self::CALLER)
-            .kind(TxKind::Call(self.verifier))
-            .data(Bytes::from(calldata(proof, input)))
-            .gas_limit(1_000_000)
-            .build_fill();
-        match self.evm.transact_commit(tx).expect("call transaction") {
-            ExecutionResult::Success {
-                output: Output::Call(out),
-                gas,
-                ..
-            } => {
+        let data = calldata(proof, input);
+        match self
+            .evm
+            .send(Self::CALLER, TxKind::Call(self.verifier), data, 0)
+        {
+            Outcome::Success { out, gas, .. } => {
                 assert_eq!(out.len(), 32, "an ABI-encoded bool: {out}");
                 let value = U256::from_be_slice(&out);
                 assert!(value <= U256::from(1), "a clean bool: {out}");
-                Answer::Returned(value == U256::from(1), gas.tx_gas_used())
+                Answer::Returned(value == U256::from(1), gas)
             }
-            other => Answer::Failed(format!("{other:?}")),
+            Outcome::Revert(out) => Answer::Failed(format!("revert {out}")),
+            Outcome::Halt(why) => Answer::Failed(why),
         }
     }
 

@@ -6,26 +6,17 @@
 //! submitted; withdrawals become claimable and are paid out by `claim`. Tampered proofs, wrong
 //! roots, wrong public data and a proof of another batch are refused with `InvalidProof()`.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
 use ark_bn254::Bn254;
 use ark_groth16::Proof;
+use common::{Evm as Chain, Outcome, call, compile, intrinsic_gas, repo_root, selector};
 use loft_zk::pack::{pack_amount, pack_fee, unpack_amount, unpack_fee};
-use loft_zk::stf::{transfer_message, withdraw_message};
-use loft_zk::{
-    Account, AccountTree, Batch, BatchBuilder, GeneralOp, SecretKey, TransferOp, ZkParams,
-};
+use loft_zk::testing::{signed_transfer, signed_withdraw};
+use loft_zk::{Account, AccountTree, Batch, BatchBuilder, GeneralOp, SecretKey, ZkParams};
 use loft_zk_prover::prover::Keys;
 use loft_zk_prover::solidity::{fr_to_word, proof_calldata, verifier_solidity};
-use revm::context::result::{ExecutionResult, Output};
-use revm::context::{CfgEnv, ContextTr, TxEnv};
-use revm::database::{CacheDB, EmptyDB};
-use revm::primitives::hardfork::SpecId;
-use revm::primitives::{Address, Bytes, Log, TxKind, U256, hex, keccak256};
-use revm::state::AccountInfo;
-use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+use revm::primitives::{Address, Log, TxKind, U256, hex, keccak256};
 
 const PARAMS: ZkParams = ZkParams {
     tree_depth: 8,
@@ -35,73 +26,6 @@ const PARAMS: ZkParams = ZkParams {
 };
 const ETHER: u128 = 1_000_000_000_000_000_000;
 const FORCE_INCLUSION_DELAY: u64 = 3600;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-/// Compiles one Solidity source with the repository's solc (`scripts/solc`, solc-js installed by
-/// `scripts/install-tools.sh`, the settings of `contracts/foundry.toml`); returns `contract`'s
-/// creation bytecode.
-fn compile(file: &str, source: &str, contract: &str) -> Vec<u8> {
-    let root = repo_root();
-    let wrapper = root.join("scripts/solc");
-    assert!(
-        root.join("contracts/node_modules/solc/package.json")
-            .exists(),
-        "solc-js is not installed: run scripts/install-tools.sh first"
-    );
-    let input = serde_json::json!({
-        "language": "Solidity",
-        "sources": { file: { "content": source } },
-        "settings": {
-            "optimizer": { "enabled": true, "runs": 200 },
-            "evmVersion": "osaka",
-            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } },
-        },
-    });
-    let mut child = Command::new("node")
-        .arg(&wrapper)
-        .arg("--standard-json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node scripts/solc");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write solc input");
-    let out = child.wait_with_output().expect("solc");
-    assert!(
-        out.status.success(),
-        "solc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let output: serde_json::Value = serde_json::from_slice(&out.stdout).expect("solc JSON output");
-    let errors: Vec<_> = output["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["severity"] == "error")
-        .map(|e| {
-            e["formattedMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
-    assert!(errors.is_empty(), "solc errors:\n{}", errors.join("\n"));
-    let object = output["contracts"][file][contract]["evm"]["bytecode"]["object"]
-        .as_str()
-        .expect("bytecode in solc output");
-    hex::decode(object).expect("hex bytecode")
-}
 
 /// `ZkRollup`'s creation bytecode from its committed artifact.
 fn rollup_bytecode() -> Vec<u8> {
@@ -115,21 +39,6 @@ fn rollup_bytecode() -> Vec<u8> {
             .expect("bytecode.object"),
     )
     .expect("hex bytecode")
-}
-
-fn selector(signature: &str) -> [u8; 4] {
-    keccak256(signature.as_bytes())[..4]
-        .try_into()
-        .expect("4 bytes")
-}
-
-/// `selector ‖ words` calldata (every argument static).
-fn call(signature: &str, words: &[U256]) -> Vec<u8> {
-    let mut data = selector(signature).to_vec();
-    for w in words {
-        data.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    data
 }
 
 fn addr_word(a: Address) -> U256 {
@@ -153,131 +62,6 @@ fn submit_calldata(new_root: U256, pubdata: &[u8], proof: &[[u8; 32]; 8]) -> Vec
     data.extend_from_slice(pubdata);
     data.resize(data.len().next_multiple_of(32), 0);
     data
-}
-
-/// The gas a transaction pays before execution: 21000 and its calldata.
-fn intrinsic_gas(data: &[u8]) -> u64 {
-    21_000
-        + data
-            .iter()
-            .map(|&b| if b == 0 { 4 } else { 16 })
-            .sum::<u64>()
-}
-
-/// What a transaction did.
-enum Outcome {
-    Success {
-        out: Bytes,
-        gas: u64,
-        logs: Vec<Log>,
-    },
-    Revert(Bytes),
-    Halt(String),
-}
-
-struct Chain {
-    evm: revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
-}
-
-impl Chain {
-    fn new() -> Self {
-        let mut cfg = CfgEnv::default();
-        cfg.set_spec_and_mainnet_gas_params(SpecId::OSAKA);
-        cfg.disable_nonce_check = true;
-        let evm = Context::mainnet()
-            .with_db(CacheDB::new(EmptyDB::default()))
-            .with_cfg(cfg)
-            .build_mainnet();
-        Self { evm }
-    }
-
-    fn fund(&mut self, who: Address, wei: u128) {
-        self.evm.ctx.db_mut().insert_account_info(
-            who,
-            AccountInfo {
-                balance: U256::from(wei),
-                ..Default::default()
-            },
-        );
-    }
-
-    fn balance(&mut self, who: Address) -> U256 {
-        self.evm
-            .ctx
-            .db_mut()
-            .load_account(who)
-            .expect("account")
-            .info
-            .balance
-    }
-
-    /// A transaction at gas price 0 (so ETH balances move only by value).
-    fn send(&mut self, from: Address, kind: TxKind, data: Vec<u8>, value: u128) -> Outcome {
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(kind)
-            .data(Bytes::from(data))
-            .value(U256::from(value))
-            .gas_limit(15_000_000)
-            .gas_price(0)
-            .build_fill();
-        match self.evm.transact_commit(tx).expect("transaction") {
-            ExecutionResult::Success {
-                output, gas, logs, ..
-            } => {
-                let out = match output {
-                    Output::Call(out) => out,
-                    Output::Create(out, _) => out,
-                };
-                Outcome::Success {
-                    out,
-                    gas: gas.tx_gas_used(),
-                    logs,
-                }
-            }
-            ExecutionResult::Revert { output, .. } => Outcome::Revert(output),
-            other => Outcome::Halt(format!("{other:?}")),
-        }
-    }
-
-    fn deploy(&mut self, from: Address, code: Vec<u8>) -> Address {
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(TxKind::Create)
-            .data(Bytes::from(code))
-            .gas_limit(15_000_000)
-            .gas_price(0)
-            .build_fill();
-        match self.evm.transact_commit(tx).expect("deploy transaction") {
-            ExecutionResult::Success {
-                output: Output::Create(_, Some(address)),
-                ..
-            } => address,
-            other => panic!("deployment failed: {other:?}"),
-        }
-    }
-
-    #[track_caller]
-    fn ok(
-        &mut self,
-        from: Address,
-        to: Address,
-        data: Vec<u8>,
-        value: u128,
-    ) -> (Bytes, u64, Vec<Log>) {
-        match self.send(from, TxKind::Call(to), data, value) {
-            Outcome::Success { out, gas, logs } => (out, gas, logs),
-            Outcome::Revert(out) => panic!("call reverted: {out}"),
-            Outcome::Halt(why) => panic!("call halted: {why}"),
-        }
-    }
-
-    /// A view returning one word.
-    #[track_caller]
-    fn view(&mut self, to: Address, signature: &str, args: &[U256]) -> U256 {
-        let (out, _, _) = self.ok(Address::ZERO, to, call(signature, args), 0);
-        U256::from_be_slice(&out[..32])
-    }
 }
 
 /// A queued L1 message as `MessageQueued` reports it.
@@ -516,15 +300,16 @@ fn zk_rollup_end_to_end_on_the_evm() {
         let pa = pack_amount(*amount).expect("amount packs");
         assert_eq!(unpack_amount(pa), *amount);
         let nonce = nonce as u32;
-        let m = transfer_message(PARAMS.chain_id, alice_acct, bob_acct, pa, pfee, nonce);
-        let op = TransferOp {
-            from: alice_acct,
-            to: bob_acct,
-            amount: pa,
-            fee: pfee,
+        let op = signed_transfer(
+            PARAMS.chain_id,
+            &alice_sk,
+            alice_acct,
+            bob_acct,
+            *amount,
+            fee,
             nonce,
-            sig: alice_sk.sign(m),
-        };
+        );
+        assert_eq!((op.amount, op.fee), (pa, pfee));
         b.push_transfer(&mut tree, Some(op)).expect("transfer");
     }
     let batch2 = b.finish(&mut tree).expect("batch 2");
@@ -562,20 +347,10 @@ fn zk_rollup_end_to_end_on_the_evm() {
     );
     let withdraw = ETHER / 5;
     let wfee = 2 * fee;
-    let m = withdraw_message(PARAMS.chain_id, bob_acct, 0, withdraw, wfee);
     let alice_l2 = tree.account(alice_acct).balance;
     let mut b = BatchBuilder::new(PARAMS, &tree);
-    b.push_general(
-        &mut tree,
-        GeneralOp::Withdraw {
-            account: bob_acct,
-            amount: withdraw,
-            fee: wfee,
-            nonce: 0,
-            sig: bob_sk.sign(m),
-        },
-    )
-    .expect("withdraw");
+    let op = signed_withdraw(PARAMS.chain_id, &bob_sk, bob_acct, withdraw, wfee, 0);
+    b.push_general(&mut tree, op).expect("withdraw");
     b.push_general(&mut tree, op_of(&exit[0]))
         .expect("forced exit");
     let batch3 = b.finish(&mut tree).expect("batch 3");

@@ -7,6 +7,7 @@ pub mod pack;
 pub mod poseidon;
 pub mod pubdata;
 pub mod stf;
+pub mod testing;
 pub mod tree;
 
 #[cfg(test)]

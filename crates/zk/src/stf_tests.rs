@@ -5,67 +5,34 @@ use ark_ff::AdditiveGroup;
 use crate::{
     Fr,
     keys::SecretKey,
-    pack::{pack_amount, pack_fee},
     pubdata,
-    stf::{
-        GeneralOp, OpError, TransferOp, ZkParams, apply_batch, transfer_message, withdraw_message,
-    },
+    stf::{GeneralOp, OpError, TransferOp, ZkParams, apply_batch},
+    testing,
     tree::{Account, AccountTree},
 };
 
-pub(crate) const P: ZkParams = ZkParams {
+const P: ZkParams = ZkParams {
     tree_depth: 8,
     batch_general: 2,
     batch_transfers: 3,
     chain_id: 42,
 };
 
-pub(crate) fn key(i: u32) -> SecretKey {
-    let mut b = [0u8; 32];
-    b[28..].copy_from_slice(&(i + 1).to_be_bytes());
-    SecretKey::from_bytes(&b).unwrap()
+fn key(i: u32) -> SecretKey {
+    testing::dev_key(i)
 }
 
 /// A tree with accounts 0..n registered with `key(i)` and `balance` each.
-pub(crate) fn genesis(n: u32, balance: u128) -> AccountTree {
-    let mut t = AccountTree::new(P.tree_depth);
-    for i in 0..n {
-        let (ax, ay) = key(i).public().xy();
-        t.set(
-            i,
-            Account {
-                ax,
-                ay,
-                balance,
-                nonce: 0,
-            },
-        );
-    }
-    t
+fn genesis(n: u32, balance: u128) -> AccountTree {
+    testing::dev_genesis(P.tree_depth, n, balance)
 }
 
-pub(crate) fn transfer(from: u32, to: u32, amount: u128, fee: u128, nonce: u32) -> TransferOp {
-    let (a, f) = (pack_amount(amount).unwrap(), pack_fee(fee).unwrap());
-    let sig = key(from).sign(transfer_message(P.chain_id, from, to, a, f, nonce));
-    TransferOp {
-        from,
-        to,
-        amount: a,
-        fee: f,
-        nonce,
-        sig,
-    }
+fn transfer(from: u32, to: u32, amount: u128, fee: u128, nonce: u32) -> TransferOp {
+    testing::signed_transfer(P.chain_id, &key(from), from, to, amount, fee, nonce)
 }
 
-pub(crate) fn withdraw(account: u32, amount: u128, fee: u128, nonce: u32) -> GeneralOp {
-    let sig = key(account).sign(withdraw_message(P.chain_id, account, nonce, amount, fee));
-    GeneralOp::Withdraw {
-        account,
-        amount,
-        fee,
-        nonce,
-        sig,
-    }
+fn withdraw(account: u32, amount: u128, fee: u128, nonce: u32) -> GeneralOp {
+    testing::signed_withdraw(P.chain_id, &key(account), account, amount, fee, nonce)
 }
 
 #[test]

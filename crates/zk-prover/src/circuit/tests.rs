@@ -1,11 +1,7 @@
 //! The circuit against the state transition: a batch satisfies the circuit exactly when
 //! `loft_zk` accepts it.
 
-use loft_zk::{
-    Account, AccountTree, BatchBuilder, GeneralOp, SecretKey, TransferOp, ZkParams,
-    pack::{pack_amount, pack_fee},
-    stf::{transfer_message, withdraw_message},
-};
+use loft_zk::{AccountTree, BatchBuilder, GeneralOp, SecretKey, TransferOp, ZkParams, testing};
 
 use super::*;
 
@@ -17,50 +13,20 @@ const P: ZkParams = ZkParams {
 };
 
 fn key(i: u32) -> SecretKey {
-    let mut b = [0u8; 32];
-    b[28..].copy_from_slice(&(i + 1).to_be_bytes());
-    SecretKey::from_bytes(&b).unwrap()
+    testing::dev_key(i)
 }
 
+/// A tree with accounts 0..n registered with `key(i)` and `balance` each.
 fn genesis(n: u32, balance: u128) -> AccountTree {
-    let mut t = AccountTree::new(P.tree_depth);
-    for i in 0..n {
-        let (ax, ay) = key(i).public().xy();
-        t.set(
-            i,
-            Account {
-                ax,
-                ay,
-                balance,
-                nonce: 0,
-            },
-        );
-    }
-    t
+    testing::dev_genesis(P.tree_depth, n, balance)
 }
 
 fn transfer(from: u32, to: u32, amount: u128, fee: u128, nonce: u32) -> TransferOp {
-    let (a, f) = (pack_amount(amount).unwrap(), pack_fee(fee).unwrap());
-    let sig = key(from).sign(transfer_message(P.chain_id, from, to, a, f, nonce));
-    TransferOp {
-        from,
-        to,
-        amount: a,
-        fee: f,
-        nonce,
-        sig,
-    }
+    testing::signed_transfer(P.chain_id, &key(from), from, to, amount, fee, nonce)
 }
 
 fn withdraw(account: u32, amount: u128, fee: u128, nonce: u32) -> GeneralOp {
-    let sig = key(account).sign(withdraw_message(P.chain_id, account, nonce, amount, fee));
-    GeneralOp::Withdraw {
-        account,
-        amount,
-        fee,
-        nonce,
-        sig,
-    }
+    testing::signed_withdraw(P.chain_id, &key(account), account, amount, fee, nonce)
 }
 
 /// Whether the circuit accepts the batch built from these operations without checks.
