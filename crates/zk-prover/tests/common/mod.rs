@@ -69,35 +69,28 @@ pub fn compile(file: &str, source: &str, contract: &str) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     let output: serde_json::Value = serde_json::from_slice(&out.stdout).expect("solc JSON output");
-    let errors: Vec<_> = output["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["severity"] == "error")
-        .map(|e| {
-            e["formattedMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
+    // solc reports errors and warnings in one list, told apart by severity.
+    let messages = |severity: &str| -> Vec<String> {
+        output["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["severity"] == severity)
+            .map(|e| {
+                e["formattedMessage"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let errors = messages("error");
     assert!(
         errors.is_empty(),
         "solc errors:\n{}\n{source}",
         errors.join("\n")
     );
-    let warnings: Vec<_> = output["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["severity"] == "warning")
-        .map(|e| {
-            e["formattedMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
+    let warnings = messages("warning");
     assert!(
         warnings.is_empty(),
         "solc warnings:\n{}",
