@@ -1,6 +1,7 @@
 //! loft's zk profile (`docs/zk-rollup.md`): the one parameter set (Poseidon over BN254, EdDSA
-//! over Baby Jubjub), the quaternary account tree, the state transition function and the
-//! public data. Pure: no I/O; the circuit in `loft-zk-prover` re-checks what this crate does.
+//! over Baby Jubjub), the quaternary account tree, the state transition function, the
+//! public data and the wire encoding of signed operations. Pure: no I/O; the circuit in
+//! `loft-zk-prover` re-checks what this crate does.
 
 pub mod keys;
 pub mod pack;
@@ -9,6 +10,7 @@ pub mod pubdata;
 pub mod stf;
 pub mod testing;
 pub mod tree;
+pub mod wire;
 
 #[cfg(test)]
 mod stf_tests;
@@ -21,3 +23,4 @@ pub type Scalar = ark_ed_on_bn254::Fr;
 pub use keys::{PublicKey, SecretKey, Signature};
 pub use stf::{Batch, BatchBuilder, GeneralOp, OpError, TransferOp, ZkParams, apply_batch};
 pub use tree::{Account, AccountTree};
+pub use wire::{L2Op, WireError};
