@@ -51,6 +51,9 @@ pub enum ConfigError {
 pub struct ChainConfig {
     /// A name for humans and logs.
     pub name: String,
+    /// Which rollup the chain runs: the EVM rollup with fraud proofs or the zk rollup.
+    #[serde(default)]
+    pub profile: Profile,
     /// Layer 1 parameters.
     pub l1: L1Config,
     /// Layer 2 parameters.
@@ -62,6 +65,64 @@ pub struct ChainConfig {
     /// Payment channels: the adjudicator's parameters and the daemon's defaults.
     #[serde(default)]
     pub channels: ChannelsConfig,
+    /// The zk rollup's parameters (`docs/zk-rollup.md`); read when `profile` is `zk`.
+    #[serde(default)]
+    pub zk: ZkConfig,
+}
+
+/// Which rollup a chain runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The EVM rollup with fraud proofs (`docs/rollup.md`).
+    #[default]
+    Eth,
+    /// The zk rollup with validity proofs (`docs/zk-rollup.md`).
+    Zk,
+}
+
+/// The zk rollup's parameters (`docs/zk-rollup.md` §2, §3, §5, §7). The defaults are the devnet's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZkConfig {
+    /// Depth of the account tree in bits (`2^D` accounts): even, 8..=24.
+    pub tree_depth: u8,
+    /// Transfer slots per batch (`N`): 1..=1024.
+    pub batch_transfers: u32,
+    /// General slots per batch (`M`: deposits, key changes, exits, withdrawals): 1..=256.
+    pub batch_general: u32,
+    /// Milliseconds after which a batch with anything in it is sealed (and proved) even when it
+    /// is not full: at least 1.
+    pub batch_interval_ms: u64,
+    /// Seconds an L1 queue message may wait before anyone may submit a batch (fixed in
+    /// `ZkRollup` at deployment): at least 1.
+    pub force_inclusion_delay_secs: u64,
+    /// An externally produced Groth16 proving key (arkworks' uncompressed serialization). `None`
+    /// uses the **insecure** deterministic devnet setup of `devnet_setup_seed`, with which anyone
+    /// who knows the seed can forge proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proving_key: Option<std::path::PathBuf>,
+    /// Seed of the insecure devnet setup (used when `proving_key` is `None`).
+    pub devnet_setup_seed: u64,
+    /// Compressed Baby Jubjub key of account 0, the fee account. `None` derives it from the
+    /// operator's Ethereum key (`docs/zk-rollup.md` §1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_account_key: Option<alloy::primitives::B256>,
+}
+
+impl Default for ZkConfig {
+    fn default() -> Self {
+        Self {
+            tree_depth: 24,
+            batch_transfers: 4,
+            batch_general: 2,
+            batch_interval_ms: 1_000,
+            force_inclusion_delay_secs: 60,
+            proving_key: None,
+            devnet_setup_seed: 1,
+            fee_account_key: None,
+        }
+    }
 }
 
 /// Payment channel parameters (`docs/channels.md`).
@@ -179,6 +240,7 @@ impl ChainConfig {
     pub fn devnet() -> Self {
         Self {
             name: "loft-devnet".into(),
+            profile: Profile::Eth,
             l1: L1Config {
                 chain_id: 31337,
                 confirmations: 1,
@@ -217,6 +279,7 @@ impl ChainConfig {
                 rpc_port: 8545,
             },
             channels: ChannelsConfig::default(),
+            zk: ZkConfig::default(),
         }
     }
 
@@ -251,6 +314,13 @@ impl ChainConfig {
             dispute_window_secs: 24 * 3600,
             penalty_bps: 1_000,
             peer_timeout_secs: 300,
+        };
+        c.zk = ZkConfig {
+            batch_transfers: 64,
+            batch_general: 8,
+            batch_interval_ms: 60_000,
+            force_inclusion_delay_secs: 24 * 3600,
+            ..ZkConfig::default()
         };
         c
     }
@@ -448,6 +518,37 @@ impl ChainConfig {
                 "must be a BIP-39 phrase of 12, 15, 18, 21 or 24 words",
             ));
         }
+        let z = &self.zk;
+        if !z.tree_depth.is_multiple_of(2) || !(8..=24).contains(&z.tree_depth) {
+            return Err(invalid(
+                "zk.tree_depth",
+                format!(
+                    "{} is not an even number in 8..=24 (the tree is quaternary)",
+                    z.tree_depth
+                ),
+            ));
+        }
+        if !(1..=1024).contains(&z.batch_transfers) {
+            return Err(invalid(
+                "zk.batch_transfers",
+                format!("{} is not in 1..=1024", z.batch_transfers),
+            ));
+        }
+        if !(1..=256).contains(&z.batch_general) {
+            return Err(invalid(
+                "zk.batch_general",
+                format!("{} is not in 1..=256", z.batch_general),
+            ));
+        }
+        if z.batch_interval_ms == 0 {
+            return Err(invalid("zk.batch_interval_ms", "must be at least 1"));
+        }
+        if z.force_inclusion_delay_secs == 0 {
+            return Err(invalid(
+                "zk.force_inclusion_delay_secs",
+                "must be at least 1",
+            ));
+        }
         Ok(())
     }
 
@@ -586,6 +687,77 @@ mod tests {
     }
 
     #[test]
+    fn zk_section_round_trips_through_toml() {
+        let mut c = ChainConfig::devnet();
+        c.profile = Profile::Zk;
+        c.zk.proving_key = Some("/keys/zk.pk".into());
+        c.zk.fee_account_key = Some(alloy::primitives::B256::repeat_byte(0x2a));
+        c.zk.tree_depth = 16;
+        let text = c.to_toml();
+        assert!(text.contains("profile = \"zk\""), "{text}");
+        assert!(text.contains("[zk]"), "{text}");
+        assert_eq!(ChainConfig::from_toml(&text, "zk.toml").unwrap(), c);
+        // The presets (no proving key, no fee account key) round trip too.
+        for preset in [ChainConfig::devnet(), ChainConfig::mainnet()] {
+            assert_eq!(
+                ChainConfig::from_toml(&preset.to_toml(), "p").unwrap(),
+                preset
+            );
+        }
+        assert_eq!(ChainConfig::mainnet().zk.batch_transfers, 64);
+        assert_eq!(ChainConfig::mainnet().zk.batch_general, 8);
+        let err = ChainConfig::from_toml(&text.replace("zk\"", "zkk\""), "p").unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_profile_or_zk_still_parses() {
+        let mut text = ChainConfig::devnet().to_toml();
+        let zk = text.find("[zk]").expect("a [zk] table");
+        text.truncate(zk);
+        let text = text.replace("profile = \"eth\"\n", "");
+        assert!(
+            !text.contains("profile") && !text.contains("[zk]"),
+            "{text}"
+        );
+        let c = ChainConfig::from_toml(&text, "old.toml").unwrap();
+        assert_eq!(c, ChainConfig::devnet());
+        assert_eq!(c.profile, Profile::Eth);
+        assert_eq!(c.zk, ZkConfig::default());
+    }
+
+    #[test]
+    fn zk_values_out_of_range_are_refused() {
+        let refused = |f: fn(&mut ZkConfig), field: &str| {
+            let mut c = ChainConfig::devnet();
+            f(&mut c.zk);
+            match c.validate() {
+                Err(ConfigError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        };
+        refused(|z| z.tree_depth = 6, "zk.tree_depth");
+        refused(|z| z.tree_depth = 26, "zk.tree_depth");
+        refused(|z| z.tree_depth = 15, "zk.tree_depth");
+        refused(|z| z.batch_transfers = 0, "zk.batch_transfers");
+        refused(|z| z.batch_transfers = 1025, "zk.batch_transfers");
+        refused(|z| z.batch_general = 0, "zk.batch_general");
+        refused(|z| z.batch_general = 257, "zk.batch_general");
+        refused(|z| z.batch_interval_ms = 0, "zk.batch_interval_ms");
+        refused(
+            |z| z.force_inclusion_delay_secs = 0,
+            "zk.force_inclusion_delay_secs",
+        );
+        let mut c = ChainConfig::devnet();
+        for depth in [8, 24] {
+            c.zk.tree_depth = depth;
+            c.zk.batch_transfers = 1024;
+            c.zk.batch_general = 256;
+            c.validate().unwrap();
+        }
+    }
+
+    #[test]
     fn load_reports_missing_file() {
         let err = ChainConfig::load(Path::new("/nonexistent/loft.toml")).unwrap_err();
         assert!(matches!(err, ConfigError::Io { .. }));
@@ -635,6 +807,22 @@ mod tests {
             assert!(
                 doc.contains(&format!(".{field}`")),
                 "docs/configuration.md does not describe `{field}`"
+            );
+        }
+        for field in [
+            "`profile`",
+            "`zk.tree_depth`",
+            "`zk.batch_transfers`",
+            "`zk.batch_general`",
+            "`zk.batch_interval_ms`",
+            "`zk.force_inclusion_delay_secs`",
+            "`zk.proving_key`",
+            "`zk.devnet_setup_seed`",
+            "`zk.fee_account_key`",
+        ] {
+            assert!(
+                doc.contains(field),
+                "docs/configuration.md does not describe {field}"
             );
         }
     }
