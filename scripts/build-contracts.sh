@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 . "$ROOT/scripts/env.sh"
 
 # Contracts whose artifacts are committed; each lives in a file named <Name>.sol.
-NAMES=(L1Rollup L1Bridge DevToken StepVerifier Adjudicator ZkRollup)
+NAMES=(L1Rollup L1Bridge DevToken StepVerifier Adjudicator ZkRollup Groth16Verifier)
 ARTIFACTS="$ROOT/contracts/artifacts"
 
 check=0

@@ -1,5 +1,7 @@
 //! The Solidity verifier: a Groth16 verifier contract over BN254 generated from a verifying key,
-//! and the calldata encoding of proofs and public inputs it reads (`docs/zk-rollup.md` §5).
+//! the constructor words of the deployable verifier `Groth16Verifier` (any key with one public
+//! input, given at deployment: [`verifier_constructor_words`]), and the calldata encoding of proofs
+//! and public inputs both read (`docs/zk-rollup.md` §5, §7).
 //!
 //! The generated contract has the shape of `IZkVerifier`
 //! (`verifyProof(uint256[8] calldata proof, uint256[K] calldata input) returns (bool)`, K = 1 for
@@ -64,6 +66,39 @@ pub fn proof_calldata(proof: &Proof<Bn254>) -> [[u8; 32]; 8] {
     let [bx_im, bx_re, by_im, by_re] = g2_words(&proof.b);
     let [cx, cy] = g1_words(&proof.c);
     [ax, ay, bx_im, bx_re, by_im, by_re, cx, cy]
+}
+
+/// A verifying key with one public input as the constructor argument of the deployable verifier
+/// `contracts/src/zk/Groth16Verifier.sol` (`uint256[18] vk`): big-endian words in the order
+/// `[alpha.x, alpha.y, beta.x_im, beta.x_re, beta.y_im, beta.y_re, gamma (the same four), delta
+/// (the same four), IC0.x, IC0.y, IC1.x, IC1.y]`, `IC<i>` being `gamma_abc_g1[i]`; G2 points
+/// imaginary part first, as `ecPairing` reads them. That contract verifies exactly as the source
+/// [`verifier_solidity`] generates for the same key.
+///
+/// # Panics
+///
+/// Unless the key has exactly one public input (`gamma_abc_g1` of length 2), the only shape the
+/// contract (`IZkVerifier`) has.
+pub fn verifier_constructor_words(vk: &VerifyingKey<Bn254>) -> [[u8; 32]; 18] {
+    assert!(
+        vk.gamma_abc_g1.len() == 2,
+        "Groth16Verifier takes a verifying key with exactly one public input, this one has {} \
+         ({} IC points)",
+        vk.gamma_abc_g1.len().saturating_sub(1),
+        vk.gamma_abc_g1.len()
+    );
+    let mut words = [[0u8; 32]; 18];
+    let parts = g1_words(&vk.alpha_g1)
+        .into_iter()
+        .chain(g2_words(&vk.beta_g2))
+        .chain(g2_words(&vk.gamma_g2))
+        .chain(g2_words(&vk.delta_g2))
+        .chain(g1_words(&vk.gamma_abc_g1[0]))
+        .chain(g1_words(&vk.gamma_abc_g1[1]));
+    for (slot, word) in words.iter_mut().zip(parts) {
+        *slot = word;
+    }
+    words
 }
 
 /// The sha256 of a verifying key's compressed arkworks serialization
@@ -421,6 +456,42 @@ mod tests {
         assert!(src.contains("IC3_Y"));
         assert!(!src.contains("IC4_X"));
         assert!(src.contains("calldataload(add(input, 0x40))"));
+    }
+
+    #[test]
+    fn solidity_constructor_words_follow_the_contract_order() {
+        let vk = some_key(1);
+        let words = verifier_constructor_words(&vk);
+        let [ax, ay] = g1_words(&vk.alpha_g1);
+        let [ic0x, ic0y] = g1_words(&vk.gamma_abc_g1[0]);
+        let [ic1x, ic1y] = g1_words(&vk.gamma_abc_g1[1]);
+        assert_eq!(words[..2], [ax, ay]);
+        assert_eq!(words[2..6], g2_words(&vk.beta_g2));
+        assert_eq!(words[6..10], g2_words(&vk.gamma_g2));
+        assert_eq!(words[10..14], g2_words(&vk.delta_g2));
+        assert_eq!(words[14..], [ic0x, ic0y, ic1x, ic1y]);
+        // The same words the generated source embeds as constants.
+        let src = verifier_solidity(&vk, "V");
+        for (name, word) in [
+            ("ALPHA_X", 0),
+            ("BETA_X_IM", 2),
+            ("DELTA_Y_RE", 13),
+            ("IC1_Y", 17),
+        ] {
+            assert!(src.contains(&format!("{name} = {};", hex_word(&words[word]))));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "exactly one public input, this one has 2")]
+    fn solidity_constructor_words_need_one_public_input() {
+        verifier_constructor_words(&some_key(2));
+    }
+
+    #[test]
+    #[should_panic(expected = "exactly one public input, this one has 0")]
+    fn solidity_constructor_words_refuse_a_key_without_inputs() {
+        verifier_constructor_words(&some_key(0));
     }
 
     #[test]
