@@ -7,6 +7,7 @@ pub mod keys;
 pub mod pack;
 pub mod poseidon;
 pub mod pubdata;
+pub mod replay;
 pub mod stf;
 pub mod testing;
 pub mod tree;
