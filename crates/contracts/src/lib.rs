@@ -1,7 +1,8 @@
 //! loft's L1 contracts from Rust: `sol!` bindings generated from the committed forge artifacts in
 //! `contracts/artifacts/` (so building needs neither Node nor solc), the L1->L2 message queue as the
 //! node reads it, the rollup's batches and withdrawals (`docs/rollup.md` §3.3, §4), and deployment
-//! through any [`L1Client`].
+//! through any [`L1Client`]; the ZK profile's `ZkRollup` and `Groth16Verifier` likewise
+//! ([`deploy_zk`], [`zk_messages`], [`zk_verified_batches`]).
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
@@ -41,6 +42,12 @@ mod bindings {
 }
 
 pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
+
+mod zk;
+pub use zk::{
+    Groth16Verifier, ZkDeployOptions, ZkDeployment, ZkQueueMessage, ZkRollup, ZkVerifiedBatch,
+    deploy_zk, zk_messages, zk_verified_batches,
+};
 
 /// A batch header as the bridge's ABI has it (`L1Bridge.refundDeposit`): the same 17 words.
 pub fn bridge_header(h: BatchHeader) -> bridge_bindings::L1Rollup::BatchHeader {
@@ -127,6 +134,19 @@ pub enum ContractsError {
         /// The transaction that emitted it.
         tx: Option<B256>,
         /// Decoder message.
+        reason: String,
+    },
+    /// A `ZkRollup.BatchVerified` whose transaction is not a direct call of `submitBatch` on the
+    /// rollup (a batch submitted through another contract): its public data cannot be read back.
+    #[error(
+        "batch {index} was verified in transaction {tx}, which is not a direct submitBatch call: {reason}"
+    )]
+    IndirectBatch {
+        /// The batch's index.
+        index: u64,
+        /// The transaction that emitted `BatchVerified`.
+        tx: B256,
+        /// What it is instead.
         reason: String,
     },
 }

@@ -10,3 +10,4 @@ mod persistence;
 mod props;
 mod rpc;
 mod time;
+mod zk;
