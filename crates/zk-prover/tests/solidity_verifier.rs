@@ -275,6 +275,15 @@ fn deployable_verifier_answers_as_the_generated_one() {
         "ProductVerifier",
     ));
     let mut deployable = Chain::deploy(groth16_verifier_code(&words));
+    match Evm::new().send(
+        Chain::CALLER,
+        TxKind::Create,
+        groth16_verifier_code(&words),
+        0,
+    ) {
+        Outcome::Success { gas, .. } => println!("Groth16Verifier deployment: {gas} gas"),
+        _ => panic!("the deployment fails on a fresh chain"),
+    }
 
     // It holds the key it was given.
     let (out, _, _) = deployable.evm.ok(
