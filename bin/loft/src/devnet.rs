@@ -32,36 +32,40 @@ pub(crate) struct EmbeddedArgs {
     /// Loopback port of the embedded L1's JSON-RPC server (0 picks a free one). Default: the
     /// config's `devnet.rpc_port`.
     #[arg(long, env = "LOFT_L1_PORT")]
-    l1_port: Option<u16>,
+    pub(crate) l1_port: Option<u16>,
     /// Seconds between L1 blocks; 0 mines one block per transaction. Default: the config's
     /// `devnet.block_time_secs`.
     #[arg(long)]
-    block_time: Option<u64>,
+    pub(crate) block_time: Option<u64>,
     /// Keep the chain and the L2 node's database in this directory so the devnet survives a
     /// restart (also `kill -9`). Without it, everything lives in a temporary directory.
     #[arg(long, env = "LOFT_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 /// `loft devnet`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DevnetArgs {
     #[command(flatten)]
-    chain: ChainArgs,
+    pub(crate) chain: ChainArgs,
     #[command(flatten)]
-    l1: L1Args,
+    pub(crate) l1: L1Args,
     #[command(flatten)]
-    embedded: EmbeddedArgs,
+    pub(crate) embedded: EmbeddedArgs,
+    /// Which rollup to run: `eth` (optimistic, fraud proofs) or `zk` (validity proofs).
+    /// Default: the config's `profile`.
+    #[arg(long, value_parser = ["eth", "zk"])]
+    pub(crate) profile: Option<String>,
     /// Also write the deployment (L1 RPC URL, chain id, contract addresses) as JSON to this file.
     #[arg(long)]
-    deployment_out: Option<PathBuf>,
+    pub(crate) deployment_out: Option<PathBuf>,
     /// Skip the demo on a fresh chain.
     #[arg(long)]
-    no_demo: bool,
+    pub(crate) no_demo: bool,
     /// Loopback port of the L2 JSON-RPC server (0 picks a free one). Default: the config's
     /// `l2.rpc_port`.
     #[arg(long, env = "LOFT_L2_PORT")]
-    l2_port: Option<u16>,
+    pub(crate) l2_port: Option<u16>,
     /// FOR TESTS AND DEMOS ONLY: the sequencer posts one batch wrong on purpose, the first that
     /// has what KIND needs, to exercise the fraud game (the L2 state stays honest). Dev account 9
     /// takes over posting once a challenger has proven it.
@@ -125,6 +129,13 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
         .chain
         .load()
         .wrap_err("loading the chain configuration")?;
+    let zk = match args.profile.as_deref() {
+        Some(p) => p == "zk",
+        None => config.profile == loft_config::Profile::Zk,
+    };
+    if zk {
+        return crate::zk::devnet::run(&args, &config, started).await;
+    }
     match args.l1.l1_rpc.clone() {
         Some(url) => run_external(&args, &config, url, started).await,
         None => run_embedded(&args, &config, started).await,
@@ -187,7 +198,19 @@ async fn run_external(
     Ok(())
 }
 
-async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant) -> Result<()> {
+/// The embedded L1 and its JSON-RPC server.
+pub(crate) struct EmbeddedL1Parts {
+    pub(crate) chain: DevChain,
+    pub(crate) server: jsonrpsee::server::ServerHandle,
+    pub(crate) url: String,
+    pub(crate) dev_keys: Vec<PrivateKeySigner>,
+}
+
+/// Opens the embedded L1 (in `--data-dir` or in memory) and serves its JSON-RPC.
+pub(crate) async fn start_embedded_l1(
+    args: &DevnetArgs,
+    config: &ChainConfig,
+) -> Result<EmbeddedL1Parts> {
     let mut chain_config =
         DevChainConfig::from_chain_config(config, args.embedded.data_dir.clone())?;
     if let Some(secs) = args.embedded.block_time {
@@ -206,7 +229,21 @@ async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant)
             "starting the L1 JSON-RPC server on 127.0.0.1:{port} (use --l1-port 0 for a free port)"
         )
     })?;
-    let url = format!("http://{addr}");
+    Ok(EmbeddedL1Parts {
+        chain,
+        server,
+        url: format!("http://{addr}"),
+        dev_keys,
+    })
+}
+
+async fn run_embedded(args: &DevnetArgs, config: &ChainConfig, started: Instant) -> Result<()> {
+    let EmbeddedL1Parts {
+        chain,
+        server,
+        url,
+        dev_keys,
+    } = start_embedded_l1(args, config).await?;
     let deployer: Arc<dyn L1Client> = Arc::new(
         EmbeddedL1::new(chain.clone(), dev_keys[0].clone())
             .with_timeout(Duration::from_secs(config.l1.tx_timeout_secs)),

@@ -15,6 +15,7 @@ mod node;
 mod revert;
 mod scenario;
 mod wallet;
+mod zk;
 
 /// loft: a layer-2 scaling stack for Ethereum.
 #[derive(Debug, Parser)]
@@ -74,12 +75,17 @@ enum Command {
     /// Escape hatch: once the rollup is frozen (or may be), withdraw one L2 balance on L1 with a
     /// state proof built from L1 data alone (freezing the rollup first if needed).
     Exit(exit::ExitArgs),
+    /// The zk profile's wallet: key, register, deposit, transfer, withdraw, exit, claim,
+    /// balance, status (against `loft devnet --profile zk` or a zk node).
+    Zk(zk::ZkArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // arkworks' gadgets open `gr1cs` and `r1cs` spans whose fields Debug-format the whole constraint system:
+    // with those spans enabled, a proving-key setup runs for minutes instead of seconds.
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("r1cs=off,gr1cs=off,{}", cli.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("r1cs=off,gr1cs=off,info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -116,6 +122,7 @@ fn main() -> ExitCode {
             Command::ForceTransfer(args) => force::force_transfer_cmd(args).await,
             Command::Queue(args) => force::queue_cmd(args).await,
             Command::Kick(args) => force::kick_cmd(args).await,
+            Command::Zk(args) => zk::run(args).await,
         }
     });
     match result {

@@ -39,6 +39,11 @@ pub(crate) enum Role {
     /// batches, kicks it when it fails the liveness rule, and sequences and posts from the last
     /// batch on L1 as soon as L1 names it active (`docs/liveness.md` §3).
     Operator,
+    /// zk profile: anyone's prover. Rebuilds the zk rollup's state from L1 alone (queue messages
+    /// and every verified batch's public data), serves it read-only over the zk JSON-RPC, and
+    /// once a queue message is overdue proves and posts a batch of the waiting messages itself
+    /// (needs --l1-key, which pays for the submission; --deployment is `zk-deployment.json`).
+    Prover,
 }
 
 /// `loft node`.
@@ -118,6 +123,9 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
         .wrap_err("loading the chain configuration")?;
     let text = std::fs::read_to_string(&args.deployment)
         .wrap_err_with(|| format!("reading {}", args.deployment.display()))?;
+    if args.role == Role::Prover {
+        return zk_prover(&args, &config, &text).await;
+    }
     let deployment: Deployment = serde_json::from_str(&text)
         .wrap_err_with(|| format!("{} is not a loft deployment", args.deployment.display()))?;
     std::fs::create_dir_all(&args.data_dir)
@@ -185,6 +193,7 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
             Ok(())
         }
+        Role::Prover => unreachable!("handled above"),
         Role::Verifier => {
             if args.fault.is_some() || args.backup_poster_key.is_some() {
                 return Err(eyre!(
@@ -257,6 +266,65 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
             .await;
             Ok(())
         }
+    }
+}
+
+/// `--role prover` (zk profile).
+async fn zk_prover(
+    args: &NodeArgs,
+    config: &loft_config::ChainConfig,
+    deployment: &str,
+) -> Result<()> {
+    let file: crate::zk::devnet::ZkDeploymentFile = serde_json::from_str(deployment)
+        .wrap_err_with(|| {
+            format!(
+                "{} is not a zk deployment (zk-deployment.json)",
+                args.deployment.display()
+            )
+        })?;
+    let key = args
+        .l1_key
+        .clone()
+        .ok_or_else(|| eyre!("the prover role needs --l1-key (it pays for submitting proofs)"))?;
+    let signer = load_signer(&loft_l1_rpc::KeySource::PrivateKey(key))?;
+    let mut rpc_config = RpcL1Config::new(args.l1_rpc.clone());
+    rpc_config.expected_chain_id = Some(config.l1.chain_id);
+    rpc_config.confirmations = config.l1.confirmations;
+    rpc_config.tx_timeout = Duration::from_secs(config.l1.tx_timeout_secs);
+    let l1 = RpcL1::connect(rpc_config, signer)
+        .await
+        .wrap_err_with(|| format!("connecting to the L1 at {}", args.l1_rpc))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .wrap_err_with(|| format!("creating {}", args.data_dir.display()))?;
+    let keys = crate::zk::devnet::proving_keys(config, &args.data_dir).await?;
+    // Account 0's key is part of genesis: the configured one, or the one the devnet derived
+    // from dev account 0 (the operator).
+    let operator = loft_l1_embedded::dev_keys(&config.devnet.mnemonic, 1)
+        .map_err(|e| eyre!("deriving dev account 0: {e}"))?
+        .remove(0);
+    let fee_key = crate::zk::devnet::fee_key(config, &operator)?;
+    let port = args.l2_port.unwrap_or(0);
+    println!(
+        "loft zk prover {}: following ZkRollup {} from L1 block {}",
+        l1.sender(),
+        file.zk.rollup,
+        file.zk.deploy_block
+    );
+    let run = loft_zk_node::prover_role::run(
+        loft_zk_node::prover_role::ProverRoleConfig {
+            params: crate::zk::devnet::params(config),
+            rollup: file.zk.rollup,
+            deploy_block: file.zk.deploy_block,
+            fee_key,
+            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            poll_interval: Duration::from_millis(args.poll_ms.max(50)),
+        },
+        Arc::new(l1),
+        keys,
+    );
+    tokio::select! {
+        r = run => r.wrap_err("the prover role stopped"),
+        _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
 

@@ -1255,7 +1255,7 @@ fn l2_result(receipt: &TransactionReceipt, elapsed: Duration) -> L2TxResult {
 }
 
 /// An RPC failure with the node's JSON-RPC error code and message when it answered with one.
-fn rpc_error(what: impl Display, e: RpcError<TransportErrorKind>) -> eyre::Report {
+pub(crate) fn rpc_error(what: impl Display, e: RpcError<TransportErrorKind>) -> eyre::Report {
     match e {
         RpcError::ErrorResp(payload) => {
             let data = payload

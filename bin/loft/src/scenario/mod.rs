@@ -12,6 +12,8 @@
 //!   exactly its balance and every unconsumed deposit is refunded; the bridge ends empty.
 //! - `channel-cheat` ([`channel_cheat`]): a payment channel closed with an old state while the
 //!   other party is offline; its watchtower answers; the cheater pays the penalty.
+//! - `zk-wrong-root`, `zk-prover-stops` ([`zk`]): the zk profile's L1 rejecting a lying prover,
+//!   and anyone's prover taking a forced exit through once the operator stops.
 //!
 //! Everything goes over real sockets: the embedded L1's JSON-RPC server (or `--l1-rpc`, e.g.
 //! anvil, whose default accounts are loft's dev accounts), the L2 nodes' JSON-RPC, the wallet.
@@ -21,6 +23,7 @@ mod channel_cheat;
 mod exodus;
 mod failover;
 mod fraud;
+mod zk;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +68,14 @@ enum Which {
     /// offline; the watchtower answers with the newest state; the honest party receives its
     /// balance plus the penalty, the cheater loses it.
     ChannelCheat(StoryArgs),
+    /// zk profile: a prover posts a wrong root, a tampered proof and public data that is not the
+    /// proved one; L1's verifier rejects each and the state does not move; the honest batch is
+    /// accepted.
+    ZkWrongRoot(StoryArgs),
+    /// zk profile: the operator's node stops; a user queues a forced exit; once it is overdue
+    /// anyone's prover (rebuilt from L1 alone) proves and posts it; the user claims exactly its
+    /// balance.
+    ZkProverStops(StoryArgs),
 }
 
 /// What every story takes.
@@ -103,6 +114,8 @@ pub(crate) async fn run(args: ScenarioArgs) -> Result<()> {
             a.timeout_secs,
             Box::pin(channel_cheat::run(a)) as StoryFuture,
         ),
+        Which::ZkWrongRoot(a) => (a.timeout_secs, Box::pin(zk::wrong_root(a)) as StoryFuture),
+        Which::ZkProverStops(a) => (a.timeout_secs, Box::pin(zk::prover_stops(a)) as StoryFuture),
     };
     match tokio::time::timeout(Duration::from_secs(timeout), story).await {
         Ok(r) => r,
