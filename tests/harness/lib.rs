@@ -325,3 +325,204 @@ pub fn cast(args: &[&str]) -> String {
 pub fn dev_address(i: u32) -> Address {
     dev_key(i).address()
 }
+
+/// The zk profile's small test configuration: the devnet preset with a depth-8 tree and batches of
+/// two transfer and two general slots, so that the insecure devnet proving key takes seconds.
+pub fn small_zk_config() -> loft_config::ChainConfig {
+    let mut c = loft_config::ChainConfig::devnet();
+    c.profile = loft_config::Profile::Zk;
+    c.zk.tree_depth = 8;
+    c.zk.batch_transfers = 2;
+    c.zk.batch_general = 2;
+    c
+}
+
+/// Writes [`small_zk_config`] as TOML to `path` and returns the path.
+pub fn write_small_zk_config(path: &Path) -> PathBuf {
+    std::fs::write(path, small_zk_config().to_toml()).expect("write the zk config");
+    path.to_path_buf()
+}
+
+/// `loft devnet` with the zk profile running as a real process (stdout and stderr in files of
+/// its own temporary folder, so the demo's lines can be read), killed by pid on drop.
+pub struct ZkDevnet {
+    child: Child,
+    /// The L1 JSON-RPC URL it serves.
+    pub l1_url: String,
+    /// The zk node's JSON-RPC URL.
+    pub l2_url: String,
+    /// `ZkRollup`'s address.
+    pub rollup: Address,
+    /// The Groth16 verifier's address.
+    pub verifier: Address,
+    /// The L1 block that deployed the rollup.
+    pub deploy_block: u64,
+    /// Its temporary folder (config, deployment file, stdout, log).
+    pub dir: tempfile::TempDir,
+    /// Time from spawn until the deployment file appeared (the proving key included).
+    pub ready_after: Duration,
+}
+
+impl ZkDevnet {
+    /// Starts `loft devnet --config <small zk config>` with `extra` arguments (for example
+    /// `--no-demo`) and waits until it has deployed and its zk node answers.
+    pub fn start(loft: &Path, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = write_small_zk_config(&dir.path().join("zk.toml"));
+        let out = dir.path().join("deployment.json");
+        let stdout = std::fs::File::create(dir.path().join("devnet.out")).expect("stdout file");
+        let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
+        let started = Instant::now();
+        let mut child = Command::new(loft)
+            .arg("devnet")
+            .arg("--config")
+            .arg(&config)
+            .args(["--l1-port", "0", "--l2-port", "0", "--deployment-out"])
+            .arg(&out)
+            .args(extra)
+            .stdout(stdout)
+            .stderr(log)
+            .spawn()
+            .expect("spawn loft devnet");
+        let value: serde_json::Value = wait_until(
+            Duration::from_secs(300),
+            "loft devnet (zk) to deploy",
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log =
+                        std::fs::read_to_string(dir.path().join("devnet.log")).unwrap_or_default();
+                    panic!("loft devnet (zk) exited early ({status}):\n{log}");
+                }
+                let text = std::fs::read_to_string(&out).ok()?;
+                serde_json::from_str(&text).ok()
+            },
+        );
+        let ready_after = started.elapsed();
+        assert_eq!(value["profile"], "zk", "deployment file: {value}");
+        let text = |v: &serde_json::Value| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("deployment file: {value}"))
+                .to_string()
+        };
+        let address = |v: &serde_json::Value| -> Address {
+            text(v)
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}: deployment file {value}"))
+        };
+        let devnet = Self {
+            l1_url: text(&value["l1_rpc_url"]),
+            l2_url: text(&value["l2_rpc_url"]),
+            rollup: address(&value["zk"]["rollup"]),
+            verifier: address(&value["zk"]["verifier"]),
+            deploy_block: value["zk"]["deploy_block"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("deploy_block: {value}")),
+            child,
+            dir,
+            ready_after,
+        };
+        wait_until(Duration::from_secs(60), "the zk node to answer", || {
+            devnet.try_rpc("loft_zkStatus", serde_json::json!([])).ok()
+        });
+        devnet
+    }
+
+    /// Starts it with `--data-dir <data_dir>` (chain, journal and proving key survive restarts),
+    /// like [`ZkDevnet::start`]; [`ZkDevnet::dir`] holds only this run's files.
+    pub fn start_in(loft: &Path, data_dir: &Path, extra: &[&str]) -> Self {
+        let data_dir = data_dir.to_str().expect("data dir is UTF-8");
+        let mut args = vec!["--data-dir", data_dir];
+        args.extend_from_slice(extra);
+        Self::start(loft, &args)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process with SIGKILL (no shutdown path runs) and waits until it is gone.
+    pub fn kill_9(&mut self) {
+        run_ok(Command::new("kill").args(["-9", &self.pid().to_string()]));
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Its stdout so far (the summary and the demo's lines).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("devnet.out")).unwrap_or_default()
+    }
+
+    /// Its log (stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("devnet.log")).unwrap_or_default()
+    }
+
+    /// The zk config it runs with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("zk.toml")
+    }
+
+    /// A JSON-RPC call to the zk node: the whole response object (`result` or `error`), or why
+    /// there was none.
+    pub fn try_rpc(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+                .to_string();
+        let response = http_post(&self.l2_url, &body).map_err(|e| e.to_string())?;
+        let body = response
+            .find("\r\n\r\n")
+            .map(|i| &response[i + 4..])
+            .ok_or_else(|| format!("no HTTP body: {response:?}"))?;
+        serde_json::from_str(body).map_err(|e| format!("{e}: {response:?}"))
+    }
+
+    /// A JSON-RPC call that must succeed: its `result`.
+    pub fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let v = self
+            .try_rpc(method, params.clone())
+            .unwrap_or_else(|e| panic!("{method} {params}: {e}"));
+        assert!(v.get("error").is_none(), "{method} {params} failed: {v}");
+        v["result"].clone()
+    }
+
+    /// `loft zk --rpc .. --l1-rpc .. --dev-account <account> <args>`: its stdout, failing the test
+    /// with its output when it exits non-zero.
+    pub fn wallet(&self, loft: &Path, account: u32, args: &[&str], timeout: Duration) -> String {
+        let n = account.to_string();
+        let mut all = vec![
+            "zk",
+            "--rpc",
+            &self.l2_url,
+            "--l1-rpc",
+            &self.l1_url,
+            "--dev-account",
+            &n,
+        ];
+        all.extend_from_slice(args);
+        let out = run_loft(loft, &all, timeout);
+        assert!(
+            out.status.success(),
+            "loft {all:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for ZkDevnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
