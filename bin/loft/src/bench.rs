@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
 use loft_bench::{
-    ChannelBenchOptions, L1ThroughputOptions, RollupBenchOptions, channel_payments, l1_throughput,
-    rollup_batch,
+    ChannelBenchOptions, L1ThroughputOptions, RollupBenchOptions, ZkBenchOptions, channel_payments,
+    l1_throughput, rollup_batch, zk_batch,
 };
 
 /// `loft bench`.
@@ -26,6 +26,29 @@ enum BenchCommand {
     /// Payment channels: payments per second and latency between two daemons over loopback
     /// with every state on disk, against the same payments as L1 transfers.
     Channels(ChannelBenchArgs),
+    /// One zk batch of N signed transfers: constraints per transfer, devnet setup and proving
+    /// time (transfers/s), L1 bytes and gas per transfer with the proof verified on L1, against
+    /// the same transfers done on L1 and the optimistic profile's batch.
+    Zk(ZkBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ZkBenchArgs {
+    /// Transfer slots of the batch (all filled). Proving memory grows with it: 64 needs ~6 GB.
+    #[arg(long, default_value_t = 16)]
+    transfers: usize,
+    /// Tree depth (even, 8..=24): 2^depth accounts.
+    #[arg(long, default_value_t = 24)]
+    tree_depth: u8,
+    /// General slots of the batch.
+    #[arg(long, default_value_t = 1)]
+    general: usize,
+    /// L2 transfers of the optimistic profile's batch measured alongside (0 skips it).
+    #[arg(long, default_value_t = 1000)]
+    optimistic_transfers: usize,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -88,6 +111,17 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             })
             .await
             .wrap_err("running the payment channel benchmark")?;
+            show(report.table(), &report, a.json_out.as_deref())
+        }
+        BenchCommand::Zk(a) => {
+            let report = zk_batch(&ZkBenchOptions {
+                tree_depth: a.tree_depth,
+                transfers: a.transfers,
+                general: a.general,
+                optimistic_transfers: a.optimistic_transfers,
+            })
+            .await
+            .wrap_err("running the zk benchmark")?;
             show(report.table(), &report, a.json_out.as_deref())
         }
         BenchCommand::Rollup(a) => {

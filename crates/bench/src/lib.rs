@@ -5,9 +5,11 @@
 
 mod channels;
 mod rollup;
+mod zk;
 
 pub use channels::{ChannelBenchOptions, ChannelBenchReport, channel_payments};
 pub use rollup::{RollupBenchOptions, RollupBenchReport, rollup_batch};
+pub use zk::{ZkBenchOptions, ZkBenchReport, zk_batch};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

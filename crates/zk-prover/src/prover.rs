@@ -54,6 +54,11 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
+    /// Bytes of the proving key in its uncompressed serialization (what [`Keys::save`] writes).
+    pub fn proving_key_bytes(&self) -> usize {
+        self.pk.uncompressed_size()
+    }
+
     /// The verifying key.
     pub fn vk(&self) -> &VerifyingKey<Bn254> {
         &self.pk.vk
