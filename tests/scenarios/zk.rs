@@ -372,9 +372,26 @@ fn zk_wallet_cli_and_bad_input() {
     assert!(big.len() > 64 * 1024);
     if let Ok(response) = http_post(&d.l2_url, &big) {
         assert!(
-            !response.contains("\"result\""),
-            "a body over 64 KiB was served: {response}"
+            response.is_empty()
+                || (response.starts_with("HTTP/1.1 413") && response.contains("-32007")),
+            "a body over 64 KiB: {response}"
         );
+    }
+    // More calls in one batch than allowed.
+    let calls: Vec<Value> = (0..101)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "loft_zkStatus", "params": []}))
+        .collect();
+    let response = http_post(&d.l2_url, &Value::Array(calls).to_string()).expect("post");
+    assert!(
+        response.contains("-32010"),
+        "101 calls in a batch: {response}"
+    );
+    // Accounts beyond the tree and indices that are not indices.
+    for index in [json!(256), json!(-1), json!("0x01"), json!(u64::MAX)] {
+        let v = d
+            .try_rpc("loft_zkAccount", json!([index]))
+            .expect("loft_zkAccount");
+        assert_eq!(v["error"]["code"], -32602, "loft_zkAccount({index}): {v}");
     }
     // Raw garbage on the socket.
     let _ = raw_request(
@@ -444,6 +461,10 @@ fn zk_kill_9_keeps_acknowledged_operations() {
         "right after the restart (acknowledged in batches {batches:?})"
     );
     let last = *batches.iter().max().expect("batches");
+    eprintln!(
+        "after the restart: {} (acknowledged in batches {batches:?})",
+        status(&d)
+    );
     let s = wait_all_verified(&d, last + 1);
     assert_eq!(
         (account(&d, a), account(&d, b)),
@@ -499,6 +520,33 @@ fn zk_scenarios_wrong_root_and_prover_stops() {
     let loft = loft_bin!();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = loft_e2e::write_small_zk_config(&dir.path().join("zk.toml"));
-    run_story(&loft, &config, "zk-wrong-root");
-    run_story(&loft, &config, "zk-prover-stops");
+    let r = &run_story(&loft, &config, "zk-wrong-root")["report"];
+    let attempts = r["attempts"].as_array().expect("attempts");
+    let accepted: Vec<(&str, bool)> = attempts
+        .iter()
+        .map(|a| (a["what"].as_str().unwrap_or("?"), a["accepted"] == true))
+        .collect();
+    assert_eq!(
+        accepted,
+        [
+            ("wrong new root", false),
+            ("tampered proof", false),
+            ("public data that is not the proved one", false),
+            ("honest batch", true),
+        ],
+        "{r}"
+    );
+    assert_eq!(r["root_unchanged_after_rejections"], true, "{r}");
+    assert_eq!(r["verified_batches"], 1, "{r}");
+
+    let r = &run_story(&loft, &config, "zk-prover-stops")["report"];
+    let wei = |field: &str| -> u128 {
+        r[field]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{field}: {r}"))
+    };
+    assert!(wei("l2_balance_at_stop") > 0, "{r}");
+    assert_eq!(wei("claimed"), wei("l2_balance_at_stop"), "{r}");
+    assert_eq!(wei("l1_gain_after_gas"), wei("l2_balance_at_stop"), "{r}");
 }
