@@ -393,6 +393,27 @@ pub(crate) async fn prover_stops(args: StoryArgs) -> Result<()> {
     )
     .await?;
     prover.abort();
+    // The exit's batch and its gas, from L1.
+    let to = s.operator.block_number().await?;
+    let posted = loft_contracts::zk_verified_batches(
+        s.operator.as_ref(),
+        s.zk.rollup,
+        s.zk.deploy_block,
+        to,
+    )
+    .await?;
+    let exit_batch_gas = match posted.last() {
+        Some(b) => s.operator.receipt(b.tx_hash).await?.map(|r| r.gas_used),
+        None => None,
+    };
+    if let Some(b) = posted.last() {
+        let from = s.operator.transaction(b.tx_hash).await?.map(|t| t.from);
+        if from != Some(prover_l1.sender()) {
+            problems.push(format!(
+                "the exit's batch was posted by {from:?}, not by the prover"
+            ));
+        }
+    }
     let due = user.claimable().await?;
     say(
         json,
@@ -424,7 +445,7 @@ pub(crate) async fn prover_stops(args: StoryArgs) -> Result<()> {
             l2_balance_at_stop: left.to_string(),
             forced_exit_deadline: deadline,
             proved_by: prover_l1.sender(),
-            exit_batch_gas: None,
+            exit_batch_gas,
             claimed: due.to_string(),
             l1_gain_after_gas: gain.to_string(),
         },
