@@ -298,6 +298,21 @@ pub struct Deposit {
     pub amount: U256,
 }
 
+/// The logs of event `E` that `address` emitted in a block range (inclusive), as L1 returns them.
+pub(crate) async fn event_logs<E: SolEvent>(
+    l1: &(impl L1Client + ?Sized),
+    address: Address,
+    from_block: u64,
+    to_block: u64,
+) -> Result<Vec<Log>, ContractsError> {
+    let filter = Filter::new()
+        .address(address)
+        .event_signature(E::SIGNATURE_HASH)
+        .from_block(from_block)
+        .to_block(to_block);
+    Ok(l1.logs(&filter).await?)
+}
+
 /// Reads the queue messages emitted by `bridge` in a block range, in queue order.
 pub async fn read_queue(
     l1: &(impl L1Client + ?Sized),
@@ -305,13 +320,7 @@ pub async fn read_queue(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<QueueMessage>, ContractsError> {
-    let filter = Filter::new()
-        .address(bridge)
-        .event_signature(L1Bridge::MessageQueued::SIGNATURE_HASH)
-        .from_block(from_block)
-        .to_block(to_block);
-    let mut messages = l1
-        .logs(&filter)
+    let mut messages = event_logs::<L1Bridge::MessageQueued>(l1, bridge, from_block, to_block)
         .await?
         .iter()
         .map(QueueMessage::from_log)
@@ -517,13 +526,7 @@ pub async fn read_batches(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<SubmittedBatch>, ContractsError> {
-    let filter = Filter::new()
-        .address(rollup)
-        .event_signature(L1Rollup::BatchSubmitted::SIGNATURE_HASH)
-        .from_block(from_block)
-        .to_block(to_block);
-    let mut batches = l1
-        .logs(&filter)
+    let mut batches = event_logs::<L1Rollup::BatchSubmitted>(l1, rollup, from_block, to_block)
         .await?
         .iter()
         .map(SubmittedBatch::from_log)

@@ -7,10 +7,10 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent};
-use loft_l1::{Filter, L1Client, L1Error, Log};
+use loft_l1::{L1Client, L1Error, Log};
 use serde::{Deserialize, Serialize};
 
-use super::{ContractsError, create, rollup_call};
+use super::{ContractsError, create, event_logs, rollup_call};
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod bindings {
@@ -206,13 +206,7 @@ pub async fn zk_messages(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<ZkQueueMessage>, ContractsError> {
-    let filter = Filter::new()
-        .address(rollup)
-        .event_signature(ZkRollup::MessageQueued::SIGNATURE_HASH)
-        .from_block(from_block)
-        .to_block(to_block);
-    let mut messages = l1
-        .logs(&filter)
+    let mut messages = event_logs::<ZkRollup::MessageQueued>(l1, rollup, from_block, to_block)
         .await?
         .iter()
         .map(ZkQueueMessage::from_log)
@@ -251,13 +245,8 @@ pub async fn zk_verified_batches(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<ZkVerifiedBatch>, ContractsError> {
-    let filter = Filter::new()
-        .address(rollup)
-        .event_signature(ZkRollup::BatchVerified::SIGNATURE_HASH)
-        .from_block(from_block)
-        .to_block(to_block);
     let mut batches = Vec::new();
-    for log in l1.logs(&filter).await? {
+    for log in event_logs::<ZkRollup::BatchVerified>(l1, rollup, from_block, to_block).await? {
         let malformed = |reason: String| ContractsError::MalformedLog {
             event: "BatchVerified",
             tx: log.transaction_hash,

@@ -27,6 +27,26 @@ pub struct Posted {
     pub gas_used: u64,
 }
 
+/// Sends `submitBatch` for a proved batch as it is, without checking L1 first.
+pub async fn send(
+    l1: &dyn L1Client,
+    rollup: Address,
+    p: &Proved,
+) -> Result<alloy::rpc::types::TransactionReceipt, loft_l1::L1Error> {
+    let call = ZkRollup::submitBatchCall {
+        newRoot: p.new_root,
+        pubdata: p.pubdata.clone(),
+        proof: p.proof,
+    };
+    send_and_confirm(
+        l1,
+        TransactionRequest::default()
+            .to(rollup)
+            .input(call.abi_encode().into()),
+    )
+    .await
+}
+
 /// Submits one proved batch; `Ok(None)` when L1 already has it.
 pub async fn submit(
     l1: &dyn L1Client,
@@ -43,18 +63,7 @@ pub async fn submit(
             p.index
         )));
     }
-    let call = ZkRollup::submitBatchCall {
-        newRoot: p.new_root,
-        pubdata: p.pubdata.clone(),
-        proof: p.proof,
-    };
-    let receipt = send_and_confirm(
-        l1,
-        TransactionRequest::default()
-            .to(rollup)
-            .input(call.abi_encode().into()),
-    )
-    .await?;
+    let receipt = send(l1, rollup, p).await?;
     Ok(Some(Posted {
         index: p.index,
         tx: receipt.transaction_hash,

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolError};
-use eyre::{Result, WrapErr, eyre};
+use eyre::{Result, eyre};
 use loft_config::ChainConfig;
-use loft_contracts::{ZkDeployOptions, ZkDeployment, ZkRollup, deploy_zk};
+use loft_contracts::{ZkDeployment, ZkRollup};
 use loft_l1::{L1Client, L1Error, send_and_confirm};
 use loft_zk::{BatchBuilder, ZkParams};
 use loft_zk_node::prover::Proved;
 use loft_zk_node::store::QueueMessage;
-use loft_zk_node::{ZkNode, ZkNodeConfig, l1_head, root_word};
+use loft_zk_node::{ZkNode, ZkNodeConfig, l1_head};
 use loft_zk_prover::prover::Keys;
 use serde::Serialize;
 
@@ -55,22 +55,7 @@ async fn setup(args: &StoryArgs, json: bool) -> Result<ZkStage> {
     );
     let keys = proving_keys(&config, dir.path()).await?;
     let fee = fee_key(&config, &stage.keys[0])?;
-    let zk = deploy_zk(
-        operator.as_ref(),
-        &ZkDeployOptions {
-            verifying_key: loft_zk_prover::solidity::verifier_constructor_words(keys.vk())
-                .map(U256::from_be_bytes),
-            genesis_root: root_word(loft_zk::replay::genesis(p.tree_depth, &fee).root()),
-            tree_depth: p.tree_depth,
-            batch_transfers: config.zk.batch_transfers,
-            batch_general: config.zk.batch_general,
-            chain_id: p.chain_id,
-            operator: operator.sender(),
-            force_inclusion_delay_secs: config.zk.force_inclusion_delay_secs,
-        },
-    )
-    .await
-    .wrap_err("deploying the zk rollup")?;
+    let zk = crate::zk::devnet::deploy(operator.as_ref(), &config, &keys, &fee).await?;
     say(
         json,
         format!(
@@ -123,19 +108,7 @@ struct Attempt {
 }
 
 async fn submit(l1: &dyn L1Client, rollup: Address, p: &Proved) -> Result<u64, L1Error> {
-    let call = ZkRollup::submitBatchCall {
-        newRoot: p.new_root,
-        pubdata: p.pubdata.clone(),
-        proof: p.proof,
-    };
-    let r = send_and_confirm(
-        l1,
-        TransactionRequest::default()
-            .to(rollup)
-            .input(call.abi_encode().into()),
-    )
-    .await?;
-    Ok(r.gas_used)
+    Ok(loft_zk_node::poster::send(l1, rollup, p).await?.gas_used)
 }
 
 #[derive(Debug, Serialize)]

@@ -78,6 +78,33 @@ pub(crate) async fn proving_keys(config: &ChainConfig, dir: &Path) -> Result<Arc
     Ok(Arc::new(keys))
 }
 
+/// Deploys `Groth16Verifier` for `keys` and `ZkRollup` with the config's batch shape, the genesis
+/// whose account 0 holds `fee`, and `l1`'s key as the operator.
+pub(crate) async fn deploy(
+    l1: &dyn L1Client,
+    config: &ChainConfig,
+    keys: &Keys,
+    fee: &PublicKey,
+) -> Result<ZkDeployment> {
+    let p = params(config);
+    deploy_zk(
+        l1,
+        &ZkDeployOptions {
+            verifying_key: loft_zk_prover::solidity::verifier_constructor_words(keys.vk())
+                .map(U256::from_be_bytes),
+            genesis_root: root_word(loft_zk::replay::genesis(p.tree_depth, fee).root()),
+            tree_depth: p.tree_depth,
+            batch_transfers: config.zk.batch_transfers,
+            batch_general: config.zk.batch_general,
+            chain_id: p.chain_id,
+            operator: l1.sender(),
+            force_inclusion_delay_secs: config.zk.force_inclusion_delay_secs,
+        },
+    )
+    .await
+    .wrap_err("deploying the zk rollup")
+}
+
 pub(crate) async fn run(args: &DevnetArgs, config: &ChainConfig, started: Instant) -> Result<()> {
     if args.l1.l1_rpc.is_some() {
         return Err(eyre!(
@@ -114,22 +141,7 @@ pub(crate) async fn run(args: &DevnetArgs, config: &ChainConfig, started: Instan
     let fresh = reused.is_none();
     let zk = match reused {
         Some(d) => d,
-        None => deploy_zk(
-            deployer.as_ref(),
-            &ZkDeployOptions {
-                verifying_key: loft_zk_prover::solidity::verifier_constructor_words(keys.vk())
-                    .map(U256::from_be_bytes),
-                genesis_root: root_word(loft_zk::replay::genesis(p.tree_depth, &fee).root()),
-                tree_depth: p.tree_depth,
-                batch_transfers: config.zk.batch_transfers,
-                batch_general: config.zk.batch_general,
-                chain_id: p.chain_id,
-                operator: deployer.sender(),
-                force_inclusion_delay_secs: config.zk.force_inclusion_delay_secs,
-            },
-        )
-        .await
-        .wrap_err("deploying the zk rollup")?,
+        None => deploy(deployer.as_ref(), config, &keys, &fee).await?,
     };
     let port = args.l2_port.unwrap_or(config.l2.rpc_port);
     let node = ZkNode::start(
