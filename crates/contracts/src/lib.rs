@@ -46,7 +46,7 @@ pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
 mod zk;
 pub use zk::{
     Groth16Verifier, ZkDeployOptions, ZkDeployment, ZkQueueMessage, ZkRollup, ZkVerifiedBatch,
-    deploy_zk, zk_messages, zk_verified_batches,
+    deploy_zk, zk_messages, zk_rollup_creation_code, zk_verified_batches,
 };
 
 /// A batch header as the bridge's ABI has it (`L1Bridge.refundDeposit`): the same 17 words.
@@ -298,6 +298,21 @@ pub struct Deposit {
     pub amount: U256,
 }
 
+/// The events `E` that `address` emitted in a block range (inclusive), each parsed by `parse`.
+pub(crate) async fn parsed_events<E: SolEvent, T>(
+    l1: &(impl L1Client + ?Sized),
+    address: Address,
+    from_block: u64,
+    to_block: u64,
+    parse: impl Fn(&Log) -> Result<T, ContractsError>,
+) -> Result<Vec<T>, ContractsError> {
+    event_logs::<E>(l1, address, from_block, to_block)
+        .await?
+        .iter()
+        .map(parse)
+        .collect()
+}
+
 /// The logs of event `E` that `address` emitted in a block range (inclusive), as L1 returns them.
 pub(crate) async fn event_logs<E: SolEvent>(
     l1: &(impl L1Client + ?Sized),
@@ -320,11 +335,14 @@ pub async fn read_queue(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<QueueMessage>, ContractsError> {
-    let mut messages = event_logs::<L1Bridge::MessageQueued>(l1, bridge, from_block, to_block)
-        .await?
-        .iter()
-        .map(QueueMessage::from_log)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut messages = parsed_events::<L1Bridge::MessageQueued, _>(
+        l1,
+        bridge,
+        from_block,
+        to_block,
+        QueueMessage::from_log,
+    )
+    .await?;
     messages.sort_by_key(|m| m.index);
     Ok(messages)
 }
@@ -526,11 +544,14 @@ pub async fn read_batches(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<SubmittedBatch>, ContractsError> {
-    let mut batches = event_logs::<L1Rollup::BatchSubmitted>(l1, rollup, from_block, to_block)
-        .await?
-        .iter()
-        .map(SubmittedBatch::from_log)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut batches = parsed_events::<L1Rollup::BatchSubmitted, _>(
+        l1,
+        rollup,
+        from_block,
+        to_block,
+        SubmittedBatch::from_log,
+    )
+    .await?;
     batches.sort_by_key(|b| b.header.index);
     Ok(batches)
 }

@@ -10,7 +10,7 @@ use alloy::sol_types::{SolCall, SolConstructor, SolEvent};
 use loft_l1::{L1Client, L1Error, Log};
 use serde::{Deserialize, Serialize};
 
-use super::{ContractsError, create, event_logs, rollup_call};
+use super::{ContractsError, create, event_logs, parsed_events, rollup_call};
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod bindings {
@@ -63,6 +63,23 @@ pub struct ZkDeployment {
     pub deploy_block: u64,
 }
 
+/// `ZkRollup`'s creation code (bytecode and constructor arguments) for `opts`, naming `verifier`.
+pub fn zk_rollup_creation_code(opts: &ZkDeployOptions, verifier: Address) -> Bytes {
+    let args = ZkRollup::constructorCall {
+        verifier_: verifier,
+        genesisRoot_: opts.genesis_root,
+        treeDepth_: opts.tree_depth,
+        batchTransfers_: opts.batch_transfers,
+        batchGeneral_: opts.batch_general,
+        chainId_: opts.chain_id,
+        operator_: opts.operator,
+        forceInclusionDelay_: opts.force_inclusion_delay_secs,
+    };
+    [ZkRollup::BYTECODE.as_ref(), &args.abi_encode()]
+        .concat()
+        .into()
+}
+
 /// Deploys a `Groth16Verifier` for `opts.verifying_key`, then a `ZkRollup` that uses it, with the
 /// client's key, from the committed artifacts (no compiler involved). Checks first that the key can
 /// pay for both (so an unfunded key deploys nothing) and returns only when both have code and the
@@ -85,24 +102,7 @@ pub async fn deploy_zk(
     ]
     .concat()
     .into();
-    let rollup_code = |verifier: Address| -> Bytes {
-        [
-            ZkRollup::BYTECODE.as_ref(),
-            &ZkRollup::constructorCall {
-                verifier_: verifier,
-                genesisRoot_: opts.genesis_root,
-                treeDepth_: opts.tree_depth,
-                batchTransfers_: opts.batch_transfers,
-                batchGeneral_: opts.batch_general,
-                chainId_: opts.chain_id,
-                operator_: opts.operator,
-                forceInclusionDelay_: opts.force_inclusion_delay_secs,
-            }
-            .abi_encode(),
-        ]
-        .concat()
-        .into()
-    };
+    let rollup_code = |verifier: Address| zk_rollup_creation_code(opts, verifier);
 
     // Budget: both creations' gas estimates at twice the current base fee plus a 1 gwei tip (the
     // rollup's constructor does not look at the verifier's code, so it estimates before it exists).
@@ -206,11 +206,14 @@ pub async fn zk_messages(
     from_block: u64,
     to_block: u64,
 ) -> Result<Vec<ZkQueueMessage>, ContractsError> {
-    let mut messages = event_logs::<ZkRollup::MessageQueued>(l1, rollup, from_block, to_block)
-        .await?
-        .iter()
-        .map(ZkQueueMessage::from_log)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut messages = parsed_events::<ZkRollup::MessageQueued, _>(
+        l1,
+        rollup,
+        from_block,
+        to_block,
+        ZkQueueMessage::from_log,
+    )
+    .await?;
     messages.sort_by_key(|m| m.index);
     Ok(messages)
 }

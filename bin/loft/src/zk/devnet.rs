@@ -181,8 +181,9 @@ pub(crate) async fn run(args: &DevnetArgs, config: &ChainConfig, started: Instan
         let (l2, l1_url) = (file.l2_rpc_url.clone(), file.l1_rpc_url.clone());
         let (user, friend) = (l1.dev_keys[1].clone(), l1.dev_keys[2].clone());
         tokio::spawn(async move {
-            if let Err(e) = demo(&l2, &l1_url, user, friend).await {
-                eprintln!("demo failed: {e:#}");
+            match demo(&l2, &l1_url, user, friend).await {
+                Ok(()) => println!("demo done: every balance exact"),
+                Err(e) => eprintln!("demo failed: {e:#}"),
             }
         })
     });
@@ -267,14 +268,11 @@ async fn demo(l2: &str, l1: &str, user: PrivateKeySigner, friend: PrivateKeySign
     );
     let long = Duration::from_secs(300);
     u.wait_balance(ua, long, |b| b == deposit).await?;
-    f.wait_balance(fa, long, |_| true).await?;
     println!(
         "demo [2/6] deposit credited on L2 after {} ms (sequenced; proved and verified in the background)",
         t0.elapsed().as_millis()
     );
-    while !f.account(fa).await?.registered {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    f.wait_registered(fa, long).await?;
     let (pay, fee) = (250_000_000_000_000_000u128, 1_000_000_000_000u128);
     let a = u.transfer(fa, pay, fee).await?;
     println!(

@@ -309,6 +309,18 @@ impl ZkWallet {
         }
     }
 
+    /// Waits until `index` holds its key on L2 (its set-key message taken).
+    pub(crate) async fn wait_registered(&self, index: u32, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        while !self.account(index).await?.registered {
+            if started.elapsed() > timeout {
+                bail!("account {index} is still not registered on L2 after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
     /// Waits until `index`'s L2 balance satisfies `pred`.
     pub(crate) async fn wait_balance(
         &self,

@@ -5,7 +5,7 @@
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolConstructor};
+use alloy::sol_types::SolCall;
 use loft_contracts::{
     ContractsError, Groth16Verifier, ZkDeployOptions, ZkRollup, deploy_zk, zk_messages,
     zk_verified_batches,
@@ -88,17 +88,7 @@ fn forwarder(to: Address) -> Vec<u8> {
 
 /// `ZkRollup`'s creation code for `options` with another verifier.
 fn rollup_code(opts: &ZkDeployOptions, verifier: Address) -> Vec<u8> {
-    let args = ZkRollup::constructorCall {
-        verifier_: verifier,
-        genesisRoot_: opts.genesis_root,
-        treeDepth_: opts.tree_depth,
-        batchTransfers_: opts.batch_transfers,
-        batchGeneral_: opts.batch_general,
-        chainId_: opts.chain_id,
-        operator_: opts.operator,
-        forceInclusionDelay_: opts.force_inclusion_delay_secs,
-    };
-    [ZkRollup::BYTECODE.as_ref(), &args.abi_encode()].concat()
+    loft_contracts::zk_rollup_creation_code(opts, verifier).to_vec()
 }
 
 #[tokio::test]
