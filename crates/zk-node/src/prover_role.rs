@@ -123,16 +123,15 @@ async fn sync(
                 b.index
             ))
         })?;
-        let mut tree = f.tree.clone();
-        loft_zk::replay::apply_pubdata(&mut tree, &data)
+        // apply_pubdata leaves the tree as it was on an error; a root mismatch stops the role.
+        loft_zk::replay::apply_pubdata(&mut f.tree, &data)
             .map_err(|e| ZkNodeError::Invalid(format!("batch {} does not replay: {e}", b.index)))?;
-        if root_word(tree.root()) != b.new_root {
+        if root_word(f.tree.root()) != b.new_root {
             return Err(ZkNodeError::Invalid(format!(
                 "batch {}: the replayed root differs from L1's (wrong fee key or batch shape?)",
                 b.index
             )));
         }
-        f.tree = tree;
         f.verified += 1;
         f.queue_end = b.queue_end;
         tracing::info!(target: "loft::zk", batch = b.index, "verified batch replayed from L1");
