@@ -77,6 +77,23 @@ impl EmbeddedL1 {
     }
 }
 
+impl EmbeddedL1 {
+    /// Runs `f` on a blocking thread. Executing a transaction (or a call, or a log query over
+    /// many blocks) holds the chain's lock for as long as it takes: an async worker that ran it,
+    /// or waited for the lock, would stall every task queued behind it, such as the node's
+    /// JSON-RPC answers while its batcher posts a batch.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&DevChain) -> Result<T, ChainError> + Send + 'static,
+    ) -> L1Result<T> {
+        let chain = self.chain.clone();
+        tokio::task::spawn_blocking(move || f(&chain))
+            .await
+            .map_err(|e| L1Error::Backend(format!("the chain's worker failed: {e}")))?
+            .map_err(|e| self.map_err(e))
+    }
+}
+
 #[async_trait]
 impl L1Client for EmbeddedL1 {
     async fn chain_id(&self) -> L1Result<u64> {
@@ -122,17 +139,13 @@ impl L1Client for EmbeddedL1 {
     }
 
     async fn call(&self, request: TransactionRequest) -> L1Result<Bytes> {
-        self.chain
-            .lock()
-            .call(&request, StateAt::Latest)
-            .map_err(|e| self.map_err(e))
+        self.blocking(move |c| c.lock().call(&request, StateAt::Latest))
+            .await
     }
 
     async fn estimate_gas(&self, request: TransactionRequest) -> L1Result<u64> {
-        self.chain
-            .lock()
-            .estimate_gas(&request, StateAt::Latest)
-            .map_err(|e| self.map_err(e))
+        self.blocking(move |c| c.lock().estimate_gas(&request, StateAt::Latest))
+            .await
     }
 
     fn sender(&self) -> Address {
@@ -155,10 +168,8 @@ impl L1Client for EmbeddedL1 {
             .sign_transaction_sync(&mut typed)
             .map_err(|e| L1Error::Backend(format!("signing: {e}")))?;
         let envelope: TxEnvelope = typed.into_signed(signature).into();
-        let hash = self
-            .chain
-            .submit(Recovered::new_unchecked(envelope, self.signer.address()))
-            .map_err(|e| self.map_err(e))?;
+        let recovered = Recovered::new_unchecked(envelope, self.signer.address());
+        let hash = self.blocking(move |c| c.submit(recovered)).await?;
         drop(sending);
         self.chain
             .wait_for_receipt(hash, self.timeout)
@@ -167,7 +178,7 @@ impl L1Client for EmbeddedL1 {
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> L1Result<B256> {
-        self.chain.send_raw(&raw).map_err(|e| self.map_err(e))
+        self.blocking(move |c| c.send_raw(&raw)).await
     }
 
     async fn receipt(&self, hash: B256) -> L1Result<Option<TransactionReceipt>> {
@@ -175,7 +186,8 @@ impl L1Client for EmbeddedL1 {
     }
 
     async fn logs(&self, filter: &Filter) -> L1Result<Vec<Log>> {
-        self.chain.lock().logs(filter).map_err(|e| self.map_err(e))
+        let filter = filter.clone();
+        self.blocking(move |c| c.lock().logs(&filter)).await
     }
 
     async fn transaction(&self, hash: B256) -> L1Result<Option<loft_l1::L1Transaction>> {

@@ -18,14 +18,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::consensus::TxEnvelope;
+use alloy::eips::eip2718::Decodable2718;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
 use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::L1Client;
 use loft_stf::{
-    DataStep, L2Tx, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal,
-    WithdrawalTree,
+    DataStep, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree,
 };
 
 use crate::db::{BatchRecord, BlockRecord, LeavesRecord, META_FAULT_FIRED, WithdrawalRecord};
@@ -94,7 +95,6 @@ pub struct PreparedBatch {
 
 /// The data steps of one sealed block: its marker, its queue steps, its transactions.
 fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, NodeError> {
-    let chain_id = shared.config.l2.chain_id;
     let mut steps = Vec::with_capacity(block.steps.len());
     steps.push(DataStep::Block {
         timestamp: block.header.timestamp,
@@ -105,9 +105,11 @@ fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, No
             .db
             .tx(h)?
             .ok_or_else(|| NodeError::Storage(format!("transaction {h} missing")))?;
-        let tx = L2Tx::decode(&record.raw, chain_id)
+        // The sequencer checked it (signature included) when it accepted it: only the envelope
+        // is needed here, and recovering the signer again cost as much as executing it.
+        let envelope = TxEnvelope::decode_2718_exact(&record.raw)
             .map_err(|e| NodeError::Storage(format!("stored transaction {h}: {e}")))?;
-        steps.push(DataStep::Tx(tx.into_envelope()));
+        steps.push(DataStep::Tx(envelope));
     }
     let kinds_agree = steps.len() == block.steps.len()
         && steps

@@ -918,7 +918,10 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
 
     m.register_async_method("eth_sendRawTransaction", |params, c, _| async move {
         let raw: Bytes = Args::new(&params).next()?;
-        let submitted = c.sequencer().submit(raw);
+        // Decoding recovers the sender: done here, outside the sequencer lock, in parallel.
+        let tx = loft_stf::L2Tx::decode(&raw, c.config.l2.chain_id)
+            .map_err(|e| submit_error(&SubmitError::Refused(e)))?;
+        let submitted = c.sequencer().submit_decoded(tx, raw);
         match submitted {
             Ok((hash, durable)) => {
                 c.request_flush();
