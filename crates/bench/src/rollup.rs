@@ -299,7 +299,7 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
 
     // Wait for the open block to be sealed, then post its blocks.
     let sealing = Instant::now();
-    while node.shared.sequencer().pending_count() > 0 {
+    while node.shared.sequencer().has_open_block() {
         if sealing.elapsed() > Duration::from_secs(30) {
             return Err(setup("the open block was not sealed within 30 s".into()));
         }

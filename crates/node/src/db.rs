@@ -329,6 +329,10 @@ impl LeavesRecord {
 #[derive(Debug, Clone)]
 pub struct Db {
     db: Arc<Database>,
+    /// The journal of acknowledged steps, in a database file of its own: redb lets one write
+    /// transaction run at a time per file, and a block's write (thousands of records) must not
+    /// hold up the commits that acknowledge transactions.
+    journal: Arc<Database>,
 }
 
 pub(crate) fn storage(e: impl std::fmt::Display) -> NodeError {
@@ -345,7 +349,17 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, NodeError> 
 
 impl Db {
     /// Opens or creates the database file and its tables.
+    ///
+    /// The journal lives next to it, in `<name>-journal.redb`.
     pub fn open(path: &Path) -> Result<Self, NodeError> {
+        let journal_path = path.with_file_name(format!(
+            "{}-journal.redb",
+            path.file_stem().unwrap_or_default().to_string_lossy()
+        ));
+        let journal = Database::create(&journal_path).map_err(storage)?;
+        let txn = journal.begin_write().map_err(storage)?;
+        txn.open_table(JOURNAL).map_err(storage)?;
+        txn.commit().map_err(storage)?;
         let db = Database::create(path).map_err(storage)?;
         let txn = db.begin_write().map_err(storage)?;
         {
@@ -359,7 +373,10 @@ impl Db {
             txn.open_table(META).map_err(storage)?;
         }
         txn.commit().map_err(storage)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            journal: Arc::new(journal),
+        })
     }
 
     /// The shared redb handle.
@@ -453,15 +470,32 @@ impl Db {
     }
 
     /// The journal, in order.
+    ///
+    /// Databases written before the journal had its own file keep it in the main file: those
+    /// entries come first (they are older), and are dropped with the blocks they belong to.
     pub fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, NodeError> {
-        let txn = self.db.begin_read().map_err(storage)?;
-        let table = txn.open_table(JOURNAL).map_err(storage)?;
         let mut out = Vec::new();
-        for item in table.iter().map_err(storage)? {
-            let (k, v) = item.map_err(storage)?;
-            out.push((k.value(), decode(v.value())?));
+        for db in [&self.db, &self.journal] {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(JOURNAL).map_err(storage)?;
+            for item in table.iter().map_err(storage)? {
+                let (k, v) = item.map_err(storage)?;
+                out.push((k.value(), decode(v.value())?));
+            }
         }
+        out.sort_by_key(|(seq, _)| *seq);
         Ok(out)
+    }
+
+    /// Drops the journal entries up to `end` (their block is written). A crash before this
+    /// leaves entries of written blocks behind, which replay skips.
+    pub fn drop_journal(&self, end: u64) -> Result<(), NodeError> {
+        let txn = self.journal.begin_write().map_err(storage)?;
+        txn.open_table(JOURNAL)
+            .map_err(storage)?
+            .retain_in(..=end, |_, _| false)
+            .map_err(storage)?;
+        txn.commit().map_err(storage)
     }
 
     /// Appends journal entries and commits (fsync) before returning.
@@ -469,7 +503,7 @@ impl Db {
         if entries.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(storage)?;
+        let txn = self.journal.begin_write().map_err(storage)?;
         {
             let mut table = txn.open_table(JOURNAL).map_err(storage)?;
             for (seq, entry) in entries {

@@ -331,15 +331,40 @@ async fn block_producer(shared: Arc<Shared>) {
     let mut interval =
         tokio::time::interval(Duration::from_millis(shared.config.l2.block_time_ms.max(1)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A sealed block whose write failed: written again (before anything is sealed on top of it)
+    // at the next tick.
+    let mut unwritten: Option<sequencer::SealedBlock> = None;
     loop {
         interval.tick().await;
         let s = shared.clone();
-        let result = tokio::task::spawn_blocking(move || s.sequencer().tick()).await;
+        let pending = unwritten.take();
+        // Sealing holds the sequencer only to cut the block; the write (most of the time) runs
+        // after, while transactions keep arriving for the next block.
+        let result = tokio::task::spawn_blocking(move || {
+            let sealed = match pending {
+                Some(sealed) => sealed,
+                None => match s.sequencer().tick_deferred() {
+                    Ok(Some(sealed)) => sealed,
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Err((e, None::<Box<sequencer::SealedBlock>>)),
+                },
+            };
+            match sealed.write(&s.db) {
+                Ok(()) => {
+                    let n = sealed.number();
+                    s.sequencer().sealed_written(sealed);
+                    Ok(Some(n))
+                }
+                Err(e) => Err((e, Some(Box::new(sealed)))),
+            }
+        })
+        .await;
         match result {
             Ok(Ok(Some(n))) => tracing::trace!(target: "loft::sequencer", block = n, "sealed"),
             Ok(Ok(None)) => {}
-            Ok(Err(e)) => {
-                tracing::error!(target: "loft::sequencer", error = %e, "sealing a block failed")
+            Ok(Err((e, sealed))) => {
+                tracing::error!(target: "loft::sequencer", error = %e, "sealing a block failed");
+                unwritten = sealed.map(|b| *b);
             }
             Err(e) => tracing::error!(target: "loft::sequencer", error = %e, "sealing task failed"),
         }

@@ -6,9 +6,11 @@
 //! lock, and the caller is answered only after the journal flusher has committed (fsync) the
 //! buffer to the database — many transactions share one commit (group commit). Sealing a block
 //! writes the block, its transactions and receipts, the new state-tree nodes and the head marker
-//! in one database transaction and drops the journal entries it covers. After a crash,
-//! [`Sequencer::open`] reloads the last sealed block and replays the journal: the same steps from
-//! the same state give the same results.
+//! in one database transaction and drops the journal entries it covers; the node's block producer
+//! does that write after releasing the sequencer ([`Sequencer::tick_deferred`]), so accepting
+//! transactions into the next block does not wait for it. After a crash, [`Sequencer::open`]
+//! reloads the last written block and replays the journal (sealing a replayed block where the
+//! journal opens the next one): the same steps from the same state give the same results.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -97,8 +99,14 @@ pub struct Sequencer {
     params: ChainParams,
     db: Db,
     state: Smt<RedbStore>,
+    /// The latest block on disk: what readers see.
     head: BlockRecord,
+    /// The latest block sealed, on disk or on its way ([`SealedBlock`]): what the next block
+    /// builds on. Equal to `head` except between a deferred seal and its write.
+    tip: BlockRecord,
     open: Option<OpenBlock>,
+    /// The transactions of the sealed block not on disk yet: its number, them, by hash.
+    sealing: Option<(u64, Vec<PendingTx>, HashMap<B256, usize>)>,
     next_queue: u64,
     seq: u64,
     unflushed: Vec<(u64, JournalEntry)>,
@@ -168,8 +176,10 @@ impl Sequencer {
             next_queue: head.queue_end,
             db,
             state,
+            tip: head.clone(),
             head,
             open: None,
+            sealing: None,
             seq,
             unflushed: vec![],
             waiters: vec![],
@@ -180,13 +190,21 @@ impl Sequencer {
         };
         let mut replayed = 0usize;
         for (seq, entry) in journal {
+            // A block whose seal was not written yet when the node stopped: the next block's
+            // opening in the journal is where it was sealed.
+            if let JournalEntry::Open { number, .. } = &entry
+                && *number == me.tip.number + 2
+                && me.open.is_some()
+            {
+                me.seal_and_write()?;
+            }
             match entry {
                 JournalEntry::Open {
                     number,
                     timestamp,
                     queue_start,
                     queue_end,
-                } if number == me.head.number + 1 && me.open.is_none() => {
+                } if number == me.tip.number + 1 && me.open.is_none() => {
                     if queue_start != me.next_queue {
                         return Err(NodeError::Storage(format!(
                             "journal opens block {number} at queue index {queue_start}, expected {}",
@@ -198,7 +216,7 @@ impl Sequencer {
                         open.last_seq = seq;
                     }
                 }
-                JournalEntry::Tx { number, raw } if number == me.head.number + 1 => {
+                JournalEntry::Tx { number, raw } if number == me.tip.number + 1 => {
                     let tx = L2Tx::decode(&raw, me.params.chain_id).map_err(|e| {
                         NodeError::Storage(format!("journal holds an undecodable tx: {e}"))
                     })?;
@@ -222,7 +240,7 @@ impl Sequencer {
         }
         me.unflushed.clear();
         if replayed > 0 {
-            tracing::info!(target: "loft::sequencer", replayed, block = me.head.number + 1, "replayed acknowledged transactions from the journal");
+            tracing::info!(target: "loft::sequencer", replayed, block = me.tip.number + 1, "replayed acknowledged transactions from the journal");
         }
         Ok((me, heads_rx))
     }
@@ -252,16 +270,21 @@ impl Sequencer {
         self.next_queue
     }
 
-    /// A transaction of the open block by hash.
+    /// A transaction of the open block (or of a sealed block not on disk yet) by hash.
     pub fn pending_tx(&self, hash: &B256) -> Option<(u64, &PendingTx)> {
-        let open = self.open.as_ref()?;
-        let i = *open.by_hash.get(hash)?;
-        Some((open.number, &open.txs[i]))
+        if let Some(open) = &self.open
+            && let Some(i) = open.by_hash.get(hash)
+        {
+            return Some((open.number, &open.txs[*i]));
+        }
+        let (number, txs, by_hash) = self.sealing.as_ref()?;
+        Some((*number, &txs[*by_hash.get(hash)?]))
     }
 
-    /// Whether a block is open (it has steps, queue messages or transactions, not sealed yet).
+    /// Whether a block is open (it has steps, queue messages or transactions, not sealed yet) or
+    /// sealed but not on disk yet: whether the head lacks something this sequencer accepted.
     pub fn has_open_block(&self) -> bool {
-        self.open.is_some()
+        self.open.is_some() || self.has_unwritten_block()
     }
 
     /// Turns sequencing on (one of this node's keys is L1's active operator) or off (`active` is,
@@ -299,6 +322,20 @@ impl Sequencer {
             return Err(SubmitError::NotActive(self.active));
         }
         let tx = L2Tx::decode(&raw, self.params.chain_id)?;
+        self.submit_decoded(tx, raw)
+    }
+
+    /// [`Sequencer::submit`] for a transaction already decoded (and its sender recovered) with
+    /// [`L2Tx::decode`] for this chain: the RPC server decodes before it takes the sequencer lock,
+    /// so signature recovery, the costliest part of a transfer, runs on every core at once.
+    pub fn submit_decoded(
+        &mut self,
+        tx: L2Tx,
+        raw: Bytes,
+    ) -> Result<(B256, oneshot::Receiver<Result<(), String>>), SubmitError> {
+        if !self.sequencing {
+            return Err(SubmitError::NotActive(self.active));
+        }
         let hash = tx.hash();
         if self.censored.contains(&tx.sender()) {
             return Err(SubmitError::Censored(tx.sender()));
@@ -415,8 +452,8 @@ impl Sequencer {
     fn open_block(&mut self) -> Result<(), NodeError> {
         let available = self.uncensored_queue_len()?;
         let queue_end = available.min(self.next_queue + MAX_QUEUE_PER_BLOCK);
-        let timestamp = now_secs().max(self.head.header.timestamp);
-        let (number, queue_start) = (self.head.number + 1, self.next_queue);
+        let timestamp = now_secs().max(self.tip.header.timestamp);
+        let (number, queue_start) = (self.tip.number + 1, self.next_queue);
         self.open_block_at(timestamp, queue_end)?;
         self.journal(JournalEntry::Open {
             number,
@@ -429,7 +466,7 @@ impl Sequencer {
 
     fn open_block_at(&mut self, timestamp: u64, queue_end: u64) -> Result<(), NodeError> {
         let mut open = OpenBlock {
-            number: self.head.number + 1,
+            number: self.tip.number + 1,
             timestamp,
             queue_start: self.next_queue,
             queue_end,
@@ -495,6 +532,18 @@ impl Sequencer {
     /// Called every block time: seals the open block, or makes a block for waiting queue
     /// messages. Returns the sealed block's number.
     pub fn tick(&mut self) -> Result<Option<u64>, NodeError> {
+        match self.tick_deferred()? {
+            Some(sealed) => self.write_sealed(sealed).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Sequencer::tick`] without the write: returns the sealed block for the caller to
+    /// [`SealedBlock::write`] after releasing the sequencer (the write is most of a seal's
+    /// time: while it runs, transactions keep being accepted into the next block) and then
+    /// hand to [`Sequencer::sealed_written`]. Until then [`Sequencer::head`] is the block
+    /// before it. The caller writes sealed blocks in order, each before the next tick.
+    pub fn tick_deferred(&mut self) -> Result<Option<SealedBlock>, NodeError> {
         if self.open.is_none() {
             if !self.sequencing || self.uncensored_queue_len()? <= self.next_queue {
                 return Ok(None);
@@ -504,7 +553,32 @@ impl Sequencer {
         self.seal().map(Some)
     }
 
-    fn seal(&mut self) -> Result<u64, NodeError> {
+    /// A sealed block of [`Sequencer::tick_deferred`] is on disk: it becomes the head.
+    pub fn sealed_written(&mut self, sealed: SealedBlock) {
+        self.state.store().committed(&sealed.nodes);
+        self.sealing = None;
+        self.head = sealed.block;
+        self.heads.send_replace(self.head.number);
+    }
+
+    /// Whether a sealed block is not on disk yet (sealed by [`Sequencer::tick_deferred`]).
+    pub fn has_unwritten_block(&self) -> bool {
+        self.tip.number != self.head.number
+    }
+
+    fn write_sealed(&mut self, sealed: SealedBlock) -> Result<u64, NodeError> {
+        sealed.write(&self.db)?;
+        let number = sealed.block.number;
+        self.sealed_written(sealed);
+        Ok(number)
+    }
+
+    fn seal_and_write(&mut self) -> Result<u64, NodeError> {
+        let sealed = self.seal()?;
+        self.write_sealed(sealed)
+    }
+
+    fn seal(&mut self) -> Result<SealedBlock, NodeError> {
         let open = self.open.take().expect("seal needs an open block");
         let envelopes: Vec<TxEnvelope> = open.txs.iter().map(|p| p.tx.envelope().clone()).collect();
         let mut cumulative = 0u64;
@@ -540,7 +614,7 @@ impl Sequencer {
         }
         let state_root = self.state.root()?;
         let header = Header {
-            parent_hash: self.head.hash,
+            parent_hash: self.tip.hash,
             beneficiary: self.params.fee_recipient,
             state_root,
             transactions_root: calculate_transaction_root(&envelopes),
@@ -565,13 +639,17 @@ impl Sequencer {
             queue_receipts: open.queue_receipts,
         };
         let nodes = self.state.take_new_nodes();
-        write_blocks(&self.db, &block, &records, &nodes, Some(open.last_seq))?;
-        // The next updates read these nodes: keep them hot instead of re-reading them from disk.
-        self.state.store().cache(&nodes);
+        // The next updates read these nodes before they are on disk.
+        self.state.store().stage(&nodes);
         tracing::debug!(target: "loft::sequencer", number = block.number, txs = block.tx_hashes.len(), queue = block.queue_end - block.queue_start, "sealed block");
-        self.head = block;
-        self.heads.send_replace(self.head.number);
-        Ok(self.head.number)
+        self.tip = block.clone();
+        self.sealing = Some((block.number, open.txs, open.by_hash));
+        Ok(SealedBlock {
+            block,
+            records,
+            nodes,
+            journal_end: open.last_seq,
+        })
     }
 
     /// Executes and seals a block another operator sequenced and posted on L1 (`docs/liveness.md`
@@ -584,7 +662,7 @@ impl Sequencer {
         queue_end: u64,
         txs: Vec<(L2Tx, Bytes)>,
     ) -> Result<u64, NodeError> {
-        if self.open.is_some() {
+        if self.open.is_some() || self.has_unwritten_block() {
             return Err(NodeError::Storage(
                 "cannot import a block while this node has a block open".into(),
             ));
@@ -601,14 +679,14 @@ impl Sequencer {
             let hash = tx.hash();
             if let Err(e) = self.execute(tx, raw) {
                 self.open = None;
-                self.next_queue = self.head.queue_end;
-                self.state = Smt::new(self.state.store().clone(), self.head.header.state_root);
+                self.next_queue = self.tip.queue_end;
+                self.state = Smt::new(self.state.store().clone(), self.tip.header.state_root);
                 return Err(NodeError::Storage(format!(
                     "imported transaction {hash} is refused: {e}"
                 )));
             }
         }
-        self.seal()
+        self.seal_and_write()
     }
 
     /// The state as of the end of sealed block `number` (historical roots stay provable).
@@ -649,6 +727,36 @@ pub fn envelope_for(raw_type: u8, receipt: ReceiptWithBloom) -> ReceiptEnvelope 
         ReceiptEnvelope::Legacy(receipt)
     } else {
         ReceiptEnvelope::Eip1559(receipt)
+    }
+}
+
+/// A block sealed by [`Sequencer::tick_deferred`], to be written outside the sequencer's lock.
+#[derive(Debug)]
+pub struct SealedBlock {
+    block: BlockRecord,
+    records: Vec<(B256, TxRecord)>,
+    nodes: Vec<(B256, loft_state::Node)>,
+    journal_end: u64,
+}
+
+impl SealedBlock {
+    /// Its number.
+    pub fn number(&self) -> u64 {
+        self.block.number
+    }
+
+    /// Writes the block, its transactions and state nodes and the new head marker, and drops
+    /// its journal entries, in one commit. Until it commits, a restart replays the block from
+    /// the journal.
+    pub fn write(&self, db: &Db) -> Result<(), NodeError> {
+        write_blocks(
+            db,
+            &self.block,
+            &self.records,
+            &self.nodes,
+            Some(self.journal_end),
+        )?;
+        db.drop_journal(self.journal_end)
     }
 }
 

@@ -136,6 +136,80 @@ fn acknowledged_transactions_survive_a_crash_before_sealing() {
 }
 
 #[test]
+fn a_sealed_block_not_yet_written_is_sealed_again_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l2.redb");
+    let alice = PrivateKeySigner::random();
+    let bob = Address::repeat_byte(0xb0);
+    let one_eth = U256::from(10u64).pow(U256::from(18u64));
+
+    let (sealed_hash, sealed_root, root_before_crash, hashes) = {
+        let db = Db::open(&path).unwrap();
+        db.store_queue(&[deposit(0, alice.address(), one_eth)], 1)
+            .unwrap();
+        let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+        let mut hashes = vec![];
+        for nonce in 0..2 {
+            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
+        }
+        // Block 1 is sealed as the node's block producer does it: the write comes later.
+        let sealed = seq.tick_deferred().unwrap().expect("a block to seal");
+        assert_eq!(sealed.number(), 1);
+        assert_eq!(seq.head().number, 0, "the head is the last block on disk");
+        assert!(seq.has_open_block(), "a block is not on disk yet");
+        for h in &hashes {
+            assert_eq!(seq.pending_tx(h).map(|(n, _)| n), Some(1), "{h} not found");
+        }
+        // Block 2 is accepted on top of it, from the sealed block's state.
+        for nonce in 2..4 {
+            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
+        }
+        let again = submit(&mut seq, &db, transfer(&alice, 0, bob, 1_000)).unwrap_err();
+        assert!(matches!(again, SubmitError::AlreadyKnown(_)), "{again}");
+        // Write the sealed block into a copy of the database to learn its hash, then crash
+        // with the write never done here.
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::copy(&path, copy.path().join("l2.redb")).unwrap();
+        let copy_db = Db::open(&copy.path().join("l2.redb")).unwrap();
+        sealed.write(&copy_db).unwrap();
+        let written = copy_db.block(1).unwrap().unwrap();
+        (
+            written.hash,
+            written.header.state_root,
+            seq.state().clone().root_hash(),
+            hashes,
+        )
+    };
+
+    let db = Db::open(&path).unwrap();
+    let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+    // Block 1 sealed again where the journal opens block 2, identical; block 2 open again.
+    assert_eq!(seq.head().number, 1);
+    assert_eq!(seq.head().hash, sealed_hash);
+    assert_eq!(seq.head().header.state_root, sealed_root);
+    assert_eq!(seq.pending_count(), 2);
+    assert_eq!(seq.state().clone().root_hash(), root_before_crash);
+    for h in &hashes[..2] {
+        assert_eq!(db.tx(h).unwrap().map(|r| r.block), Some(1), "{h}");
+    }
+    for h in &hashes[2..] {
+        assert_eq!(seq.pending_tx(h).map(|(n, _)| n), Some(2), "{h} lost");
+    }
+    assert_eq!(seq.nonce(alice.address()).unwrap(), 4);
+    // The deferred path to the end: seal, write, hand back.
+    let sealed = seq.tick_deferred().unwrap().unwrap();
+    sealed.write(&db).unwrap();
+    seq.sealed_written(sealed);
+    assert_eq!(seq.head().number, 2);
+    assert!(!seq.has_open_block());
+    drop(seq);
+    let (seq, _) = Sequencer::open(db, params()).unwrap();
+    assert_eq!(seq.head().number, 2);
+    assert_eq!(seq.pending_count(), 0);
+    assert_eq!(seq.nonce(alice.address()).unwrap(), 4);
+}
+
+#[test]
 fn refused_transactions_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("l2.redb")).unwrap();

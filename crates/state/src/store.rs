@@ -178,6 +178,9 @@ type Snapshot = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
 /// The mutable read side of a [`RedbStore`].
 struct Reader {
     snapshot: Option<(Snapshot, Instant)>,
+    /// Nodes handed over for writing whose commit may not have happened yet
+    /// ([`RedbStore::stage`]): read first, never evicted until [`RedbStore::committed`].
+    staged: B256Map<Node>,
     hot: B256Map<Node>,
     cold: B256Map<Node>,
     generation: usize,
@@ -215,6 +218,7 @@ impl RedbStore {
     pub fn with_cache(db: Arc<redb::Database>, nodes: usize) -> Self {
         let reader = Reader {
             snapshot: None,
+            staged: B256Map::default(),
             hot: B256Map::default(),
             cold: B256Map::default(),
             generation: nodes,
@@ -271,6 +275,27 @@ impl RedbStore {
         }
     }
 
+    /// Makes `nodes` readable before they are committed: the caller writes them with
+    /// [`RedbStore::write_nodes`] later, outside whatever lock it holds, and then calls
+    /// [`RedbStore::committed`]. Until then reads find them here, whatever the cache evicts.
+    pub fn stage(&self, nodes: &[(B256, Node)]) {
+        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        for (hash, node) in nodes {
+            reader.staged.insert(*hash, node.clone());
+        }
+    }
+
+    /// `nodes` (staged with [`RedbStore::stage`]) are committed: they move to the read cache.
+    pub fn committed(&self, nodes: &[(B256, Node)]) {
+        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        for (hash, node) in nodes {
+            reader.staged.remove(hash);
+            if reader.generation > 0 {
+                reader.remember(*hash, node.clone());
+            }
+        }
+    }
+
     /// Drops the read snapshot (the next read takes a fresh one) and the cache.
     pub fn clear_cache(&self) {
         let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -304,6 +329,9 @@ impl RedbStore {
 impl NodeStore for RedbStore {
     fn node(&self, hash: &B256) -> Result<Option<Node>, StateError> {
         let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(node) = reader.staged.get(hash) {
+            return Ok(Some(node.clone()));
+        }
         if let Some(node) = reader.cached(hash) {
             return Ok(Some(node));
         }
@@ -464,5 +492,35 @@ mod tests {
         txn.commit().unwrap();
         let reread = Smt::new(store, smt.root_hash());
         assert_eq!(reread.get(&key(2)).unwrap(), Some(vec![2]));
+    }
+
+    #[test]
+    fn staged_nodes_are_read_before_their_commit_whatever_the_cache_keeps() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let db = Arc::new(redb::Database::create(file.path()).unwrap());
+        // A cache of one node per generation: it cannot hold the tree.
+        let store = RedbStore::with_cache(db.clone(), 1);
+        let mut smt = Smt::new(store.clone(), B256::ZERO);
+        for i in 0..16 {
+            smt.set(key(i), vec![i as u8]).unwrap();
+        }
+        let nodes = smt.take_new_nodes();
+        store.stage(&nodes);
+        store.clear_cache();
+        // Not written yet: every leaf reads from the staged nodes.
+        let staged = Smt::new(store.clone(), smt.root_hash());
+        for i in 0..16 {
+            assert_eq!(staged.get(&key(i)).unwrap(), Some(vec![i as u8]));
+        }
+        let txn = db.begin_write().unwrap();
+        RedbStore::write_nodes(&txn, &nodes).unwrap();
+        txn.commit().unwrap();
+        store.committed(&nodes);
+        store.clear_cache();
+        // Committed: the same reads now come from disk.
+        let written = Smt::new(store, smt.root_hash());
+        for i in 0..16 {
+            assert_eq!(written.get(&key(i)).unwrap(), Some(vec![i as u8]));
+        }
     }
 }
