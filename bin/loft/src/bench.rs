@@ -5,15 +5,66 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
 use loft_bench::{
-    ChannelBenchOptions, L1ThroughputOptions, RollupBenchOptions, ZkBenchOptions, channel_payments,
-    l1_throughput, rollup_batch, zk_batch,
+    ChannelBenchOptions, EthBenchOptions, L1ThroughputOptions, RollupBenchOptions, ZkBenchOptions,
+    channel_payments, eth_profile, l1_throughput, rollup_batch, zk_batch,
 };
 
-/// `loft bench`.
+/// `loft bench`: without a subcommand, the eth profile end to end (sequencer throughput and
+/// latency over JSON-RPC, time to L1 and to finality, L1 bytes and gas per transfer, verifier sync)
+/// side by side with the same transfers on L1 and on anvil.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct BenchArgs {
     #[command(subcommand)]
-    what: BenchCommand,
+    what: Option<BenchCommand>,
+    #[command(flatten)]
+    eth: EthBenchArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+struct EthBenchArgs {
+    /// A small run that still measures every figure (2,000 + 1,000 transfers, 32 accounts).
+    #[arg(long)]
+    quick: bool,
+    /// Transfers of the peak run (as fast as the sequencer answers).
+    #[arg(long, default_value_t = 20_000)]
+    transfers: usize,
+    /// Transfers of the half-load run (open loop at half the measured peak).
+    #[arg(long, default_value_t = 10_000)]
+    half_load_transfers: usize,
+    /// Accounts, each sending to the others.
+    #[arg(long, default_value_t = 256)]
+    accounts: usize,
+    /// Share of ERC-20 transfers in percent; the rest are ETH transfers.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100))]
+    erc20_percent: u32,
+    /// Load generator connections (each owns a fixed set of senders).
+    #[arg(long, default_value_t = 64)]
+    workers: usize,
+    /// Post to this L1 over JSON-RPC (anvil, say; chain id 31337 with the dev accounts) instead
+    /// of the embedded one.
+    #[arg(long)]
+    l1_rpc: Option<String>,
+    /// The anvil binary of the L1-only comparison (default: $ANVIL, else the one
+    /// scripts/install-tools.sh installs).
+    #[arg(
+        long,
+        env = "ANVIL",
+        default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    )]
+    anvil: PathBuf,
+    /// Leave out the anvil comparison.
+    #[arg(long)]
+    no_anvil: bool,
+    /// anvil's block time in seconds for the comparison (0: automine).
+    #[arg(long, default_value_t = 1)]
+    anvil_block_time: u64,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// Also draw throughput and latency over time to this SVG file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -102,7 +153,39 @@ struct L1BenchArgs {
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<()> {
-    match args.what {
+    let Some(what) = args.what else {
+        let a = args.eth;
+        let mut options = EthBenchOptions {
+            transfers: a.transfers,
+            half_load_transfers: a.half_load_transfers,
+            accounts: a.accounts,
+            erc20_percent: a.erc20_percent,
+            workers: a.workers,
+            l1_rpc: a.l1_rpc,
+            anvil: a.anvil.clone(),
+            skip_anvil: a.no_anvil,
+            anvil_block_time_secs: a.anvil_block_time,
+        };
+        if a.quick {
+            options = EthBenchOptions {
+                l1_rpc: options.l1_rpc,
+                skip_anvil: options.skip_anvil,
+                anvil_block_time_secs: options.anvil_block_time_secs,
+                ..EthBenchOptions::quick(a.anvil)
+            };
+        }
+        let report = eth_profile(&options)
+            .await
+            .wrap_err("running the benchmark")?;
+        if let Some(path) = &a.chart {
+            let svg = report
+                .chart()
+                .map_err(|e| eyre::eyre!("drawing the chart: {e}"))?;
+            std::fs::write(path, svg).wrap_err_with(|| format!("writing {}", path.display()))?;
+        }
+        return show(report.table(), &report, a.json_out.as_deref());
+    };
+    match what {
         BenchCommand::Channels(a) => {
             let report = channel_payments(&ChannelBenchOptions {
                 payments: a.payments,

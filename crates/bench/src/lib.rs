@@ -4,10 +4,14 @@
 //! a fresh anvil, plus the embedded L1 without the HTTP layer.
 
 mod channels;
+pub mod chart;
+mod eth;
+pub mod load;
 mod rollup;
 mod zk;
 
 pub use channels::{ChannelBenchOptions, ChannelBenchReport, channel_payments};
+pub use eth::{EthBenchOptions, EthBenchReport, eth_profile};
 pub use rollup::{RollupBenchOptions, RollupBenchReport, rollup_batch};
 pub use zk::{ZkBenchOptions, ZkBenchReport, zk_batch};
 
@@ -229,6 +233,8 @@ async fn run_over_rpc(
 struct AnvilProcess {
     child: Child,
     url: String,
+    /// The mining mode it runs with, as its flags.
+    mode: String,
     _home: tempfile::TempDir,
 }
 
@@ -239,7 +245,8 @@ impl Drop for AnvilProcess {
     }
 }
 
-async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
+/// Starts a fresh anvil with `mining` flags (none: a block per transaction as it arrives).
+async fn start_anvil(bin: &Path, mining: &[&str]) -> Result<AnvilProcess, BenchError> {
     let setup = |reason: String| BenchError::Setup {
         backend: "anvil",
         reason,
@@ -262,6 +269,7 @@ async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
         // No state snapshots on disk (anvil's default writes them and slows down badly); the
         // chain history, receipts included, stays available.
         .args(["--max-persisted-states", "0"])
+        .args(mining)
         .env("HOME", home.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -275,6 +283,11 @@ async fn start_anvil(bin: &Path) -> Result<AnvilProcess, BenchError> {
     let anvil = AnvilProcess {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        mode: if mining.is_empty() {
+            "automine".into()
+        } else {
+            mining.join(" ")
+        },
         _home: home,
     };
     let started = Instant::now();
@@ -374,7 +387,7 @@ pub async fn l1_throughput(
     };
 
     // anvil, fresh, same deployer and nonce: the bridge lands at the same address.
-    let anvil = start_anvil(&options.anvil).await?;
+    let anvil = start_anvil(&options.anvil, &[]).await?;
     let mut rpc_config = RpcL1Config::new(anvil.url.clone());
     rpc_config.expected_chain_id = Some(CHAIN_ID);
     let anvil_l1 = RpcL1::connect(rpc_config, deployer_key)
