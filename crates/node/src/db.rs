@@ -333,6 +333,9 @@ pub struct Db {
     /// transaction run at a time per file, and a block's write (thousands of records) must not
     /// hold up the commits that acknowledge transactions.
     journal: Arc<Database>,
+    /// Journal entries up to this sequence number belong to written blocks: the next journal
+    /// commit drops them ([`Db::drop_journal`]).
+    journal_drop: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 pub(crate) fn storage(e: impl std::fmt::Display) -> NodeError {
@@ -376,6 +379,7 @@ impl Db {
         Ok(Self {
             db: Arc::new(db),
             journal: Arc::new(journal),
+            journal_drop: Default::default(),
         })
     }
 
@@ -487,15 +491,12 @@ impl Db {
         Ok(out)
     }
 
-    /// Drops the journal entries up to `end` (their block is written). A crash before this
-    /// leaves entries of written blocks behind, which replay skips.
-    pub fn drop_journal(&self, end: u64) -> Result<(), NodeError> {
-        let txn = self.journal.begin_write().map_err(storage)?;
-        txn.open_table(JOURNAL)
-            .map_err(storage)?
-            .retain_in(..=end, |_, _| false)
-            .map_err(storage)?;
-        txn.commit().map_err(storage)
+    /// Drops the journal entries up to `end` (their block is written) with the next journal
+    /// commit, rather than in a commit of its own that acknowledgements would wait behind.
+    /// Entries of written blocks left behind by a crash are skipped by replay.
+    pub fn drop_journal(&self, end: u64) {
+        let mut drop = self.journal_drop.lock().unwrap_or_else(|e| e.into_inner());
+        *drop = Some(drop.map_or(end, |d| d.max(end)));
     }
 
     /// Appends journal entries and commits (fsync) before returning.
@@ -503,9 +504,17 @@ impl Db {
         if entries.is_empty() {
             return Ok(());
         }
+        let drop = self
+            .journal_drop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let txn = self.journal.begin_write().map_err(storage)?;
         {
             let mut table = txn.open_table(JOURNAL).map_err(storage)?;
+            if let Some(end) = drop {
+                table.retain_in(..=end, |_, _| false).map_err(storage)?;
+            }
             for (seq, entry) in entries {
                 table
                     .insert(*seq, encode(entry).as_slice())

@@ -756,7 +756,8 @@ impl SealedBlock {
             &self.nodes,
             Some(self.journal_end),
         )?;
-        db.drop_journal(self.journal_end)
+        db.drop_journal(self.journal_end);
+        Ok(())
     }
 }
 
