@@ -1033,13 +1033,11 @@ async fn on_anvil(
         backend: "anvil",
         reason,
     };
-    let block_time = options.anvil_block_time_secs.to_string();
-    let mining: Vec<&str> = if options.anvil_block_time_secs == 0 {
-        Vec::new()
-    } else {
-        vec!["--block-time", &block_time]
-    };
-    let anvil = start_anvil(&options.anvil, &mining).await?;
+    // A block gas limit high enough for every transfer of a run in one block: anvil's default
+    // (30 M, about 1,400 ETH transfers) would measure the limit, not anvil. Set up in automine;
+    // the transfers run with interval mining (`evm_setIntervalMining`), because automine under
+    // concurrent load leaves ready transactions unmined (foundry-rs/foundry#10122).
+    let anvil = start_anvil(&options.anvil, &["--gas-limit", "10000000000"]).await?;
     let dev = DevChainConfig::from_chain_config(&ChainConfig::devnet(), None)
         .map_err(|e| anvil_setup(e.to_string()))?;
     let mut c = RpcL1Config::new(anvil.url.clone());
@@ -1075,7 +1073,21 @@ async fn on_anvil(
         }),
     )
     .await?;
-    tracing::info!(target: "loft::bench", transfers = work.len(), "the same transfers on anvil");
+    let mode = if options.anvil_block_time_secs > 0 {
+        rpc(
+            &anvil.url,
+            "evm_setIntervalMining",
+            serde_json::json!([options.anvil_block_time_secs]),
+        )
+        .await?;
+        format!(
+            "{}, then a block every {} s",
+            anvil.mode, options.anvil_block_time_secs
+        )
+    } else {
+        anvil.mode.clone()
+    };
+    tracing::info!(target: "loft::bench", transfers = work.len(), %mode, "the same transfers on anvil");
     let run = load::run(
         &LoadPlan {
             backend: "anvil",
@@ -1127,7 +1139,7 @@ async fn on_anvil(
     }
     Ok((
         AnvilFigures {
-            mode: anvil.mode.clone(),
+            mode,
             transactions: work.len(),
             accepted_tx_per_sec: run.tx_per_sec(),
             executed_tx_per_sec: work.len() as f64 / executed,

@@ -134,6 +134,8 @@ pub async fn run(plan: &LoadPlan, work: &[Signed]) -> Result<LoadRun, BenchError
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .tcp_nodelay(true)
+            // A node that stops answering fails the run with a clear error instead of hanging.
+            .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| setup(e.to_string()))?;
         let url = plan.url.clone();
