@@ -21,6 +21,19 @@ pub(crate) struct BenchArgs {
     eth: EthBenchArgs,
 }
 
+/// The anvil binary a benchmark compares against.
+#[derive(Debug, Clone, Args)]
+struct AnvilPath {
+    /// The anvil binary to compare against (default: $ANVIL, else the one
+    /// scripts/install-tools.sh installs).
+    #[arg(
+        long = "anvil",
+        env = "ANVIL",
+        default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    )]
+    path: PathBuf,
+}
+
 #[derive(Debug, Clone, Args)]
 struct EthBenchArgs {
     /// A small run that still measures every figure (2,000 + 1,000 transfers, 32 accounts).
@@ -45,14 +58,8 @@ struct EthBenchArgs {
     /// of the embedded one.
     #[arg(long)]
     l1_rpc: Option<String>,
-    /// The anvil binary of the L1-only comparison (default: $ANVIL, else the one
-    /// scripts/install-tools.sh installs).
-    #[arg(
-        long,
-        env = "ANVIL",
-        default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-    )]
-    anvil: PathBuf,
+    #[command(flatten)]
+    anvil: AnvilPath,
     /// Leave out the anvil comparison.
     #[arg(long)]
     no_anvil: bool,
@@ -139,14 +146,8 @@ struct L1BenchArgs {
     /// Number of sending accounts.
     #[arg(long, default_value_t = 8)]
     senders: u32,
-    /// The anvil binary to compare against (default: $ANVIL, else the one scripts/install-tools.sh
-    /// installs).
-    #[arg(
-        long,
-        env = "ANVIL",
-        default_value = "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-    )]
-    anvil: PathBuf,
+    #[command(flatten)]
+    anvil: AnvilPath,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -162,7 +163,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             erc20_percent: a.erc20_percent,
             workers: a.workers,
             l1_rpc: a.l1_rpc,
-            anvil: a.anvil.clone(),
+            anvil: a.anvil.path.clone(),
             skip_anvil: a.no_anvil,
             anvil_block_time_secs: a.anvil_block_time,
         };
@@ -171,7 +172,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
                 l1_rpc: options.l1_rpc,
                 skip_anvil: options.skip_anvil,
                 anvil_block_time_secs: options.anvil_block_time_secs,
-                ..EthBenchOptions::quick(a.anvil)
+                ..EthBenchOptions::quick(a.anvil.path)
             };
         }
         let report = eth_profile(&options)
@@ -220,7 +221,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             let report = l1_throughput(&L1ThroughputOptions {
                 txs: a.txs,
                 senders: a.senders,
-                anvil: a.anvil,
+                anvil: a.anvil.path,
             })
             .await
             .wrap_err("running the L1 throughput benchmark")?;

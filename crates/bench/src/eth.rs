@@ -13,7 +13,6 @@
 //!    sent to a fresh anvil by the same load generator.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,12 +29,11 @@ use loft_contracts::{DevToken, L1Bridge, L1Rollup, bridge_call, deploy, rollup_c
 use loft_l1::L1Client;
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
 use loft_l1_rpc::{RpcL1, RpcL1Config};
-use loft_node::{Node, NodeConfig};
 use serde::Serialize;
 
 use crate::chart::{Line, Panel};
 use crate::load::{self, Bucket, Latency, LoadPlan, LoadRun, Signed};
-use crate::{BenchError, start_anvil};
+use crate::{BenchError, start_anvil, start_node, wait_receipt};
 
 /// Options of [`eth_profile`].
 #[derive(Debug, Clone)]
@@ -565,19 +563,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     let token = deployment
         .dev_token
         .ok_or_else(|| setup("no dev token deployed".into()))?;
-    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let node = Node::start(
-        NodeConfig {
-            chain: config.clone(),
-            deployment: deployment.clone(),
-            data_dir: dir.path().to_path_buf(),
-            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            post_batches: true,
-        },
-        operator.clone(),
-    )
-    .await
-    .map_err(|e| setup(e.to_string()))?;
+    let (node, _node_dir) = start_node(&config, &deployment, operator.clone(), true).await?;
 
     // Accounts: ETH and tokens on L1 (for the direct comparison) and on L2 (through the bridge).
     let keys = accounts(options.accounts);
@@ -890,7 +876,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     }
     let (mut eth_gas, mut eth_n, mut erc20_gas, mut erc20_n) = (0u64, 0u64, 0u64, 0u64);
     for (h, t) in hashes.iter().zip(&all) {
-        let receipt = wait_receipt(funder.as_ref(), *h).await?;
+        let receipt = wait_receipt(funder.as_ref(), *h, "direct L1").await?;
         if !receipt.status() {
             return Err(setup(format!("direct L1 transfer {h} reverted")));
         }
@@ -982,22 +968,6 @@ async fn wait_for(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
-}
-
-async fn wait_receipt(
-    l1: &dyn L1Client,
-    hash: B256,
-) -> Result<alloy::rpc::types::TransactionReceipt, BenchError> {
-    let started = Instant::now();
-    loop {
-        if let Some(r) = l1.receipt(hash).await.map_err(|e| setup(e.to_string()))? {
-            return Ok(r);
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            return Err(setup(format!("no receipt for {hash} after 120 s")));
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// Raw JSON-RPC call (anvil's own methods have no binding in the L1 client).
@@ -1129,7 +1099,7 @@ async fn on_anvil(
     }
     let executed = run.started.elapsed().as_secs_f64();
     for w in work {
-        let receipt = wait_receipt(&minter, w.hash).await?;
+        let receipt = wait_receipt(&minter, w.hash, "anvil").await?;
         if !receipt.status() {
             return Err(anvil_setup(format!(
                 "transfer {} reverted on anvil",

@@ -56,6 +56,59 @@ pub enum BenchError {
     },
 }
 
+/// Starts a loft node for a benchmark on `l1` with its database in a fresh temporary folder
+/// (returned: the node's data lives as long as it), JSON-RPC on a free loopback port.
+pub(crate) async fn start_node(
+    config: &ChainConfig,
+    deployment: &loft_contracts::Deployment,
+    l1: std::sync::Arc<dyn loft_l1::L1Client>,
+    post_batches: bool,
+) -> Result<(loft_node::Node, tempfile::TempDir), BenchError> {
+    let setup = |reason: String| BenchError::Setup {
+        backend: "loft",
+        reason,
+    };
+    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let node = loft_node::Node::start(
+        loft_node::NodeConfig {
+            chain: config.clone(),
+            deployment: deployment.clone(),
+            data_dir: dir.path().to_path_buf(),
+            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            post_batches,
+        },
+        l1,
+    )
+    .await
+    .map_err(|e| setup(e.to_string()))?;
+    Ok((node, dir))
+}
+
+/// Waits for `hash`'s receipt on `l1` (polling, at most two minutes).
+pub(crate) async fn wait_receipt(
+    l1: &dyn loft_l1::L1Client,
+    hash: B256,
+    backend: &'static str,
+) -> Result<alloy::rpc::types::TransactionReceipt, BenchError> {
+    let started = Instant::now();
+    loop {
+        let found = l1.receipt(hash).await.map_err(|e| BenchError::Setup {
+            backend,
+            reason: e.to_string(),
+        })?;
+        if let Some(r) = found {
+            return Ok(r);
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(BenchError::Setup {
+                backend,
+                reason: format!("no receipt for {hash} after 120 s"),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Options of [`l1_throughput`].
 #[derive(Debug, Clone)]
 pub struct L1ThroughputOptions {

@@ -8,7 +8,6 @@
 //!   and L1 gas divided by N, against the same transfers (same keys, amounts and fresh
 //!   recipients) sent to the L1 as plain ETH transfers.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,6 @@ use loft_config::ChainConfig;
 use loft_contracts::{L1Bridge, deploy};
 use loft_l1::L1Client;
 use loft_l1_embedded::{DevChain, DevChainConfig, EmbeddedL1};
-use loft_node::{Node, NodeConfig};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -176,19 +174,7 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
     let deployment = deploy(sequencer.as_ref(), loft_node::deploy_options(&config))
         .await
         .map_err(|e| setup(e.to_string()))?;
-    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let node = Node::start(
-        NodeConfig {
-            chain: config.clone(),
-            deployment: deployment.clone(),
-            data_dir: dir.path().to_path_buf(),
-            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            post_batches: false,
-        },
-        sequencer,
-    )
-    .await
-    .map_err(|e| setup(e.to_string()))?;
+    let (node, _node_dir) = crate::start_node(&config, &deployment, sequencer, false).await?;
 
     // Fund the senders on L2 through the bridge.
     let ten_eth = U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64));
@@ -376,21 +362,8 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
         );
     }
     let mut direct_gas = 0u64;
-    for (index, h) in hashes.iter().enumerate() {
-        let waiting = Instant::now();
-        let receipt = loop {
-            match l1.receipt(*h).await.map_err(|e| setup(e.to_string()))? {
-                Some(r) => break r,
-                None if waiting.elapsed() > Duration::from_secs(60) => {
-                    return Err(BenchError::Workload {
-                        backend: "direct L1",
-                        index,
-                        reason: "no receipt after 60 s".into(),
-                    });
-                }
-                None => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        };
+    for h in &hashes {
+        let receipt = crate::wait_receipt(&l1, *h, "direct L1").await?;
         direct_gas += receipt.gas_used;
     }
 
