@@ -15,6 +15,7 @@
 //! Everything is synchronous, deterministic and silent (no logging).
 
 pub mod batch;
+pub mod blob;
 pub mod execute;
 pub mod leaf;
 pub mod merkle;
