@@ -273,4 +273,48 @@ mod tests {
         let (c2, _) = commitment(&blobs[1]).unwrap();
         assert!(verify_opening(&c2, &second).unwrap());
     }
+
+    /// Where the shared opening vectors live (read by `contracts/test/BlobData.t.sol`).
+    const VECTORS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/blob/openings.json"
+    );
+
+    /// Openings of a fixed blob, for the Solidity reader to check against the precompile.
+    fn vectors() -> serde_json::Value {
+        let blob = pack(&data(DATA_PER_BLOB, 42))[0];
+        let (c, versioned) = commitment(&blob).unwrap();
+        let openings: Vec<serde_json::Value> = [0usize, 1, 2, 3, 5, 64, 1_000, 2_048, 3_001, 4_095]
+            .iter()
+            .map(|&e| {
+                let o = element_opening(&blob, e).unwrap();
+                serde_json::json!({
+                    "element": e,
+                    "z": o.z,
+                    "y": o.y,
+                    "proof": alloy::primitives::Bytes::copy_from_slice(&o.proof),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "commitment": alloy::primitives::Bytes::copy_from_slice(&c),
+            "versionedHash": versioned,
+            "openings": openings,
+        })
+    }
+
+    #[test]
+    fn opening_vectors_file_is_current() {
+        let text = serde_json::to_string_pretty(&vectors()).unwrap() + "\n";
+        if std::env::var("LOFT_BLESS").is_ok_and(|v| v == "1") {
+            std::fs::create_dir_all(std::path::Path::new(VECTORS).parent().unwrap()).unwrap();
+            std::fs::write(VECTORS, &text).unwrap();
+            return;
+        }
+        let on_disk = std::fs::read_to_string(VECTORS).unwrap_or_default();
+        assert!(
+            on_disk == text,
+            "{VECTORS} is not what the generator produces; rerun with LOFT_BLESS=1 and commit it"
+        );
+    }
 }
