@@ -514,6 +514,16 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
             "need at least 2 accounts and some transfers in both runs".into(),
         ));
     }
+    // Fail now, not after the loft part, when the comparison cannot run.
+    if !options.skip_anvil && !options.anvil.is_file() {
+        return Err(BenchError::Setup {
+            backend: "anvil",
+            reason: format!(
+                "no anvil at {} (run scripts/install-tools.sh, pass --anvil PATH, or --no-anvil)",
+                options.anvil.display()
+            ),
+        });
+    }
     let mut config = ChainConfig::devnet();
     // Batches up to 300 kB, within one L1 transaction's gas cap (EIP-7825: 2^24 gas at the
     // calldata floor of 40 gas per byte).
