@@ -1,8 +1,9 @@
 //! `loft_stf::blob::unpack` on arbitrary blob bytes: a blob batch's data as any poster may put it
 //! on L1, which every verifier reads back (`loft_stf::blob`). The first two bytes give the data
-//! length asked for, the rest fills one blob. Unpacking must not panic; what unpacks packs back
-//! to a blob that unpacks to the same data, and the element holding each byte is where `locate`
-//! says.
+//! length asked for, the rest fills one blob. Unpacking must not panic and refuses only a length
+//! one blob cannot hold (byte 0 of each element is ignored, whatever it holds); what unpacks packs
+//! back to a blob that unpacks to the same data, and the element holding each byte is where
+//! `locate` says.
 
 #![no_main]
 
@@ -30,6 +31,6 @@ fuzz_target!(|input: &[u8]| {
                 assert_eq!(blob[e * 32 + i], *byte);
             }
         }
-        Err(_) => {}
+        Err(_) => assert!(len > DATA_PER_BLOB),
     }
 });

@@ -41,14 +41,6 @@ pub enum BlobError {
         /// Data length asked for.
         len: usize,
     },
-    /// An element's first byte is not 0: not a loft blob.
-    #[error("blob {blob} element {element} has a non-zero first byte")]
-    HighByte {
-        /// Blob index.
-        blob: usize,
-        /// Element index.
-        element: usize,
-    },
     /// No such element.
     #[error("element {0} is beyond a blob's 4096")]
     NoSuchElement(usize),
@@ -84,9 +76,10 @@ pub fn pack(data: &[u8]) -> Vec<Blob> {
     blobs
 }
 
-/// The first `len` data bytes of `blobs`. Refuses an element whose first byte is not 0 (no
-/// loft poster writes one; L1 would accept it, so derivation must decide: such a batch's data
-/// is unreadable, like an undecodable step).
+/// The first `len` data bytes of `blobs`: bytes 1..32 of each element in order. Byte 0 of every
+/// element is ignored, whatever a poster wrote there (loft's posters write 0): the on-chain step
+/// verifier reads an element the same way, so derivation and fraud proofs see the same bytes
+/// (`docs/fraud-proofs.md` §3).
 pub fn unpack(blobs: &[Blob], len: usize) -> Result<Vec<u8>, BlobError> {
     if len > blobs.len() * DATA_PER_BLOB {
         return Err(BlobError::TooShort {
@@ -95,18 +88,12 @@ pub fn unpack(blobs: &[Blob], len: usize) -> Result<Vec<u8>, BlobError> {
         });
     }
     let mut out = Vec::with_capacity(len);
-    for (b, blob) in blobs.iter().enumerate() {
+    for blob in blobs {
         for e in 0..ELEMENTS_PER_BLOB {
             if out.len() >= len {
                 return Ok(out);
             }
             let element = &blob[e * 32..e * 32 + 32];
-            if element[0] != 0 {
-                return Err(BlobError::HighByte {
-                    blob: b,
-                    element: e,
-                });
-            }
             let take = (len - out.len()).min(DATA_PER_ELEMENT);
             out.extend_from_slice(&element[1..1 + take]);
         }
@@ -212,20 +199,14 @@ mod tests {
     }
 
     #[test]
-    fn every_element_is_below_the_modulus_and_unpacking_checks_it() {
+    fn every_element_is_below_the_modulus_and_unpacking_ignores_byte_zero() {
         let blobs = pack(&[0xff; DATA_PER_BLOB]);
         for e in 0..ELEMENTS_PER_BLOB {
             assert!(U256::from_be_slice(&blobs[0][e * 32..e * 32 + 32]) < BLS_MODULUS);
         }
-        let mut bad = blobs[0];
-        bad[5 * 32] = 1;
-        assert_eq!(
-            unpack(&[bad], 200),
-            Err(BlobError::HighByte {
-                blob: 0,
-                element: 5
-            })
-        );
+        let mut high = blobs[0];
+        high[5 * 32] = 0x42;
+        assert_eq!(unpack(&[high], 200), unpack(&blobs, 200));
         assert!(matches!(
             unpack(&blobs, DATA_PER_BLOB + 1),
             Err(BlobError::TooShort { .. })
