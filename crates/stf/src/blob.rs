@@ -16,7 +16,7 @@
 //! settings; only the packing and the evaluation point are loft's.
 
 use alloy::eips::eip4844::env_settings::EnvKzgSettings;
-use alloy::eips::eip4844::{BYTES_PER_BLOB, Blob, kzg_to_versioned_hash};
+use alloy::eips::eip4844::{BYTES_PER_BLOB, Blob, BlobTransactionSidecar, kzg_to_versioned_hash};
 use alloy::primitives::{B256, U256, uint};
 
 /// Field elements per blob.
@@ -74,6 +74,17 @@ pub fn pack(data: &[u8]) -> Vec<Blob> {
         blob[at..at + piece.len()].copy_from_slice(piece);
     }
     blobs
+}
+
+/// Most blobs one transaction carries (EIP-7594, Osaka; anvil refuses more).
+pub const MAX_BLOBS_PER_TX: usize = 6;
+
+/// The EIP-4844 sidecar that carries `data` packed with [`pack`]: the blobs, their commitments
+/// and one blob proof each (the form both loft's L1s and anvil accept; a network after Osaka
+/// wants cell proofs, `BlobTransactionSidecar::try_into_7594`).
+pub fn sidecar(data: &[u8]) -> Result<BlobTransactionSidecar, BlobError> {
+    BlobTransactionSidecar::try_from_blobs_with_settings(pack(data), EnvKzgSettings::Default.get())
+        .map_err(|e| BlobError::Kzg(e.to_string()))
 }
 
 /// The first `len` data bytes of `blobs`: bytes 1..32 of each element in order. Byte 0 of every
@@ -179,6 +190,20 @@ mod tests {
         (0..len)
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1)
             .collect()
+    }
+
+    #[test]
+    fn the_sidecar_commits_to_the_packed_blobs() {
+        let data: Vec<u8> = (0..DATA_PER_BLOB + 500).map(|i| (i * 7) as u8).collect();
+        let sc = sidecar(&data).unwrap();
+        let blobs = pack(&data);
+        assert_eq!(sc.blobs, blobs);
+        let hashes: Vec<B256> = sc.versioned_hashes().collect();
+        for (blob, hash) in blobs.iter().zip(&hashes) {
+            assert_eq!(commitment(blob).unwrap().1, *hash);
+        }
+        sc.validate(&hashes, EnvKzgSettings::Default.get()).unwrap();
+        assert_eq!(unpack(&sc.blobs, data.len()).unwrap(), data);
     }
 
     proptest! {
