@@ -16,8 +16,9 @@ import {StepLeaf, stepLeafHash} from "./fraud/StepLeaf.sol";
 ///         claimed here and paid by the bridge.
 /// @dev The constructor deploys the {L1Bridge} (deposits and the L1 -> L2 queue), so one transaction
 ///      creates both and the bridge trusts exactly this contract for payouts. Batch data is only
-///      committed to (`dataRoot` over 1 KiB chunks); derivation nodes read it back from the
-///      `submitBatch` calldata. No owner, no admin, not upgradeable.
+///      committed to (`dataRoot` over 1 KiB chunks, or over the blobs' versioned hashes); derivation
+///      nodes read it back from the `submitBatch` calldata or the `submitBatchBlobs` blobs. No owner,
+///      no admin, not upgradeable.
 ///
 ///      Operators (`docs/liveness.md` §2-§3): at most {MAX_OPERATORS} bonded accounts, each with a
 ///      bid (the L2 base fee it charges), the {sequencer} first. Time is cut into epochs of
@@ -105,15 +106,18 @@ contract L1Rollup is ReentrancyGuard {
         uint256 baseFee;
     }
 
-    /// @notice The committed batch header; its hash is `keccak256(abi.encode(header))` (17 words).
+    /// @notice The committed batch header; its hash is `keccak256(abi.encode(header))` (18 words).
     /// @param index 0-based batch number.
     /// @param parentHash Hash of the previous header, 0 for the first batch.
     /// @param prevStateRoot The previous batch's state root (the genesis root for the first batch).
     /// @param stateRoot Claimed state root after the last step.
     /// @param withdrawalRoot Root of the batch's withdrawal tree.
     /// @param stepsRoot Root of the step leaves.
-    /// @param dataRoot Positional Merkle root over `keccak256` of the data's 1,024-byte chunks.
+    /// @param dataRoot Calldata batches: positional Merkle root over `keccak256` of the data's 1,024-byte
+    ///        chunks. Blob batches: `keccak256(abi.encodePacked(versionedHashes))`, the submission
+    ///        transaction's blob hashes in order (`docs/fraud-proofs.md` §3).
     /// @param dataLength Length of the batch data in bytes.
+    /// @param dataKind Where the data was posted: {DATA_CALLDATA} (0) or {DATA_BLOBS} (1).
     /// @param queueStart Queue messages consumed before this batch (the previous `queueEnd`).
     /// @param queueEnd Queue messages consumed after this batch.
     /// @param queueHead The queue's hash-chain head after `queueEnd` messages, read from the bridge.
@@ -132,6 +136,7 @@ contract L1Rollup is ReentrancyGuard {
         bytes32 stepsRoot;
         bytes32 dataRoot;
         uint64 dataLength;
+        uint8 dataKind;
         uint64 queueStart;
         uint64 queueEnd;
         bytes32 queueHead;
@@ -220,6 +225,16 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice The only batch data version accepted (the first data byte).
     uint8 public constant DATA_VERSION = 1;
+
+    /// @dev {BatchHeader.dataKind} of a batch posted with {submitBatch} (data in calldata).
+    uint8 internal constant DATA_CALLDATA = 0;
+    /// @dev {BatchHeader.dataKind} of a batch posted with {submitBatchBlobs} (data in EIP-4844 blobs).
+    uint8 internal constant DATA_BLOBS = 1;
+    /// @dev Data bytes one blob carries: 4,096 field elements of 31 data bytes (bytes 1..31; byte 0
+    ///      is ignored by every reader).
+    uint256 internal constant BLOB_DATA_BYTES = 126_976;
+    /// @dev Most blobs one transaction carries (Osaka).
+    uint256 internal constant MAX_BLOBS = 6;
 
     /// @notice Depth of the positional withdrawal tree.
     uint256 public constant W_DEPTH = 16;
@@ -413,6 +428,11 @@ contract L1Rollup is ReentrancyGuard {
     error EmptyData();
     /// @notice The batch data is longer than {maxBatchData}.
     error DataTooLong(uint256 length, uint64 maxBatchData);
+    /// @notice {submitBatchBlobs} in a transaction without blobs.
+    error NoBlobs();
+    /// @notice {submitBatchBlobs}: `dataLength` does not need exactly `blobCount` blobs
+    ///         (`(blobCount - 1) * 126,976 < dataLength <= blobCount * 126,976`).
+    error BlobDataLength(uint64 dataLength, uint256 blobCount);
     /// @notice The batch data does not start with version byte {DATA_VERSION}.
     error UnsupportedDataVersion(uint8 version);
     /// @notice No live batch has this index.
@@ -617,9 +637,49 @@ contract L1Rollup is ReentrancyGuard {
     ///        {maxBatchData} bytes.
     /// @return index The new batch's index.
     function submitBatch(BatchInput calldata input, bytes calldata data) external returns (uint64 index) {
+        uint64 queueStart = _checkBatch(input, data.length);
+        uint8 version = uint8(bytes1(data));
+        if (version != DATA_VERSION) revert UnsupportedDataVersion(version);
+        return _appendBatch(input, queueStart, dataRoot(data), data.length, DATA_CALLDATA);
+    }
+
+    /// @notice Appends a batch whose data is in the blobs of this (type-3) transaction, as
+    ///         {submitBatch} does with calldata; the header gets `dataKind` {DATA_BLOBS} and
+    ///         `dataRoot = keccak256(abi.encodePacked(blobhash(0), .., blobhash(n - 1)))`.
+    /// @dev Same checks as {submitBatch}, then reverts {NoBlobs} when the transaction carries none,
+    ///      {BlobDataLength} unless `(n - 1) * 126,976 < dataLength <= n * 126,976` (`n` blobs, at most
+    ///      {MAX_BLOBS} counted). Blob data is batch data v1 (`0x01`, steps) packed 31 bytes per field
+    ///      element into bytes 1..31 (byte 0 of each element ignored, bytes past `dataLength` ignored);
+    ///      L1 cannot read blobs, so the version byte is not checked here: a batch whose data does not
+    ///      start with it has an undecodable first step (`docs/fraud-proofs.md` §3).
+    /// @param input The poster's claims.
+    /// @param dataLength The batch data's length in bytes.
+    /// @return index The new batch's index.
+    function submitBatchBlobs(BatchInput calldata input, uint64 dataLength) external returns (uint64 index) {
+        uint64 queueStart = _checkBatch(input, dataLength);
+        uint256 n;
+        bytes32 root;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            for {} lt(n, MAX_BLOBS) { n := add(n, 1) } {
+                let h := blobhash(n)
+                if iszero(h) { break }
+                mstore(add(p, shl(5, n)), h)
+            }
+            root := keccak256(p, shl(5, n))
+        }
+        if (n == 0) revert NoBlobs();
+        // dataLength > 0 here: exactly n blobs are needed when ceil(dataLength / 126,976) = n.
+        if ((dataLength - 1) / BLOB_DATA_BYTES + 1 != n) revert BlobDataLength(dataLength, n);
+        return _appendBatch(input, queueStart, root, dataLength, DATA_BLOBS);
+    }
+
+    /// @dev The checks {submitBatch} and {submitBatchBlobs} share (all but the data's own); returns
+    ///      the batch's `queueStart`.
+    function _checkBatch(BatchInput calldata input, uint256 dataLength) private returns (uint64 queueStart) {
         if (frozenAt != 0) revert Frozen();
         _checkPoster(input.baseFee);
-        uint64 queueStart = _queueEnd;
+        queueStart = _queueEnd;
         if (input.queueEnd < queueStart) revert QueueEndBeforeStart(input.queueEnd, queueStart);
         uint256 queueLength = _queueLength();
         if (input.queueEnd > queueLength) revert QueueEndBeyondLength(input.queueEnd, queueLength);
@@ -632,10 +692,18 @@ contract L1Rollup is ReentrancyGuard {
         if (input.firstBlock != expectedFirst) revert NonContiguousBlocks(input.firstBlock, expectedFirst);
         if (input.lastBlock < input.firstBlock) revert LastBlockBeforeFirst(input.lastBlock, input.firstBlock);
         if (input.stepCount == 0) revert NoSteps();
-        if (data.length == 0) revert EmptyData();
-        if (data.length > maxBatchData) revert DataTooLong(data.length, maxBatchData);
-        if (uint8(data[0]) != DATA_VERSION) revert UnsupportedDataVersion(uint8(data[0]));
+        if (dataLength == 0) revert EmptyData();
+        if (dataLength > maxBatchData) revert DataTooLong(dataLength, maxBatchData);
+    }
 
+    /// @dev Derives the rest of the header, records the batch and emits {BatchSubmitted}.
+    function _appendBatch(
+        BatchInput calldata input,
+        uint64 queueStart,
+        bytes32 root,
+        uint256 dataLength,
+        uint8 dataKind
+    ) private returns (uint64 index) {
         index = _batchCount;
         BatchHeader memory header;
         header.index = index;
@@ -649,8 +717,11 @@ contract L1Rollup is ReentrancyGuard {
         header.stateRoot = input.stateRoot;
         header.withdrawalRoot = input.withdrawalRoot;
         header.stepsRoot = input.stepsRoot;
-        header.dataRoot = dataRoot(data);
-        header.dataLength = uint64(data.length);
+        header.dataRoot = root;
+        // casting to 'uint64' is safe because dataLength <= maxBatchData, a uint64
+        // forge-lint: disable-next-line(unsafe-typecast)
+        header.dataLength = uint64(dataLength);
+        header.dataKind = dataKind;
         header.queueStart = queueStart;
         header.queueEnd = input.queueEnd;
         header.queueHead = bridge.queueHeadAt(input.queueEnd);
@@ -842,7 +913,11 @@ contract L1Rollup is ReentrancyGuard {
     /// @notice The operator of the running epoch, its bid (the cap of its batches' base fee) and the
     ///         epoch's bounds (`epochEnd = epochStart + epochSecs`, exclusive); all zero when there is
     ///         none. Computes a due rollover without storing it, as the next state-changing call will.
-    function activeOperator() external view returns (address operator, uint256 bid, uint64 epochStart, uint64 epochEnd) {
+    function activeOperator()
+        external
+        view
+        returns (address operator, uint256 bid, uint64 epochStart, uint64 epochEnd)
+    {
         (operator, epochStart, bid) = _current();
         if (operator != address(0)) epochEnd = epochStart + epochSecs;
     }
@@ -887,7 +962,7 @@ contract L1Rollup is ReentrancyGuard {
         if (through != 0 && count != 0 && frozenAt == 0) {
             uint64 last = through - 1 < count ? through - 1 : count - 1;
             // forge-lint: disable-next-line(block-timestamp)
-            if (block.timestamp < _batches[last].postedAt + challengePeriod) revert BondLocked(last);
+            if (block.timestamp < _finalAt(_batches[last])) revert BondLocked(last);
             (bool ok,) = _finalThrough(last);
             if (!ok) revert BondLocked(last);
         }
@@ -916,7 +991,7 @@ contract L1Rollup is ReentrancyGuard {
         nonReentrant
     {
         BatchRecord storage record = _record(batchIndex);
-        uint64 finalAt = record.postedAt + challengePeriod;
+        uint64 finalAt = _finalAt(record);
         // A validator can shift timestamps by seconds; challenge periods are hours to days.
         // forge-lint: disable-next-line(block-timestamp)
         // After the freeze only the batches final at the freeze are final (the rest is exited).
@@ -987,7 +1062,8 @@ contract L1Rollup is ReentrancyGuard {
         view
         returns (bool)
     {
-        IStepVerifier.StepContext memory ctx = IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd, h.baseFee);
+        IStepVerifier.StepContext memory ctx =
+            IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.dataKind, h.queueEnd, h.baseFee);
         (bool valid, StepLeaf memory next) = IStepVerifier(stepVerifier).execute(ctx, prev, witness);
         return !valid || stepLeafHash(next) != claimedHash;
     }
@@ -1193,7 +1269,7 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @dev The freeze time given `n` final batches.
     function _freezableAt(uint64 n) private view returns (uint64) {
-        uint64 ref = n == 0 ? deployedAt : _batches[n - 1].postedAt + challengePeriod;
+        uint64 ref = n == 0 ? deployedAt : _finalAt(_batches[n - 1]);
         return ref + exodusDelay;
     }
 
@@ -1211,14 +1287,14 @@ contract L1Rollup is ReentrancyGuard {
         if (index >= _batchCount) return false;
         if (frozenAt != 0) return index < _frozenFinal;
         // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp < _batches[index].postedAt + challengePeriod) return false;
+        if (block.timestamp < _finalAt(_batches[index])) return false;
         (bool ok,) = _finalThrough(index);
         return ok;
     }
 
     /// @notice L1 timestamp from which a batch is final (unless an opening request holds it back).
     function finalizedAt(uint64 index) external view returns (uint64) {
-        return _record(index).postedAt + challengePeriod;
+        return _finalAt(_record(index));
     }
 
     /// @notice Number of live batches.
@@ -1238,8 +1314,7 @@ contract L1Rollup is ReentrancyGuard {
 
     /// @notice State root of the last batch ({genesisStateRoot} before the first batch).
     function lastStateRoot() public view returns (bytes32) {
-        uint64 count = _batchCount;
-        return count == 0 ? genesisStateRoot : _batches[count - 1].stateRoot;
+        return _stateRootAfter(_batchCount);
     }
 
     /// @notice The tip of the batch chain, everything the next batch must extend, in one call.
@@ -1284,10 +1359,15 @@ contract L1Rollup is ReentrancyGuard {
         if (isFinal(h.index)) revert BatchIsFinal(h.index);
     }
 
+    /// @dev L1 timestamp from which a batch's challenge period has passed.
+    function _finalAt(BatchRecord storage r) private view returns (uint64) {
+        return r.postedAt + challengePeriod;
+    }
+
     /// @dev Whether a batch is final on its own (period passed, no open request on it).
     function _finalAlone(BatchRecord storage r) private view returns (bool) {
         // forge-lint: disable-next-line(block-timestamp)
-        return block.timestamp >= r.postedAt + challengePeriod && r.openRequests == 0;
+        return block.timestamp >= _finalAt(r) && r.openRequests == 0;
     }
 
     /// @dev Whether batches `0 ..= index` are all final; otherwise the first that is not.

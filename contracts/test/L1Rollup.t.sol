@@ -341,6 +341,7 @@ contract L1RollupTest {
             stepsRoot: inp.stepsRoot,
             dataRoot: refDataRoot(data),
             dataLength: uint64(data.length),
+            dataKind: 0,
             queueStart: lastQueueEnd,
             queueEnd: inp.queueEnd,
             queueHead: bridge.queueHeadAt(inp.queueEnd),
@@ -1366,7 +1367,7 @@ contract L1RollupTest {
     // ---------------------------------------------------------------- proveStep
 
     function ctxOf(L1Rollup.BatchHeader memory h) internal pure returns (IStepVerifier.StepContext memory) {
-        return IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.queueEnd, h.baseFee);
+        return IStepVerifier.StepContext(h.dataRoot, h.dataLength, h.dataKind, h.queueEnd, h.baseFee);
     }
 
     function test_ProveStep_NotFraudWhenVerifierAgrees() public {
@@ -1976,6 +1977,7 @@ contract L1RollupFraudGasTest {
             stepsRoot: stepsRoot,
             dataRoot: rollup.dataRoot(data),
             dataLength: uint64(data.length),
+            dataKind: 0,
             queueStart: tip.queueEnd,
             queueEnd: queueEnd,
             queueHead: rollup.bridge().queueHeadAt(queueEnd),

@@ -389,6 +389,7 @@ contract OperatorsTest is OperatorsBase {
             stepsRoot: inp.stepsRoot,
             dataRoot: keccak256(hex"01"),
             dataLength: 1,
+            dataKind: 0,
             queueStart: 0,
             queueEnd: 1,
             queueHead: bridge.queueHeadAt(1),

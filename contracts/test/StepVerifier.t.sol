@@ -60,9 +60,7 @@ contract StepVerifierTest {
         string memory json = vm.readFile(VECTORS);
         queue = new TestQueue();
         verifier = new StepVerifier(
-            vm.parseJsonUint(json, ".chainId"),
-            vm.parseJsonAddress(json, ".feeRecipient"),
-            address(queue)
+            vm.parseJsonUint(json, ".chainId"), vm.parseJsonAddress(json, ".feeRecipient"), address(queue)
         );
     }
 
@@ -128,6 +126,26 @@ contract StepVerifierTest {
         uint256 count = vm.parseJsonUint(json, ".count");
         Case memory c = _load(json, count - 1);
         require(keccak256(bytes(c.name)) == keccak256("gas: deep token withdrawal"), "gas case last");
+        _measure(c);
+    }
+
+    /// The same withdrawal in a blob batch, its 320-byte window over the most elements there can
+    /// be: 12 (the last element of blob 0 and 11 of blob 1), each opened with the
+    /// point-evaluation precompile (50,000 gas each).
+    function test_gas_blobWorstCase() public {
+        string memory json = vm.readFile(VECTORS);
+        Case memory c = _load(json, vm.parseJsonUint(json, ".blobGasCase"));
+        require(
+            keccak256(bytes(c.name)) == keccak256("gas: deep token withdrawal (blobs, 12 elements)"), "blob gas case"
+        );
+        require(c.ctx.dataKind == 1, "a blob batch");
+        (, StepVerifier.BlobElement[] memory elements, bytes32[] memory hashes) =
+            abi.decode(c.witness, (StepVerifier.DataChunk[], StepVerifier.BlobElement[], bytes32[]));
+        require(elements.length == 12 && hashes.length == 2, "12 elements of 2 blobs");
+        _measure(c);
+    }
+
+    function _measure(Case memory c) internal view {
         bytes memory call = abi.encodeCall(verifier.execute, (c.ctx, c.prev, c.witness));
         uint256 calldataGas;
         for (uint256 i = 0; i < call.length; i++) {

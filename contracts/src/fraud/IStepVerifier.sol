@@ -6,10 +6,11 @@ import {StepLeaf} from "./StepLeaf.sol";
 /// @title IStepVerifier
 /// @notice Re-executes one step of a batch on L1 (docs/fraud-proofs.md §5.2).
 interface IStepVerifier {
-    /// @notice What the verifier needs from the batch header.
+    /// @notice What the verifier needs from the batch header (`dataKind`: 0 calldata, 1 blobs).
     struct StepContext {
         bytes32 dataRoot;
         uint64 dataLength;
+        uint8 dataKind;
         uint64 queueEnd;
         uint256 baseFee;
     }

@@ -5,6 +5,7 @@ import {StepLeaf} from "./StepLeaf.sol";
 import {IStepVerifier} from "./IStepVerifier.sol";
 import {StepCodec} from "./StepCodec.sol";
 import {SparseMerkle} from "../lib/SparseMerkle.sol";
+import {BlobData} from "../lib/BlobData.sol";
 
 /// @notice The queue heads the verifier checks queue messages against (`L1MessageQueue`).
 interface IQueueHeads {
@@ -14,9 +15,12 @@ interface IQueueHeads {
 /// @title StepVerifier
 /// @notice Re-executes one step of a batch on L1 from the leaf before it and a witness
 /// (docs/fraud-proofs.md §2, §5.2), exactly as loft-stf executes it (docs/rollup.md §2).
-/// @dev Witness: `abi.encode(DataChunk[] chunks, QueueMessage message, StateAccess[] writes,
-/// StateAccess[] reads, bytes32[16] wSiblings)` (top-level params). The step's kind is the first
-/// byte of its data (`0x10` block, `0x11` queue, `0x00`/`0x02` transaction). Every value the verifier uses comes from `reads` (proven against
+/// @dev Witness: `abi.encode(DataChunk[] chunks, BlobElement[] elements, bytes32[] versionedHashes,
+/// QueueMessage message, StateAccess[] writes, StateAccess[] reads, bytes32[16] wSiblings)`
+/// (top-level params). The step's bytes come from `chunks` for a calldata batch (`dataKind` 0;
+/// `elements` and `versionedHashes` empty) and from `elements` opened against `versionedHashes`
+/// for a blob batch (`dataKind` 1; `chunks` empty). The step's kind is the first byte of its data
+/// (`0x10` block, `0x11` queue, `0x00`/`0x02` transaction). Every value the verifier uses comes from `reads` (proven against
 /// `prev.stateRoot`) or `writes` (proven in order against the running root); the computed writes
 /// must be exactly `writes` (keys, order, count), so a refused step carries no `writes`.
 contract StepVerifier is IStepVerifier {
@@ -25,6 +29,14 @@ contract StepVerifier is IStepVerifier {
         uint64 index;
         bytes data;
         bytes32[] path;
+    }
+
+    /// @notice One field element of a blob batch's data: its value `y` (data in bytes 1..31, byte 0
+    /// ignored) and the KZG `proof` (48 bytes) of it against the blob's `commitment` (48 bytes).
+    struct BlobElement {
+        bytes32 y;
+        bytes commitment;
+        bytes proof;
     }
 
     /// @notice A queue message as `MessageQueued` carries it.
@@ -46,6 +58,8 @@ contract StepVerifier is IStepVerifier {
 
     struct Witness {
         DataChunk[] chunks;
+        BlobElement[] elements;
+        bytes32[] versionedHashes;
         QueueMessage message;
         StateAccess[] writes;
         StateAccess[] reads;
@@ -82,6 +96,8 @@ contract StepVerifier is IStepVerifier {
     uint8 internal constant STEP_TX = 2;
     uint8 internal constant STEP_BLOCK = 3;
     uint256 internal constant CHUNK = 1024;
+    uint8 internal constant DATA_CALLDATA = 0;
+    uint8 internal constant DATA_BLOBS = 1;
     uint256 internal constant W_DEPTH = 16;
 
     uint8 internal constant OP_ETH = 1;
@@ -124,7 +140,7 @@ contract StepVerifier is IStepVerifier {
         e.writes = w.writes;
         _verifyReads(e.reads, prev.stateRoot);
         // The step's kind is its first byte (docs/fraud-proofs.md §2); no byte: undecodable.
-        bytes memory step = _stepBytes(ctx, prev.dataEnd, w.chunks);
+        bytes memory step = _stepBytes(ctx, prev.dataEnd, w, witness);
         uint256 tag = step.length == 0 ? 0xff : uint8(step[0]);
         if (tag == StepCodec.BLOCK_TAG) {
             next.kind = STEP_BLOCK;
@@ -158,24 +174,54 @@ contract StepVerifier is IStepVerifier {
     }
 
     function _decode(bytes calldata witness) private pure returns (Witness memory w) {
-        (w.chunks, w.message, w.writes, w.reads, w.wSiblings) =
-            abi.decode(witness, (DataChunk[], QueueMessage, StateAccess[], StateAccess[], bytes32[16]));
+        (
+            DataChunk[] memory chunks,
+            BlobElement[] memory elements,
+            bytes32[] memory versionedHashes,
+            QueueMessage memory message,
+            StateAccess[] memory writes,
+            StateAccess[] memory reads,
+            bytes32[16] memory wSiblings
+        ) = abi.decode(
+            witness, (DataChunk[], BlobElement[], bytes32[], QueueMessage, StateAccess[], StateAccess[], bytes32[16])
+        );
+        w = Witness(chunks, elements, versionedHashes, message, writes, reads, wSiblings);
     }
 
     // -----------------------------------------------------------------------------------------
     // Batch data
 
     /// @dev The bytes `[start, min(dataLength, start + MAX_STEP_BYTES))` of the batch data, from
-    /// the chunks that hold them, each checked against `dataRoot`.
-    function _stepBytes(StepContext calldata ctx, uint256 start, DataChunk[] memory chunks)
+    /// the chunks (calldata batch) or blob elements (blob batch) that hold them, each checked
+    /// against `dataRoot`.
+    function _stepBytes(StepContext calldata ctx, uint256 start, Witness memory w, bytes calldata witness)
         private
-        pure
+        view
         returns (bytes memory out)
     {
+        uint8 kind = ctx.dataKind;
+        if (kind == DATA_CALLDATA) {
+            if (w.elements.length != 0 || w.versionedHashes.length != 0) revert BadWitness("blob witness");
+        } else if (kind == DATA_BLOBS) {
+            if (w.chunks.length != 0) revert BadWitness("chunk count");
+        } else {
+            revert BadWitness("data kind");
+        }
         uint256 dataLength = ctx.dataLength;
         if (start >= dataLength) return out;
         uint256 end = start + StepCodec.MAX_STEP_BYTES;
         if (end > dataLength) end = dataLength;
+        if (kind == DATA_BLOBS) return _blobBytes(ctx.dataRoot, start, end, w.versionedHashes, witness);
+        return _chunkBytes(ctx.dataRoot, dataLength, start, end, w.chunks);
+    }
+
+    /// @dev The bytes `[start, end)` of a calldata batch's data from the 1 KiB chunks that hold
+    /// them, each checked against `root`.
+    function _chunkBytes(bytes32 root, uint256 dataLength, uint256 start, uint256 end, DataChunk[] memory chunks)
+        private
+        pure
+        returns (bytes memory out)
+    {
         uint256 first = start / CHUNK;
         if (chunks.length != (end - 1) / CHUNK - first + 1) revert BadWitness("chunk count");
         uint256 count = (dataLength + CHUNK - 1) / CHUNK;
@@ -190,8 +236,69 @@ contract StepVerifier is IStepVerifier {
             if (c.index != index || c.data.length != size || c.path.length != depth) {
                 revert BadWitness("chunk shape");
             }
-            if (_chunkRoot(c.data, index, c.path) != ctx.dataRoot) revert BadWitness("chunk proof");
+            if (_chunkRoot(c.data, index, c.path) != root) revert BadWitness("chunk proof");
             _copy(out, start, end, c.data, index * CHUNK);
+        }
+    }
+
+    /// @dev The bytes `[start, end)` of a blob batch's data (`docs/fraud-proofs.md` §3): data byte
+    /// `o` is byte `1 + o % 31` of global element `o / 31`, that is element `(o / 31) % 4096` of blob
+    /// `(o / 31) / 4096`. The witness carries elements `start / 31 ..= (end - 1) / 31` in order,
+    /// each opened with the point-evaluation precompile against its blob's versioned hash, and the
+    /// batch's versioned hashes, which must hash to `dataRoot`.
+    function _blobBytes(bytes32 root, uint256 start, uint256 end, bytes32[] memory hashes, bytes calldata witness)
+        private
+        view
+        returns (bytes memory out)
+    {
+        if (keccak256(abi.encodePacked(hashes)) != root) revert BadWitness("blob hashes");
+        uint256 first = start / BlobData.DATA_PER_ELEMENT;
+        bytes memory buf =
+            _openElements(_elements(witness), hashes, first, (end - 1) / BlobData.DATA_PER_ELEMENT - first + 1);
+        uint256 length = end - start;
+        uint256 skip = start - first * BlobData.DATA_PER_ELEMENT;
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), add(add(buf, 0x20), skip), length)
+        }
+    }
+
+    /// @dev Opens global elements `first .. first + count - 1` and returns their bytes 1..31 back to
+    /// back (plus one spare word that the last element's 32-byte store writes into).
+    function _openElements(BlobElement[] calldata elements, bytes32[] memory hashes, uint256 first, uint256 count)
+        private
+        view
+        returns (bytes memory buf)
+    {
+        if (elements.length != count) revert BadWitness("element count");
+        buf = new bytes(count * BlobData.DATA_PER_ELEMENT + 32);
+        for (uint256 j = 0; j < count; j++) {
+            bytes32 y = _openElement(hashes, first + j, elements[j]);
+            assembly ("memory-safe") {
+                mstore(add(add(buf, 0x20), mul(j, 31)), shl(8, y))
+            }
+        }
+    }
+
+    /// @dev The value of global element `k` (element `k % 4096` of blob `k / 4096`), checked with
+    /// the point-evaluation precompile.
+    function _openElement(bytes32[] memory hashes, uint256 k, BlobElement calldata e) private view returns (bytes32) {
+        uint256 blob = k / BlobData.ELEMENTS;
+        if (blob >= hashes.length) revert BadWitness("blob hashes");
+        if (!BlobData.verifyElement(hashes[blob], k % BlobData.ELEMENTS, e.y, e.commitment, e.proof)) {
+            revert BadWitness("element proof");
+        }
+        return e.y;
+    }
+
+    /// @dev The witness's `elements` (its second parameter) in place in calldata, so their 48-byte
+    /// commitments and proofs go to the precompile without a copy. `_decode` has checked the
+    /// witness's encoding.
+    function _elements(bytes calldata witness) private pure returns (BlobElement[] calldata elements) {
+        assembly ("memory-safe") {
+            let p := add(witness.offset, calldataload(add(witness.offset, 0x20)))
+            elements.length := calldataload(p)
+            elements.offset := add(p, 0x20)
         }
     }
 
@@ -473,7 +580,9 @@ contract StepVerifier is IStepVerifier {
         uint256 pos = prev.queuePos;
         if (pos >= ctx.queueEnd) return false;
         bytes32 head = keccak256(
-            abi.encode(bridge.queueHeadAt(pos), pos, m.kind, m.sender, m.l1BlockNumber, m.timestamp, keccak256(m.payload))
+            abi.encode(
+                bridge.queueHeadAt(pos), pos, m.kind, m.sender, m.l1BlockNumber, m.timestamp, keccak256(m.payload)
+            )
         );
         if (head != bridge.queueHeadAt(pos + 1)) revert BadWitness("queue message");
         next.queuePos = uint64(pos + 1);

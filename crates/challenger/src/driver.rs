@@ -394,6 +394,7 @@ impl Challenger<'_> {
                     &prev,
                     &StepInput {
                         data: &case.data,
+                        blobs: None,
                         queue_end: h.queue_end,
                         message: message.as_ref(),
                         withdrawals: &withdrawals,

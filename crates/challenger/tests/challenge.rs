@@ -484,6 +484,7 @@ async fn a_correct_batch_cannot_be_reverted() {
             &prev,
             &loft_fraud::StepInput {
                 data: &case.data,
+                blobs: None,
                 queue_end: last.header.queue_end,
                 message: message.as_ref(),
                 withdrawals: &[],

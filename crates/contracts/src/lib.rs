@@ -382,6 +382,12 @@ pub async fn view_call<C: SolCall>(
         .map_err(|e| ContractsError::L1(L1Error::Rpc(format!("decoding return data: {e}"))))
 }
 
+/// [`BatchHeader::data_kind`] of a batch posted with `submitBatch`: its data is the call data.
+pub const DATA_CALLDATA: u8 = 0;
+/// [`BatchHeader::data_kind`] of a batch posted with `submitBatchBlobs`: its data is in the
+/// EIP-4844 blobs of the submission transaction.
+pub const DATA_BLOBS: u8 = 1;
+
 /// A batch header as committed on L1 (`docs/rollup.md` §3.3); its hash is
 /// `keccak256(abi.encode(header))` ([`BatchHeader::hash`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -399,10 +405,15 @@ pub struct BatchHeader {
     /// `stepsRoot`: positional Merkle root of the step leaf hashes (`docs/fraud-proofs.md` §2).
     /// (The Rust name predates v2; the Solidity field is `stepsRoot`.)
     pub step_roots_root: B256,
-    /// Positional Merkle root over `keccak256` of the data's 1,024-byte chunks, computed by L1.
+    /// The data commitment, computed by L1 (`docs/fraud-proofs.md` §3): for a calldata batch the
+    /// positional Merkle root over `keccak256` of the data's 1,024-byte chunks; for a blob batch
+    /// `keccak256` of its blobs' versioned hashes, concatenated in order.
     pub data_root: B256,
     /// Length of the batch data in bytes.
     pub data_length: u64,
+    /// Where the data was posted: [`DATA_CALLDATA`] or [`DATA_BLOBS`].
+    #[serde(default)]
+    pub data_kind: u8,
     /// Queue messages consumed before the batch.
     pub queue_start: u64,
     /// Queue messages consumed after the batch.
@@ -446,6 +457,7 @@ impl From<L1Rollup::BatchHeader> for BatchHeader {
             step_roots_root: h.stepsRoot,
             data_root: h.dataRoot,
             data_length: h.dataLength,
+            data_kind: h.dataKind,
             queue_start: h.queueStart,
             queue_end: h.queueEnd,
             queue_head: h.queueHead,
@@ -470,6 +482,7 @@ impl From<BatchHeader> for L1Rollup::BatchHeader {
             stepsRoot: h.step_roots_root,
             dataRoot: h.data_root,
             dataLength: h.data_length,
+            dataKind: h.data_kind,
             queueStart: h.queue_start,
             queueEnd: h.queue_end,
             queueHead: h.queue_head,

@@ -10,12 +10,13 @@
 
 use std::cell::RefCell;
 
+use alloy::eips::eip4844::Blob;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::SolValue;
 use loft_state::{NodeStore, Smt, StateError, StateRead};
 use loft_stf::{
     ChainParams, L2Tx, QueueInput, STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf, TxError,
-    apply_queue_message, execute_tx,
+    apply_queue_message, blob, execute_tx,
 };
 
 pub mod data;
@@ -44,6 +45,14 @@ pub mod abi {
             bytes data;
             bytes32[] path;
         }
+        /// One field element of a blob batch's data: its value (data in bytes 1..31) and the
+        /// KZG proof (48 bytes) of it against its blob's commitment (48 bytes).
+        #[derive(Debug, Default, PartialEq, Eq)]
+        struct BlobElement {
+            bytes32 y;
+            bytes commitment;
+            bytes proof;
+        }
         /// A queue message as `MessageQueued` carries it.
         #[derive(Debug, Default, PartialEq, Eq)]
         struct QueueMessage {
@@ -63,9 +72,12 @@ pub mod abi {
         }
     }
 
-    /// The decoded witness: `(chunks, message, writes, reads, wSiblings)`.
+    /// The decoded witness: `(chunks, elements, versionedHashes, message, writes, reads,
+    /// wSiblings)`.
     pub type Witness = (
         Vec<DataChunk>,
+        Vec<BlobElement>,
+        Vec<alloy::primitives::B256>,
         QueueMessage,
         Vec<StateAccess>,
         Vec<StateAccess>,
@@ -82,6 +94,9 @@ pub enum FraudError {
     /// The inputs do not fit together.
     #[error("inconsistent input: {0}")]
     Inconsistent(&'static str),
+    /// A blob could not be committed to or opened.
+    #[error(transparent)]
+    Blob(#[from] loft_stf::blob::BlobError),
 }
 
 /// One L1 queue message (`MessageQueued`).
@@ -130,8 +145,10 @@ pub fn queue_head(previous: B256, index: u64, msg: &QueueMessage) -> B256 {
 /// What a step is executed against besides the state.
 #[derive(Debug, Clone, Copy)]
 pub struct StepInput<'a> {
-    /// The whole batch data (version byte included).
+    /// The whole batch data (version byte included; for a blob batch, unpacked).
     pub data: &'a [u8],
+    /// The batch's blobs in order for a blob batch (`dataKind` 1), `None` for a calldata batch.
+    pub blobs: Option<&'a [Blob]>,
     /// The batch's `queueEnd`.
     pub queue_end: u64,
     /// The queue message at `prev.queue_pos` (needed for a queue step below `queue_end`).
@@ -143,7 +160,7 @@ pub struct StepInput<'a> {
 /// A built witness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepWitness {
-    /// `abi.encode(chunks, message, writes, reads, wSiblings)`.
+    /// `abi.encode(chunks, elements, versionedHashes, message, writes, reads, wSiblings)`.
     pub witness: Vec<u8>,
     /// Whether the step may be in a batch (what `execute` returns as `valid`).
     pub valid: bool,
@@ -223,7 +240,34 @@ pub fn build_step_witness<S: NodeStore + Clone>(
     }
     let window = step_window(input.data, prev.data_end);
     let mut chunks = Vec::new();
-    if !window.is_empty() {
+    let mut elements = Vec::new();
+    let mut versioned_hashes = Vec::new();
+    if let Some(blobs) = input.blobs {
+        if blobs.len() != blob::blobs_for(input.data.len()) {
+            return Err(FraudError::Inconsistent(
+                "blob count does not fit the data length",
+            ));
+        }
+        let commitments = blobs
+            .iter()
+            .map(blob::commitment)
+            .collect::<Result<Vec<_>, _>>()?;
+        versioned_hashes = commitments.iter().map(|(_, h)| *h).collect();
+        if !window.is_empty() {
+            let start = prev.data_end as usize;
+            let end = start + window.len();
+            let per = blob::DATA_PER_ELEMENT;
+            for k in start / per..=(end - 1) / per {
+                let (b, e) = (k / blob::ELEMENTS_PER_BLOB, k % blob::ELEMENTS_PER_BLOB);
+                let opening = blob::element_opening(&blobs[b], e)?;
+                elements.push(abi::BlobElement {
+                    y: opening.y,
+                    commitment: Bytes::copy_from_slice(&commitments[b].0),
+                    proof: Bytes::copy_from_slice(&opening.proof),
+                });
+            }
+        }
+    } else if !window.is_empty() {
         let start = prev.data_end as usize;
         let end = start + window.len();
         for index in start / CHUNK_SIZE..=(end - 1) / CHUNK_SIZE {
@@ -316,7 +360,15 @@ pub fn build_step_witness<S: NodeStore + Clone>(
         scratch.set(*key, value.clone())?;
     }
     next.state_root = scratch.root_hash();
-    let witness: abi::Witness = (chunks, message, sol_writes, reads, w_siblings);
+    let witness: abi::Witness = (
+        chunks,
+        elements,
+        versioned_hashes,
+        message,
+        sol_writes,
+        reads,
+        w_siblings,
+    );
     Ok(StepWitness {
         witness: witness.abi_encode_params(),
         valid,

@@ -22,6 +22,9 @@ const PATH: &str = concat!(
     "/../../testdata/fraud/steps.json"
 );
 const CHAIN_ID: u64 = 4242;
+/// `dataKind` of a calldata batch and of a blob batch (`loft_contracts::DATA_*`).
+const DATA_CALLDATA: u8 = 0;
+const DATA_BLOBS: u8 = 1;
 const BASE_FEE: u128 = 7;
 const BRIDGE: Address = loft_state::layout::L2_BRIDGE;
 
@@ -214,6 +217,12 @@ struct Case {
     queue_end: u64,
     withdrawals: Vec<B256>,
     revert: Option<fn(&mut crate::abi::Witness)>,
+    /// Post the data in blobs (`dataKind` 1) instead of calldata.
+    blobs: bool,
+    /// Write this into byte 0 of every blob element (readers ignore it).
+    high_byte: u8,
+    /// A `dataKind` other than the one the data was posted with.
+    data_kind: Option<u8>,
 }
 
 fn case(name: &str, step: Vec<u8>) -> Case {
@@ -228,6 +237,17 @@ fn case(name: &str, step: Vec<u8>) -> Case {
         queue_end: 2,
         withdrawals: Vec::new(),
         revert: None,
+        blobs: false,
+        high_byte: 0,
+        data_kind: None,
+    }
+}
+
+/// `case` with its data posted in blobs.
+fn blob_case(name: &str, step: Vec<u8>) -> Case {
+    Case {
+        blobs: true,
+        ..case(name, step)
     }
 }
 
@@ -275,8 +295,34 @@ fn run(c: Case) -> Value {
     if let Some(m) = &c.message {
         heads.push(queue_head(heads[1], 1, m));
     }
+    let blobs = c.blobs.then(|| {
+        let mut blobs = loft_stf::blob::pack(&data);
+        for blob in &mut blobs {
+            for e in 0..loft_stf::blob::ELEMENTS_PER_BLOB {
+                blob.0[32 * e] = c.high_byte;
+            }
+        }
+        blobs
+    });
+    // A blob batch's data is what a reader unpacks from its blobs.
+    let unpacked = blobs
+        .as_ref()
+        .map(|b| loft_stf::blob::unpack(b, data.len()).unwrap());
+    assert!(unpacked.as_ref().is_none_or(|u| *u == data));
+    let (root, kind) = match &blobs {
+        Some(b) => {
+            let hashes: Vec<u8> = b
+                .iter()
+                .flat_map(|b| loft_stf::blob::commitment(b).unwrap().1)
+                .collect();
+            (keccak256(hashes), DATA_BLOBS)
+        }
+        None => (data_root(&data), DATA_CALLDATA),
+    };
+    let kind = c.data_kind.unwrap_or(kind);
     let input = StepInput {
-        data: &data,
+        data: unpacked.as_deref().unwrap_or(&data),
+        blobs: blobs.as_deref(),
         queue_end: c.queue_end,
         message: c.message.as_ref(),
         withdrawals: &c.withdrawals,
@@ -285,12 +331,15 @@ fn run(c: Case) -> Value {
     let mut witness = built.witness.clone();
     if let Some(tamper) = c.revert {
         use alloy::sol_types::SolType;
+        use alloy::sol_types::sol_data::{Array, FixedArray, FixedBytes};
         type W = (
-            alloy::sol_types::sol_data::Array<crate::abi::DataChunk>,
+            Array<crate::abi::DataChunk>,
+            Array<crate::abi::BlobElement>,
+            Array<FixedBytes<32>>,
             crate::abi::QueueMessage,
-            alloy::sol_types::sol_data::Array<crate::abi::StateAccess>,
-            alloy::sol_types::sol_data::Array<crate::abi::StateAccess>,
-            alloy::sol_types::sol_data::FixedArray<alloy::sol_types::sol_data::FixedBytes<32>, 16>,
+            Array<crate::abi::StateAccess>,
+            Array<crate::abi::StateAccess>,
+            FixedArray<FixedBytes<32>, 16>,
         );
         let mut w = W::abi_decode_params(&witness).unwrap();
         tamper(&mut w);
@@ -299,8 +348,9 @@ fn run(c: Case) -> Value {
     let blob = (
         c.name.clone(),
         (
-            data_root(&data),
+            root,
             data.len() as u64,
+            U256::from(kind),
             c.queue_end,
             U256::from(BASE_FEE),
         ),
@@ -321,8 +371,9 @@ fn run(c: Case) -> Value {
         .abi_encode();
     json!({
         "name": c.name,
-        "dataRoot": data_root(&data),
+        "dataRoot": root,
         "dataLength": data.len(),
+        "dataKind": kind,
         "queueEnd": c.queue_end,
         "baseFee": BASE_FEE as u64,
         "heads": heads,
@@ -1164,7 +1215,7 @@ fn generate() -> Value {
             l1r,
         );
         c.withdrawals = vec![keccak256(b"w0")];
-        c.revert = Some(|w| w.4[0] = B256::repeat_byte(2));
+        c.revert = Some(|w| w.6[0] = B256::repeat_byte(2));
         c
     });
     push({
@@ -1172,7 +1223,7 @@ fn generate() -> Value {
             "revert: writes for a refused forced tx",
             signed(1, &tx(2, b, U256::ONE, Bytes::new())),
         );
-        c.revert = Some(|w| w.2.push(w.3[0].clone()));
+        c.revert = Some(|w| w.4.push(w.5[0].clone()));
         c
     });
     push(queue_case(
@@ -1206,17 +1257,17 @@ fn generate() -> Value {
             0,
             deposit(Address::ZERO, fresh, U256::ONE),
         );
-        c.revert = Some(|w| w.1.payload = Bytes::from_static(b"x"));
+        c.revert = Some(|w| w.3.payload = Bytes::from_static(b"x"));
         c
     });
     push({
         let mut c = case("revert: tampered write proof", signed(1, &good));
-        c.revert = Some(|w| w.2[0].proof.siblings[0] = B256::repeat_byte(1));
+        c.revert = Some(|w| w.4[0].proof.siblings[0] = B256::repeat_byte(1));
         c
     });
     push({
         let mut c = case("revert: tampered read proof", signed(1, &good));
-        c.revert = Some(|w| w.3[0].proof.siblings[0] = B256::repeat_byte(1));
+        c.revert = Some(|w| w.5[0].proof.siblings[0] = B256::repeat_byte(1));
         c
     });
     push({
@@ -1233,13 +1284,13 @@ fn generate() -> Value {
             "revert: writes for a refused transaction",
             signed(1, &tx(2, b, U256::ONE, Bytes::new())),
         );
-        c.revert = Some(|w| w.2.push(w.3[0].clone()));
+        c.revert = Some(|w| w.4.push(w.5[0].clone()));
         c
     });
     push({
         let mut c = case("revert: a write missing", signed(1, &good));
         c.revert = Some(|w| {
-            w.2.pop();
+            w.4.pop();
         });
         c
     });
@@ -1251,7 +1302,131 @@ fn generate() -> Value {
                 &tx(3, BRIDGE, U256::ZERO, withdraw_data(t, U256::ONE, l1r)),
             ),
         );
-        c.revert = Some(|w| w.4[0] = B256::repeat_byte(2));
+        c.revert = Some(|w| w.6[0] = B256::repeat_byte(2));
+        c
+    });
+
+    // Blob batches (`dataKind` 1): the same steps read from blob elements opened with the
+    // point-evaluation precompile. Offsets are data offsets (1 + pad); element k holds data
+    // bytes [31k, 31k + 31), blob b elements [4096b, 4096b + 4096).
+    let transfer = || signed(1, &tx(3, b, U256::from(1000u64), Bytes::new()));
+    let per_blob = loft_stf::blob::DATA_PER_BLOB;
+    push(blob_case("blob: eth transfer", transfer()));
+    push({
+        let mut c = blob_case("blob: step at an element boundary", transfer());
+        c.pad = 30;
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "blob: non-zero first bytes of the elements are ignored",
+            transfer(),
+        );
+        c.high_byte = 0x5a;
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "blob: transaction longer than 320 bytes (a window over 12 elements)",
+            signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+        );
+        c.pad = 29;
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "blob: last step, data ends at an element boundary",
+            vec![0x10, 0x00],
+        );
+        c.pad = 59;
+        c.trailing = Vec::new();
+        c
+    });
+    push({
+        let mut c = blob_case("blob: data ends at prev.dataEnd", Vec::new());
+        c.trailing = Vec::new();
+        c
+    });
+    push({
+        let mut c = queue_case(
+            "blob: deposit",
+            0,
+            deposit(Address::ZERO, fresh, U256::from(5u64)),
+        );
+        c.blobs = true;
+        c
+    });
+    push({
+        let mut c = blob_case("blob: step across two blobs", transfer());
+        c.pad = per_blob - 6;
+        c
+    });
+    push({
+        let mut c = blob_case("blob: step at the start of the second blob", transfer());
+        c.pad = per_blob - 1;
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: wrong element value", transfer());
+        c.revert = Some(|w| w.1[0].y.0[31] ^= 1);
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: another element's proof", transfer());
+        c.revert = Some(|w| w.1[0].proof = w.1[1].proof.clone());
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: another blob's commitment", transfer());
+        c.pad = per_blob - 6;
+        c.revert = Some(|w| {
+            let last = w.1.len() - 1;
+            w.1[0].commitment = w.1[last].commitment.clone();
+        });
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: an element missing", transfer());
+        c.revert = Some(|w| {
+            w.1.pop();
+        });
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: an element too many", transfer());
+        c.revert = Some(|w| w.1.push(w.1[0].clone()));
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: wrong versioned hash list", transfer());
+        c.revert = Some(|w| w.2.push(B256::repeat_byte(1)));
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: chunks for a blob batch", transfer());
+        c.revert = Some(|w| w.0.push(Default::default()));
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob batch read as calldata", transfer());
+        c.data_kind = Some(DATA_CALLDATA);
+        c.revert = Some(|_| {});
+        c
+    });
+    push({
+        let mut c = case("revert: blob elements for a calldata batch", transfer());
+        c.revert = Some(|w| w.1.push(Default::default()));
+        c
+    });
+    push({
+        let mut c = case("revert: versioned hashes for a calldata batch", transfer());
+        c.revert = Some(|w| w.2.push(B256::ZERO));
+        c
+    });
+    push({
+        let mut c = case("revert: unknown data kind", transfer());
+        c.data_kind = Some(2);
+        c.revert = Some(|_| {});
         c
     });
 
@@ -1259,6 +1434,29 @@ fn generate() -> Value {
     for c in random_cases(0x10f7_f4a0_d1ff, RANDOM_CASES) {
         push(c);
     }
+
+    // The same in blobs, with the most the window can cost: 320 bytes from data offset
+    // 126,975 (31 * 4096 - 1) span 12 elements, the last one of blob 0 and 11 of blob 1.
+    push({
+        let mut c = blob_case(
+            "gas: deep token withdrawal (blobs, 12 elements)",
+            signed(
+                1,
+                &legacy(tx(
+                    3,
+                    BRIDGE,
+                    U256::ZERO,
+                    withdraw_data(t, U256::from(400u64), l1r),
+                )),
+            ),
+        );
+        c.state = deep_state();
+        c.pad = per_blob - 2;
+        // Enough block markers after the step that the window is a full 320 bytes.
+        c.trailing = padding(200);
+        c.withdrawals = (0..65535u32).map(|i| keccak256(i.to_be_bytes())).collect();
+        c
+    });
 
     // The worst case for gas: a token withdrawal, four proofs at depth 30, a full withdrawal tree
     // but one slot, the step across two chunks of a 100 KiB batch.
@@ -1281,12 +1479,17 @@ fn generate() -> Value {
         c
     });
 
+    let blob_gas_case = cases
+        .iter()
+        .position(|c| c["name"] == json!("gas: deep token withdrawal (blobs, 12 elements)"))
+        .unwrap();
     json!({
         "description": "loft one-step fraud proof vectors (docs/fraud-proofs.md 5.2), generated by \
             crates/fraud/src/vectors.rs; regenerate with LOFT_BLESS=1 cargo test -p loft-fraud vectors",
         "chainId": CHAIN_ID,
         "baseFee": BASE_FEE as u64,
         "feeRecipient": params().fee_recipient,
+        "blobGasCase": blob_gas_case,
         "count": cases.len(),
         "cases": cases,
     })
@@ -1494,6 +1697,8 @@ fn expected_verdicts() {
         "nonce too low",
         "credit overflows the recipient",
         "transaction longer than 320 bytes",
+        "blob: transaction longer than 320 bytes (a window over 12 elements)",
+        "blob: data ends at prev.dataEnd",
         "queue step beyond queueEnd",
         "first step: queue",
         "first step of a batch is a transaction",
