@@ -1124,14 +1124,18 @@ mod tests {
             queue_end: 9,
             posted_at: 1_700_000_000,
             data_length: 4,
+            data_kind: DATA_BLOBS,
             poster: Address::repeat_byte(0x33),
             ..BatchHeader::default()
         };
         let sol = L1Rollup::BatchHeader::from(header);
         assert_eq!(BatchHeader::from(sol.clone()), header);
-        // A static struct encodes as 17 words, like Solidity's abi.encode(header).
+        assert_eq!(sol.dataKind, 1);
+        // A static struct encodes as 18 words, like Solidity's abi.encode(header).
         let encoded = sol.abi_encode();
-        assert_eq!(encoded.len(), 17 * 32);
+        assert_eq!(encoded.len(), 18 * 32);
+        // `dataKind` is the word after `dataLength`.
+        assert_eq!(encoded[8 * 32 + 31], 1);
         assert_eq!(header.hash(), keccak256(&encoded));
         assert_eq!(header.final_at(10), 1_700_000_010);
         let json = serde_json::to_string(&header).unwrap();
