@@ -7,13 +7,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use alloy::consensus::{
     EMPTY_OMMER_ROOT_HASH, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _,
-    TxEip4844Variant, TxEnvelope, TxType,
+    TxEnvelope, TxType,
     proofs::{calculate_receipt_root, calculate_transaction_root},
     transaction::{Recovered, SignerRecoverable},
 };
 use alloy::eips::eip1559::{BaseFeeParams, calc_next_block_base_fee};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718, Typed2718};
-use alloy::eips::eip4844::DATA_GAS_PER_BLOB;
+use alloy::eips::eip4844::{Blob, DATA_GAS_PER_BLOB};
 use alloy::eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy::eips::eip7840::BlobParams;
 use alloy::primitives::{Address, B64, B256, Bloom, Bytes, TxKind, U256, keccak256};
@@ -35,6 +35,7 @@ use revm::{Context, DatabaseCommit, DatabaseRef, ExecuteEvm, MainBuilder, MainCo
 use serde::{Deserialize, Serialize};
 
 use crate::ChainError;
+use crate::blobs::{TxBlobs, split_sidecar};
 use crate::store::{Store, StoredBlock};
 
 type Db = CacheDB<EmptyDB>;
@@ -106,6 +107,11 @@ pub struct Chain {
     by_hash: HashMap<B256, u64>,
     txs: HashMap<B256, TxRecord>,
     pending: Vec<Recovered<TxEnvelope>>,
+    /// Blobs of the blob transactions not yet in a block, by transaction hash.
+    pending_blobs: HashMap<B256, TxBlobs>,
+    /// Blobs of included transactions by versioned hash, for a chain without a store (a stored
+    /// chain keeps them on disk only).
+    blobs: HashMap<B256, Box<Blob>>,
     time_offset: i64,
     next_timestamp: Option<u64>,
     store: Option<Store>,
@@ -186,23 +192,23 @@ fn tx_env(tx: &Recovered<TxEnvelope>) -> TxEnv {
     }
 }
 
-/// Removes a blob transaction's sidecar: blocks carry only the versioned hashes.
-fn strip_sidecar(tx: TxEnvelope) -> TxEnvelope {
-    match tx {
-        TxEnvelope::Eip4844(signed) => {
-            let (variant, sig, hash) = signed.into_parts();
-            let plain = TxEip4844Variant::TxEip4844(variant.tx().clone());
-            TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(plain, sig, hash))
-        }
-        other => other,
-    }
-}
-
 /// Decodes and checks the bytes of `eth_sendRawTransaction` for chain `chain_id`, without any
 /// state: EIP-2718 decoding (exact, no trailing bytes), EIP-155 replay protection and the chain id,
 /// the blob sidecar of a blob transaction, and signer recovery. Returns the transaction with its
 /// sender, blob sidecar removed. The node and the `raw_transaction` fuzz target run this same code.
 pub fn decode_raw_transaction(
+    raw: &[u8],
+    chain_id: u64,
+) -> Result<Recovered<TxEnvelope>, ChainError> {
+    let tx = decode_signed(raw, chain_id)?;
+    let signer = tx.signer();
+    let (tx, _blobs) = crate::blobs::split_sidecar(tx.into_inner())?;
+    Ok(Recovered::new_unchecked(tx, signer))
+}
+
+/// [`decode_raw_transaction`] without the sidecar check: the transaction as sent (a blob
+/// transaction still in its network form), for [`Chain::submit`] to check and split.
+pub(crate) fn decode_signed(
     raw: &[u8],
     chain_id: u64,
 ) -> Result<Recovered<TxEnvelope>, ChainError> {
@@ -221,13 +227,10 @@ pub fn decode_raw_transaction(
         }
         Some(_) => {}
     }
-    if let TxEnvelope::Eip4844(signed) = &tx {
-        crate::blobs::check_sidecar(signed.tx())?;
-    }
     let signer = tx
         .recover_signer()
         .map_err(|e| ChainError::InvalidSignature(e.to_string()))?;
-    Ok(Recovered::new_unchecked(strip_sidecar(tx), signer))
+    Ok(Recovered::new_unchecked(tx, signer))
 }
 
 impl Chain {
@@ -293,6 +296,8 @@ impl Chain {
             by_hash: HashMap::from([(hash, 0)]),
             txs: HashMap::new(),
             pending: Vec::new(),
+            pending_blobs: HashMap::new(),
+            blobs: HashMap::new(),
             time_offset: 0,
             next_timestamp: None,
             store: None,
@@ -501,7 +506,10 @@ impl Chain {
                     self.restore(evm);
                     return Err(e);
                 }
-                Err(e) => rejected.push((hash, e)),
+                Err(e) => {
+                    self.pending_blobs.remove(&hash);
+                    rejected.push((hash, e));
+                }
             }
         }
         let changes = evm.finalize();
@@ -602,6 +610,13 @@ impl Chain {
         let size = (alloy::rlp::encode(&header).len()
             + envelopes.iter().map(|t| t.encode_2718_len()).sum::<usize>())
             as u64;
+        // The blobs of the included transactions: kept beside the block, not in it (replaying the
+        // chain does not need them). A replayed block has none here; the store already has them.
+        let blobs: Vec<(B256, Box<Blob>)> = included
+            .iter()
+            .filter_map(|(tx, _)| self.pending_blobs.get(tx.tx_hash()))
+            .flat_map(|b| b.iter().cloned())
+            .collect();
         if let Some(store) = &self.store {
             let stored = StoredBlock {
                 number,
@@ -613,9 +628,14 @@ impl Chain {
                     .collect(),
             };
             // Not durable means not done: on failure the changes are dropped.
-            store.append(&stored, self.time_offset)?;
+            store.append(&stored, self.time_offset, &blobs)?;
+        } else {
+            self.blobs.extend(blobs);
         }
         self.db.commit(changes);
+        for (tx, _) in &included {
+            self.pending_blobs.remove(tx.tx_hash());
+        }
         for (index, (tx, _)) in included.into_iter().enumerate() {
             self.txs.insert(
                 *tx.tx_hash(),
@@ -648,6 +668,14 @@ impl Chain {
         decode_raw_transaction(raw, self.genesis.chain_id)
     }
 
+    /// The blob with this versioned hash, if a transaction in a block carried it.
+    pub fn blob(&self, versioned_hash: B256) -> Result<Option<Box<Blob>>, ChainError> {
+        match &self.store {
+            Some(store) => store.blob(versioned_hash),
+            None => Ok(self.blobs.get(&versioned_hash).cloned()),
+        }
+    }
+
     /// Nonce the next transaction of `address` must have, counting the pending pool.
     pub fn pending_nonce(&self, address: Address) -> u64 {
         let state = self.account(address).nonce;
@@ -661,10 +689,25 @@ impl Chain {
 
     /// Accepts a transaction. With `automine` it is executed in a block of its own at once and an
     /// invalid one is refused with nothing changed; otherwise it is checked and queued for the next
-    /// block.
+    /// block. A blob transaction comes in its network form, with its sidecar
+    /// ([`split_sidecar`]); its blobs are kept by versioned hash once it is in a block
+    /// ([`Chain::blob`]).
     pub fn submit(
         &mut self,
         tx: Recovered<TxEnvelope>,
+        automine: bool,
+    ) -> Result<B256, ChainError> {
+        let signer = tx.signer();
+        let (tx, blobs) = split_sidecar(tx.into_inner())?;
+        self.submit_split(Recovered::new_unchecked(tx, signer), blobs, automine)
+    }
+
+    /// [`Chain::submit`] of a transaction whose sidecar [`split_sidecar`] has already checked and
+    /// removed, with the blobs it returned.
+    pub(crate) fn submit_split(
+        &mut self,
+        tx: Recovered<TxEnvelope>,
+        blobs: TxBlobs,
         automine: bool,
     ) -> Result<B256, ChainError> {
         let hash = *tx.tx_hash();
@@ -686,10 +729,19 @@ impl Chain {
         }
         if automine {
             let ts = self.next_timestamp();
-            self.build_block(vec![tx], ts, true)?;
+            if !blobs.is_empty() {
+                self.pending_blobs.insert(hash, blobs);
+            }
+            if let Err(e) = self.build_block(vec![tx], ts, true) {
+                self.pending_blobs.remove(&hash);
+                return Err(e);
+            }
         } else {
             self.precheck(&tx)?;
             self.pending.push(tx);
+            if !blobs.is_empty() {
+                self.pending_blobs.insert(hash, blobs);
+            }
         }
         Ok(hash)
     }
@@ -886,7 +938,11 @@ impl Chain {
             access_list: req.access_list.clone().unwrap_or_default(),
             gas_priority_fee: priority,
             blob_hashes,
-            max_fee_per_blob_gas: req.max_fee_per_blob_gas.unwrap_or_default(),
+            // A request that names no blob fee cap (wallets estimate gas before filling it) pays
+            // the next block's blob price, as on geth and anvil.
+            max_fee_per_blob_gas: req
+                .max_fee_per_blob_gas
+                .unwrap_or_else(|| self.next_blob_base_fee()),
             authorization_list: vec![],
         })
     }
@@ -1121,6 +1177,13 @@ impl Chain {
                 .get_or_insert(crate::DEFAULT_PRIORITY_FEE);
             req.max_fee_per_gas
                 .get_or_insert((base * 2).saturating_add(tip));
+        }
+        if req.sidecar.is_some() {
+            if req.blob_versioned_hashes.is_none() {
+                req.populate_blob_hashes();
+            }
+            req.max_fee_per_blob_gas
+                .get_or_insert(self.next_blob_base_fee().saturating_mul(2));
         }
         if req.gas.is_none() {
             req.gas = Some(self.estimate_gas(&req, StateAt::Latest)?);

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use async_trait::async_trait;
 use loft_l1::{
-    BlockNumberOrTag, DevControl, Filter, L1BlockInfo, L1Client, L1Error, L1Result, Log,
+    Blob, BlockNumberOrTag, DevControl, Filter, L1BlockInfo, L1Client, L1Error, L1Result, Log,
     TransactionReceipt, TransactionRequest, describe_revert,
 };
 
@@ -202,7 +202,20 @@ impl L1Client for EmbeddedL1 {
                 to: t.inner.to(),
                 input: t.inner.input().clone(),
                 block_number: t.block_number,
+                blob_versioned_hashes: t
+                    .inner
+                    .blob_versioned_hashes()
+                    .map(<[B256]>::to_vec)
+                    .unwrap_or_default(),
             }))
+    }
+
+    async fn blob(&self, versioned_hash: B256) -> L1Result<Option<Box<Blob>>> {
+        self.blocking(move |c| c.lock().blob(versioned_hash)).await
+    }
+
+    async fn blob_base_fee(&self) -> L1Result<u128> {
+        Ok(self.chain.lock().next_blob_base_fee())
     }
 }
 

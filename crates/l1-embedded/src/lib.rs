@@ -6,6 +6,8 @@
 //! move. [`rpc::serve`] exposes it as a standard Ethereum JSON-RPC server on a loopback port, so
 //! `cast`, ethers, viem and wallets work against it; [`EmbeddedL1`] is the in-process
 //! [`loft_l1::L1Client`] over it. With a data directory the chain survives restarts ([`store`]).
+//! The blobs of blob transactions are kept by versioned hash once included ([`blobs`]) and served
+//! back like anvil does (`anvil_getBlobByHash`, [`loft_l1::L1Client::blob`]).
 //!
 //! What it does not do: it keeps only the latest state (historical `eth_call` / `eth_getBalance`
 //! answer error -32004), has no Merkle-Patricia trie (`stateRoot` is zero, no `eth_getProof`), no
@@ -289,14 +291,18 @@ impl DevChain {
 
     /// Decodes, checks and submits a raw transaction (`eth_sendRawTransaction`).
     pub fn send_raw(&self, raw: &[u8]) -> Result<B256, ChainError> {
-        let tx = self.lock().decode_raw(raw)?;
+        let tx = chain::decode_signed(raw, self.chain_id())?;
         self.submit(tx)
     }
 
-    /// Submits a decoded transaction.
+    /// Submits a signed transaction ([`Chain::submit`]). A blob transaction's sidecar is checked
+    /// (KZG proofs) before the chain is locked, so other callers do not wait on it.
     pub fn submit(&self, tx: Recovered<TxEnvelope>) -> Result<B256, ChainError> {
+        let signer = tx.signer();
+        let (tx, blobs) = blobs::split_sidecar(tx.into_inner())?;
+        let tx = Recovered::new_unchecked(tx, signer);
         let mut chain = self.lock();
-        let hash = chain.submit(tx, self.automine)?;
+        let hash = chain.submit_split(tx, blobs, self.automine)?;
         let number = chain.block_number();
         drop(chain);
         if self.automine {

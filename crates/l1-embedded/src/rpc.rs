@@ -286,6 +286,27 @@ pub fn module(chain: DevChain) -> RpcModule<DevChain> {
         c.mine(1)?;
         RpcResult::Ok("0x0")
     });
+    // Blobs of included transactions, as anvil serves them.
+    method!("anvil_getBlobByHash", |a, c| {
+        let versioned_hash: B256 = a.next()?;
+        RpcResult::Ok(c.lock().blob(versioned_hash)?)
+    });
+    method!("anvil_getBlobsByTransactionHash", |a, c| {
+        use alloy::consensus::Transaction as _;
+        let hash: B256 = a.next()?;
+        let chain = c.lock();
+        let Some(tx) = chain.rpc_transaction(hash) else {
+            return RpcResult::Ok(None);
+        };
+        let mut blobs = Vec::new();
+        for vh in tx.inner.blob_versioned_hashes().unwrap_or_default() {
+            match chain.blob(*vh)? {
+                Some(blob) => blobs.push(blob),
+                None => return RpcResult::Ok(None),
+            }
+        }
+        RpcResult::Ok(Some(blobs))
+    });
     method!("anvil_mine", |a, c| {
         let blocks: Option<U256> = a.optional()?;
         let interval: Option<U256> = a.optional()?;

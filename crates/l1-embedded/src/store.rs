@@ -6,9 +6,14 @@
 //! stored, so the state, receipts and logs after a restart are exactly those before it, and a
 //! corrupted or incompatible log is detected instead of served. The cost of opening is linear in
 //! the number of transactions (revm executes them at hundreds of thousands per second).
+//!
+//! The blobs of included blob transactions are kept beside the log, by versioned hash (131,072
+//! bytes each), written in the same database transaction as their block; re-executing the log
+//! does not read them.
 
 use std::path::Path;
 
+use alloy::eips::eip4844::Blob;
 use alloy::primitives::{B256, Bytes};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -18,6 +23,8 @@ use crate::chain::GenesisSpec;
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+/// Blobs by versioned hash: the 131,072 bytes of each.
+const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs");
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "l1.redb";
@@ -56,6 +63,7 @@ impl Store {
         let txn = db.begin_write().map_err(storage)?;
         txn.open_table(META).map_err(storage)?;
         txn.open_table(BLOCKS).map_err(storage)?;
+        txn.open_table(BLOBS).map_err(storage)?;
         txn.commit().map_err(storage)?;
         Ok(Self { db })
     }
@@ -103,19 +111,51 @@ impl Store {
         Ok(out)
     }
 
-    /// Appends a sealed block and the current clock offset, durably, in one transaction.
-    pub(crate) fn append(&self, block: &StoredBlock, time_offset: i64) -> Result<(), ChainError> {
+    /// Appends a sealed block, the blobs of its transactions and the current clock offset,
+    /// durably, in one transaction.
+    pub(crate) fn append(
+        &self,
+        block: &StoredBlock,
+        time_offset: i64,
+        blobs: &[(B256, Box<Blob>)],
+    ) -> Result<(), ChainError> {
         let bytes = serde_json::to_vec(block).map_err(storage)?;
         let txn = self.db.begin_write().map_err(storage)?;
         txn.open_table(BLOCKS)
             .map_err(storage)?
             .insert(block.number, bytes.as_slice())
             .map_err(storage)?;
+        if !blobs.is_empty() {
+            let mut table = txn.open_table(BLOBS).map_err(storage)?;
+            for (hash, blob) in blobs {
+                table.insert(&hash.0, blob.as_slice()).map_err(storage)?;
+            }
+        }
         txn.open_table(META)
             .map_err(storage)?
             .insert("time_offset", time_offset.to_le_bytes().as_slice())
             .map_err(storage)?;
         txn.commit().map_err(storage)
+    }
+
+    /// The blob with this versioned hash, if a stored block's transaction carried it.
+    pub(crate) fn blob(&self, versioned_hash: B256) -> Result<Option<Box<Blob>>, ChainError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(BLOBS).map_err(storage)?;
+        let Some(v) = table.get(&versioned_hash.0).map_err(storage)? else {
+            return Ok(None);
+        };
+        let bytes = v.value();
+        if bytes.len() != alloy::eips::eip4844::BYTES_PER_BLOB {
+            return Err(ChainError::Storage(format!(
+                "stored blob {versioned_hash} has {} bytes, not {}",
+                bytes.len(),
+                alloy::eips::eip4844::BYTES_PER_BLOB
+            )));
+        }
+        let mut blob = Box::new(Blob::ZERO);
+        blob.copy_from_slice(bytes);
+        Ok(Some(blob))
     }
 
     /// Stores the clock offset alone (after `advance_time` without a block).

@@ -6,11 +6,16 @@
 //! and waiting for a configurable number of confirmations. Nonces are assigned here, one at a time,
 //! and fetched again from the node after any failed send so a refused transaction never leaves a
 //! gap.
+//!
+//! Blob transactions: `send_transaction` takes a request with a sidecar (alloy's blob gas filler
+//! sets the blob fee cap); [`L1Client::blob`] reads a blob back with anvil's `anvil_getBlobByHash`
+//! and answers [`L1Error::Unsupported`] on a node without it (there is no beacon API client yet).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use alloy::eips::eip4844::BYTES_PER_BLOB;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::ext::AnvilApi;
@@ -23,8 +28,8 @@ use alloy::transports::layers::RetryBackoffLayer;
 use alloy::transports::{RpcError, TransportErrorKind};
 use async_trait::async_trait;
 use loft_l1::{
-    BlockNumberOrTag, DevControl, ErrorAction, Filter, L1BlockInfo, L1Client, L1Error, L1Result,
-    Log, TransactionReceipt, TransactionRequest, describe_revert,
+    Blob, BlockNumberOrTag, DevControl, ErrorAction, Filter, L1BlockInfo, L1Client, L1Error,
+    L1Result, Log, TransactionReceipt, TransactionRequest, describe_revert,
 };
 
 /// Where the signing key comes from.
@@ -152,6 +157,16 @@ pub fn map_rpc_error(url: &str, err: RpcError<TransportErrorKind>) -> L1Error {
         }
         other => L1Error::Rpc(other.to_string()),
     }
+}
+
+/// Whether an error message (as [`map_rpc_error`] formats it) says the node lacks the method:
+/// JSON-RPC code -32601, or the words nodes use for it.
+fn is_method_not_found(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower.contains("(code -32601)")
+        || lower.contains("method not found")
+        || lower.contains("does not exist")
+        || lower.contains("not supported")
 }
 
 impl RpcL1 {
@@ -376,7 +391,51 @@ impl L1Client for RpcL1 {
             to: t.inner.to(),
             input: t.inner.input().clone(),
             block_number: t.block_number,
+            blob_versioned_hashes: t
+                .inner
+                .blob_versioned_hashes()
+                .map(<[B256]>::to_vec)
+                .unwrap_or_default(),
         }))
+    }
+
+    async fn blob(&self, versioned_hash: B256) -> L1Result<Option<Box<Blob>>> {
+        // As bytes on the heap, not alloy's `anvil_get_blob_by_versioned_hash`: that one returns
+        // the 131,072-byte blob by value through several frames, which overflows a 2 MiB thread
+        // stack in an unoptimized build.
+        let answer: L1Result<Option<Bytes>> = self
+            .retry("anvil_getBlobByHash", || {
+                self.provider
+                    .raw_request("anvil_getBlobByHash".into(), (versioned_hash,))
+            })
+            .await;
+        match answer {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => {
+                if bytes.len() != BYTES_PER_BLOB {
+                    return Err(L1Error::Rpc(format!(
+                        "blob {versioned_hash} came back with {} bytes, not {BYTES_PER_BLOB}",
+                        bytes.len()
+                    )));
+                }
+                let mut blob = Box::new(Blob::ZERO);
+                blob.copy_from_slice(&bytes);
+                Ok(Some(blob))
+            }
+            Err(L1Error::Rpc(message)) if is_method_not_found(&message) => {
+                Err(L1Error::Unsupported(format!(
+                    "reading blob {versioned_hash} needs a node that serves blobs (anvil_getBlobByHash); \
+                     {} answered: {message}",
+                    self.config.url
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn blob_base_fee(&self) -> L1Result<u128> {
+        self.retry("eth_blobBaseFee", || self.provider.get_blob_base_fee())
+            .await
     }
 }
 

@@ -15,6 +15,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 
+pub use alloy::eips::eip4844::Blob;
+
 pub use alloy::rpc::types::{
     BlockNumberOrTag, Filter, Log, TransactionReceipt, TransactionRequest,
 };
@@ -122,9 +124,10 @@ pub struct L1BlockInfo {
 /// Access to layer 1: reads, calls, log queries and signed transactions from one account.
 ///
 /// `send_transaction` fills what the request leaves empty (nonce, gas limit, EIP-1559 fees, chain
-/// id), signs with the backend's key, submits, and waits until the transaction is included with the
-/// backend's configured number of confirmations. A transaction that would revert is refused
-/// before it is sent ([`L1Error::Reverted`] from the gas estimate).
+/// id, and the blob fee cap of a request carrying a blob sidecar), signs with the backend's key,
+/// submits, and waits until the transaction is included with the backend's configured number of
+/// confirmations. A transaction that would revert is refused before it is sent
+/// ([`L1Error::Reverted`] from the gas estimate).
 #[async_trait]
 pub trait L1Client: Send + Sync + Debug {
     /// The chain id of the L1.
@@ -157,6 +160,10 @@ pub trait L1Client: Send + Sync + Debug {
     /// A mined transaction's sender, recipient and input (what derivation reads batch data from),
     /// or `None` when the node does not know it.
     async fn transaction(&self, hash: B256) -> L1Result<Option<L1Transaction>>;
+    /// The blob with this versioned hash, if the node still serves it (`None`: unknown or pruned).
+    async fn blob(&self, versioned_hash: B256) -> L1Result<Option<Box<Blob>>>;
+    /// The blob base fee the next block charges (wei per blob gas).
+    async fn blob_base_fee(&self) -> L1Result<u128>;
 }
 
 /// The fields of a mined L1 transaction that loft reads.
@@ -172,6 +179,9 @@ pub struct L1Transaction {
     pub input: Bytes,
     /// The block it was mined in.
     pub block_number: Option<u64>,
+    /// The versioned hashes of the blobs it carries (EIP-4844); empty for a transaction without
+    /// blobs. Read the blobs with [`L1Client::blob`].
+    pub blob_versioned_hashes: Vec<B256>,
 }
 
 /// Control over a development chain: time and block production. Offered by the embedded dev chain

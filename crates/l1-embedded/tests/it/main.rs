@@ -1,6 +1,7 @@
 //! Integration tests of the embedded L1 dev chain, in one test binary.
 
 mod base_fee;
+mod blobs;
 mod client;
 mod common;
 mod estimate;
