@@ -488,6 +488,16 @@ mod tests {
     }
 
     #[test]
+    fn missing_method_is_recognised() {
+        // anvil / reth, and geth's wording.
+        assert!(is_method_not_found("Method not found (code -32601)"));
+        assert!(is_method_not_found(
+            "the method anvil_getBlobByHash does not exist/is not available (code -32601)"
+        ));
+        assert!(!is_method_not_found("header not found (code -32000)"));
+    }
+
+    #[test]
     fn bad_private_key_is_a_clear_error() {
         let err = load_signer(&KeySource::PrivateKey("0x1234".into())).unwrap_err();
         assert!(err.to_string().contains("invalid private key"), "{err}");
