@@ -44,8 +44,10 @@ pub enum ChallengerError {
 pub struct Case<S: NodeStore> {
     /// Its header, as `BatchSubmitted` carried it.
     pub header: BatchHeader,
-    /// Its data, from the `submitBatch` calldata.
+    /// Its data, from the `submitBatch` calldata or its blobs.
     pub data: Bytes,
+    /// Its blobs, in order, for a blob batch (empty for calldata): a step proof opens them.
+    pub blobs: Vec<alloy::eips::eip4844::Blob>,
     /// The honest state at `header.prev_state_root`.
     pub state: Smt<S>,
 }
@@ -394,7 +396,8 @@ impl Challenger<'_> {
                     &prev,
                     &StepInput {
                         data: &case.data,
-                        blobs: None,
+                        blobs: (h.data_kind == loft_contracts::DATA_BLOBS)
+                            .then_some(&case.blobs[..]),
                         queue_end: h.queue_end,
                         message: message.as_ref(),
                         withdrawals: &withdrawals,

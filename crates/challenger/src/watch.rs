@@ -53,9 +53,18 @@ pub async fn tick(
     let Some(bad) = verifier.pending_fraud() else {
         return Ok(Tick::AllValid);
     };
+    let blobs = match bad.l1_tx {
+        Some(tx) if bad.header.data_kind == loft_contracts::DATA_BLOBS => {
+            loft_contracts::batch_blobs(l1, tx, &bad.header)
+                .await
+                .map_err(|e| ChallengerError::Inconsistent(format!("reading blobs: {e}")))?
+        }
+        _ => Vec::new(),
+    };
     let case = Case {
         header: bad.header,
         data: bad.data,
+        blobs,
         state: verifier.state_at(bad.prev_state_root),
     };
     let challenger = Challenger {

@@ -95,16 +95,14 @@ impl Net {
             .find(|b| matches!(b.verdict, Verdict::Fraud(_)))
             .expect("the verifier finds the forged batch")
             .clone();
-        let tx = self
-            .l1(0)
-            .transaction(bad.l1_tx.unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let (_, data) = loft_contracts::decode_submit_batch(&tx.input).unwrap();
+        let (data, blobs) =
+            loft_contracts::posted_batch(&self.l1(0), bad.l1_tx.unwrap(), &bad.header)
+                .await
+                .unwrap();
         Case {
             header: bad.header,
             data,
+            blobs,
             state: verifier.state().clone(),
         }
     }
@@ -391,6 +389,7 @@ async fn a_correct_batch_cannot_be_reverted() {
     let case = Case {
         header: last.header,
         data,
+        blobs: Vec::new(),
         state: verifier.state().clone(),
     };
     assert_eq!(case.state.root_hash(), last.header.prev_state_root);

@@ -81,6 +81,20 @@ pub enum Profile {
     Zk,
 }
 
+/// How the batcher puts batch data on L1 (`docs/rollup.md` §3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchData {
+    /// In the calldata of `submitBatch`.
+    #[default]
+    Calldata,
+    /// In EIP-4844 blobs of a `submitBatchBlobs` transaction (verifiers then need an L1 that
+    /// serves blobs by versioned hash).
+    Blobs,
+    /// Whichever costs less at the L1's current base fee and blob base fee, batch by batch.
+    Auto,
+}
+
 /// The zk rollup's parameters (`docs/zk-rollup.md` §2, §3, §5, §7). The defaults are the devnet's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +227,10 @@ pub struct RollupConfig {
     /// Share of a kicked operator's bond that is slashed, in basis points (of which
     /// `challenger_share_bps` goes to the caller of `kick`, the rest to `slash_sink`).
     pub kick_slash_bps: u16,
+    /// Where batch data goes on L1: `calldata`, `blobs` or `auto` (the cheaper, batch by batch).
+    /// A blob batch holds at most six blobs (761,856 bytes) whatever `max_batch_bytes` allows.
+    #[serde(default)]
+    pub batch_data: BatchData,
 }
 
 /// The embedded development L1.
@@ -268,6 +286,7 @@ impl ChainConfig {
                 epoch_secs: 60,
                 liveness_window_secs: 30,
                 kick_slash_bps: 5_000,
+                batch_data: BatchData::Auto,
             },
             devnet: DevnetConfig {
                 block_time_secs: 0,
@@ -309,6 +328,9 @@ impl ChainConfig {
             epoch_secs: 24 * 3600,
             liveness_window_secs: 12 * 3600,
             kick_slash_bps: 5_000,
+            // Blobs need a verifier that can read them back; loft reads them only from nodes that
+            // serve `anvil_getBlobByHash` (no beacon API client yet).
+            batch_data: BatchData::Calldata,
         };
         c.channels = ChannelsConfig {
             dispute_window_secs: 24 * 3600,

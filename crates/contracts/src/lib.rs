@@ -43,6 +43,8 @@ mod bindings {
 
 pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
 
+mod blobs;
+pub use blobs::{batch_blobs, blob_data_root, posted_batch, unpack_batch};
 mod zk;
 pub use zk::{
     Groth16Verifier, ZkDeployOptions, ZkDeployment, ZkQueueMessage, ZkRollup, ZkVerifiedBatch,
@@ -536,17 +538,15 @@ impl SubmittedBatch {
 }
 
 impl SubmittedBatch {
-    /// The batch data, read back from the calldata of the transaction that posted it.
+    /// The batch data, read back from the transaction that posted it: its calldata, or for a
+    /// blob batch its blobs ([`posted_batch`]).
     pub async fn data(&self, l1: &(impl L1Client + ?Sized)) -> Result<Bytes, ContractsError> {
-        let missing = |what: String| ContractsError::L1(L1Error::Rpc(what));
-        let hash = self
-            .transaction_hash
-            .ok_or_else(|| missing("a BatchSubmitted log without its transaction".into()))?;
-        let tx = l1
-            .transaction(hash)
-            .await?
-            .ok_or_else(|| missing(format!("L1 does not know transaction {hash}")))?;
-        Ok(decode_submit_batch(&tx.input)?.1)
+        let hash = self.transaction_hash.ok_or_else(|| {
+            ContractsError::L1(L1Error::Rpc(
+                "a BatchSubmitted log without its transaction".into(),
+            ))
+        })?;
+        Ok(posted_batch(l1, hash, &self.header).await?.0)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The batcher: packs sealed L2 blocks into batches (`docs/rollup.md` §3) and posts them to
-//! `L1Rollup.submitBatch` with the claimed roots.
+//! `L1Rollup.submitBatch` (data in calldata) or `submitBatchBlobs` (data in EIP-4844 blobs) with
+//! the claimed roots; `rollup.batch_data` chooses, `auto` by the L1's prices batch by batch.
 //!
 //! L1 is the source of truth for what has been posted: before every batch the batcher reads the
 //! rollup's tip (`lastBatch()`) and starts after its last block, so a restart (even after a crash
@@ -20,9 +21,11 @@ use std::time::Duration;
 
 use alloy::consensus::TxEnvelope;
 use alloy::eips::eip2718::Decodable2718;
-use alloy::network::TransactionBuilder;
+use alloy::network::{TransactionBuilder, TransactionBuilder4844};
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use loft_config::BatchData;
 use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::L1Client;
 use loft_stf::{
@@ -228,6 +231,30 @@ pub fn prepare_within(
     }))
 }
 
+/// Most data one blob batch holds: six blobs (`loft_stf::blob::MAX_BLOBS_PER_TX`).
+const BLOB_BATCH_MAX: usize = loft_stf::blob::MAX_BLOBS_PER_TX * loft_stf::blob::DATA_PER_BLOB;
+
+/// Most data one calldata batch holds: its transaction must fit the per-transaction gas cap
+/// (EIP-7825: 2^24) at the calldata floor of 40 gas per non-zero byte (EIP-7623), with room left
+/// for the execution.
+const CALLDATA_BATCH_MAX: usize = 400_000;
+
+/// Whether `len` bytes of batch data cost less in blobs than in calldata at L1's prices now:
+/// blobs pay 131,072 blob gas per blob at the blob base fee, calldata at least 16 gas per
+/// (non-zero) byte at the base fee (more under the EIP-7623 floor, so this leans to calldata).
+async fn blobs_cheaper(l1: &dyn L1Client, len: usize) -> Result<bool, NodeError> {
+    let blob_fee = l1.blob_base_fee().await?;
+    let base_fee = l1
+        .block(loft_l1::BlockNumberOrTag::Latest)
+        .await?
+        .and_then(|b| b.base_fee_per_gas)
+        .unwrap_or_default();
+    let blobs = loft_stf::blob::blobs_for(len) as u128;
+    let blob_cost = blobs * u128::from(alloy::eips::eip4844::DATA_GAS_PER_BLOB) * blob_fee;
+    let calldata_cost = len as u128 * 16 * u128::from(base_fee);
+    Ok(blob_cost < calldata_cost)
+}
+
 /// Posts the next batch if there are unposted sealed blocks (and someone may post).
 pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError> {
     let rollup = shared.rollup();
@@ -242,7 +269,18 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         return Ok(None);
     };
     let pending = pending_fault(shared)?;
+    let mode = shared.batch_data();
+    let mut use_blobs = match mode {
+        BatchData::Calldata => false,
+        BatchData::Blobs => true,
+        BatchData::Auto => blobs_cheaper(poster.as_ref(), BLOB_BATCH_MAX).await?,
+    };
     let mut max = shared.config.rollup.max_batch_bytes as usize;
+    max = max.min(if use_blobs {
+        BLOB_BATCH_MAX
+    } else {
+        CALLDATA_BATCH_MAX
+    });
     if pending.is_some() {
         max = max.saturating_sub(crate::fault::FAULT_ROOM).max(1);
     }
@@ -262,6 +300,12 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         None => None,
     };
     let posted = injected.as_ref().map(|i| &i.commitments).unwrap_or(&honest);
+    // A short batch may cost less in calldata than in a whole blob.
+    if mode == BatchData::Auto && use_blobs && posted.data.len() <= CALLDATA_BATCH_MAX {
+        use_blobs = blobs_cheaper(poster.as_ref(), posted.data.len()).await?;
+    }
+    // A single block too large for six blobs goes in calldata (L1 still bounds it).
+    use_blobs &= posted.data.len() <= BLOB_BATCH_MAX;
     let input = loft_contracts::BatchInput {
         state_root: posted.state_root,
         withdrawal_root: posted.withdrawal_root,
@@ -272,17 +316,39 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         step_count: posted.step_count,
         base_fee: shared.config.l2.base_fee.into(),
     };
-    let calldata = loft_contracts::submit_batch_calldata(&input, &posted.data);
-    let receipt = poster
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(rollup)
-                .with_input(calldata),
-        )
-        .await?;
+    let (request, blob_count) = if use_blobs {
+        let data = posted.data.clone();
+        let sidecar = tokio::task::spawn_blocking(move || loft_stf::blob::sidecar(&data))
+            .await
+            .map_err(|e| NodeError::Storage(format!("building the blob sidecar: {e}")))?
+            .map_err(|e| NodeError::Storage(format!("building the blob sidecar: {e}")))?;
+        let count = sidecar.blobs.len() as u64;
+        let calldata = L1Rollup::submitBatchBlobsCall {
+            input: input.into(),
+            dataLength: posted.data.len() as u64,
+        }
+        .abi_encode();
+        let request = TransactionRequest::default()
+            .with_to(rollup)
+            .with_input(calldata)
+            .with_blob_sidecar_4844(sidecar);
+        (request, count)
+    } else {
+        let calldata = loft_contracts::submit_batch_calldata(&input, &posted.data);
+        let request = TransactionRequest::default()
+            .with_to(rollup)
+            .with_input(calldata);
+        (request, 0)
+    };
+    let receipt = poster.send_transaction(request).await?;
     if !receipt.status() {
         return Err(NodeError::Storage(format!(
-            "submitBatch reverted in L1 transaction {}",
+            "{} reverted in L1 transaction {}",
+            if use_blobs {
+                "submitBatchBlobs"
+            } else {
+                "submitBatch"
+            },
             receipt.transaction_hash
         )));
     }
@@ -311,6 +377,9 @@ pub async fn post_next(shared: &Shared) -> Result<Option<BatchRecord>, NodeError
         final_at: header.final_at(shared.config.rollup.challenge_period_secs),
         header_hash: submitted.header_hash,
         poster: header.poster,
+        data_kind: header.data_kind,
+        blob_count,
+        blob_gas_used: receipt.blob_gas_used.unwrap_or_default(),
     };
     let mut leaves = LeavesRecord::new(
         *header,
@@ -506,11 +575,21 @@ async fn recover_records(shared: &Shared, from: u64, count: u64) -> Result<(), N
             raw_len: h.data_length,
             l1_tx: b.transaction_hash.unwrap_or_default(),
             l1_block: b.l1_block_number.unwrap_or_default(),
-            l1_gas_used: receipt.map(|r| r.gas_used).unwrap_or_default(),
+            l1_gas_used: receipt.as_ref().map(|r| r.gas_used).unwrap_or_default(),
             posted_at: h.posted_at,
             final_at: h.final_at(shared.config.rollup.challenge_period_secs),
             header_hash: b.header_hash,
             poster: h.poster,
+            data_kind: h.data_kind,
+            blob_count: receipt
+                .as_ref()
+                .and_then(|r| r.blob_gas_used)
+                .map(|g| g / alloy::eips::eip4844::DATA_GAS_PER_BLOB)
+                .unwrap_or_default(),
+            blob_gas_used: receipt
+                .as_ref()
+                .and_then(|r| r.blob_gas_used)
+                .unwrap_or_default(),
         };
         // The honest leaves of its blocks, if they are what the batch committed to.
         let leaves = match prepare_within(shared, h.first_block, h.last_block, usize::MAX) {

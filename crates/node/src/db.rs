@@ -236,6 +236,15 @@ pub struct BatchRecord {
     /// The L1 account that posted it.
     #[serde(default)]
     pub poster: Address,
+    /// Where its data went: `loft_contracts::DATA_CALLDATA` or `DATA_BLOBS`.
+    #[serde(default)]
+    pub data_kind: u8,
+    /// Blobs of the posting transaction (0 for calldata).
+    #[serde(default)]
+    pub blob_count: u64,
+    /// Blob gas the posting transaction paid for (0 for calldata).
+    #[serde(default)]
+    pub blob_gas_used: u64,
 }
 
 /// The step leaves this node committed in a batch (`docs/fraud-proofs.md` §2), with the batch's

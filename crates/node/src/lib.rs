@@ -157,6 +157,8 @@ pub struct Shared {
     poster_note: Mutex<Option<Option<Address>>>,
     /// A standby operator ([`NodeOptions::standby`]).
     pub standby: bool,
+    /// Where the batcher puts batch data (starts as `rollup.batch_data`).
+    batch_data: Mutex<loft_config::BatchData>,
 }
 
 /// The latest L1 block the follower saw.
@@ -198,6 +200,16 @@ impl Shared {
     /// The rollup contract.
     pub fn rollup(&self) -> Address {
         self.deployment.rollup
+    }
+
+    /// Where the batcher puts the data of the next batches.
+    pub fn batch_data(&self) -> loft_config::BatchData {
+        *self.batch_data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes where the batcher puts the data of the next batches (`loft bench` measures both).
+    pub fn set_batch_data(&self, mode: loft_config::BatchData) {
+        *self.batch_data.lock().unwrap_or_else(|p| p.into_inner()) = mode;
     }
 
     /// Records who posts now; returns who posted before (`None` before the first call).
@@ -271,6 +283,7 @@ impl Node {
             backup_poster: options.backup_poster,
             poster_note: Mutex::new(None),
             standby: options.standby,
+            batch_data: Mutex::new(config.chain.rollup.batch_data),
         });
         if options.standby {
             shared.sequencer().set_sequencing(false, None);
