@@ -58,7 +58,8 @@ fn quick_bench_reports_every_figure() {
         "to final on L1",
         "L1 bytes per transfer",
         "L1 gas per transfer, calldata batches",
-        "blob batches",
+        "L1 execution gas per transfer, blob batches",
+        "blob gas per transfer, blob batches",
         "verifier sync",
     ] {
         assert!(stdout.contains(row), "the table lacks {row:?}:\n{stdout}");
@@ -81,6 +82,11 @@ fn quick_bench_reports_every_figure() {
         "calldata_batches.batches",
         "calldata_batches.bytes_per_transfer",
         "calldata_batches.gas_per_transfer",
+        "blob_batches.batches",
+        "blob_batches.blobs",
+        "blob_batches.blob_gas_per_transfer",
+        "blob_batches.gas_per_transfer",
+        "blob_batches.bytes_per_transfer",
         "direct_l1.bytes_per_transfer",
         "direct_l1.gas_per_eth_transfer",
         "direct_l1.gas_per_erc20_transfer",
@@ -89,6 +95,7 @@ fn quick_bench_reports_every_figure() {
         "verifier.tx_per_sec",
         "ratios.sequencer_over_anvil",
         "ratios.l1_gas_direct_over_calldata",
+        "ratios.l1_gas_direct_over_blob",
         "ratios.l1_bytes_direct_over_batch",
         "ratios.verifier_over_sequencer",
     ] {
@@ -98,8 +105,14 @@ fn quick_bench_reports_every_figure() {
         );
     }
     assert_eq!(report["inclusion"]["final_on_l1"], true);
-    // Every transfer is in a batch and was replayed by the verifier.
-    assert_eq!(number(&report, "calldata_batches.transfers"), 3000.0);
+    // Every transfer is in a batch, the peak's in calldata and the half load's in blobs, and
+    // was replayed by the verifier.
+    assert_eq!(number(&report, "calldata_batches.transfers"), 2000.0);
+    assert_eq!(number(&report, "blob_batches.transfers"), 1000.0);
+    assert_eq!(
+        number(&report, "calldata_batches.blob_gas_per_transfer"),
+        0.0
+    );
     assert!(number(&report, "verifier.transactions") >= 3000.0);
     // A plain ETH transfer on L1 costs exactly 21,000 gas: the comparison was measured there.
     assert_eq!(number(&report, "direct_l1.gas_per_eth_transfer"), 21_000.0);

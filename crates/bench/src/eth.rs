@@ -113,12 +113,46 @@ pub struct BatchFigures {
     pub transfers: usize,
     /// Batch data bytes in all.
     pub bytes: u64,
-    /// L1 gas of the posting transactions in all (execution and calldata).
+    /// L1 gas of the posting transactions in all (execution and calldata; blob gas apart).
     pub l1_gas: u64,
-    /// L1 bytes per transfer.
+    /// Blobs of the posting transactions (0 for calldata).
+    pub blobs: u64,
+    /// Blob gas of the posting transactions (131,072 per blob; 0 for calldata).
+    pub blob_gas: u64,
+    /// Batch data bytes per transfer.
     pub bytes_per_transfer: f64,
-    /// L1 gas per transfer.
+    /// L1 (execution) gas per transfer.
     pub gas_per_transfer: f64,
+    /// Blob gas per transfer.
+    pub blob_gas_per_transfer: f64,
+}
+
+impl BatchFigures {
+    /// The figures of `batches` (all of one carrier), from their records and the transfers in
+    /// their blocks.
+    fn of(carrier: &str, batches: &[&loft_node::db::BatchRecord], db: &loft_node::db::Db) -> Self {
+        let transfers: usize = batches
+            .iter()
+            .flat_map(|b| b.first_block..=b.last_block)
+            .map(|n| db.block(n).ok().flatten().map_or(0, |b| b.tx_hashes.len()))
+            .sum();
+        let bytes: u64 = batches.iter().map(|b| b.data_len).sum();
+        let l1_gas: u64 = batches.iter().map(|b| b.l1_gas_used).sum();
+        let blob_gas: u64 = batches.iter().map(|b| b.blob_gas_used).sum();
+        let n = transfers.max(1) as f64;
+        Self {
+            carrier: carrier.into(),
+            batches: batches.len(),
+            transfers,
+            bytes,
+            l1_gas,
+            blobs: batches.iter().map(|b| b.blob_count).sum(),
+            blob_gas,
+            bytes_per_transfer: bytes as f64 / n,
+            gas_per_transfer: l1_gas as f64 / n,
+            blob_gas_per_transfer: blob_gas as f64 / n,
+        }
+    }
 }
 
 /// The same transfers executed on L1.
@@ -187,6 +221,8 @@ pub struct Ratios {
     pub sequencer_over_anvil: Option<f64>,
     /// L1 gas of a direct L1 transfer over L1 gas per transfer in calldata batches.
     pub l1_gas_direct_over_calldata: f64,
+    /// L1 gas of a direct L1 transfer over L1 execution gas per transfer in blob batches.
+    pub l1_gas_direct_over_blob: Option<f64>,
     /// L1 bytes of a direct L1 transfer over L1 bytes per transfer in batches.
     pub l1_bytes_direct_over_batch: f64,
     /// Verifier sync over sequencer peak.
@@ -210,7 +246,8 @@ pub struct EthBenchReport {
     pub inclusion: InclusionFigures,
     /// Batches as calldata.
     pub calldata_batches: BatchFigures,
-    /// Batches as EIP-4844 blobs (not built yet: `None`).
+    /// Batches as EIP-4844 blobs (the batches posted while the half-load run went on; `None`
+    /// when the L1 took none).
     pub blob_batches: Option<BatchFigures>,
     /// The same transfers on L1.
     pub direct_l1: DirectL1Figures,
@@ -288,9 +325,20 @@ impl EthBenchReport {
         match &self.blob_batches {
             Some(b) => {
                 out += &format!(
-                    "| L1 bytes / gas per transfer, blob batches | {:.1} / {:.0} | | |\n",
-                    b.bytes_per_transfer, b.gas_per_transfer
-                )
+                    "| L1 execution gas per transfer, blob batches ({} batches, {} blobs, {} transfers) | {:.0} | L1 {:.0} | {} |\n",
+                    b.batches,
+                    b.blobs,
+                    b.transfers,
+                    b.gas_per_transfer,
+                    d.gas_per_transfer,
+                    self.ratios
+                        .l1_gas_direct_over_blob
+                        .map_or(NOT_YET.into(), |r| format!("{r:.0}x")),
+                );
+                out += &format!(
+                    "| blob gas per transfer, blob batches (data bytes per transfer {:.1}) | {:.0} | | |\n",
+                    b.bytes_per_transfer, b.blob_gas_per_transfer
+                );
             }
             None => out += &format!("| L1 gas per transfer, blob batches | {NOT_YET} | | |\n"),
         }
@@ -525,9 +573,11 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
         });
     }
     let mut config = ChainConfig::devnet();
-    // Batches up to 300 kB, within one L1 transaction's gas cap (EIP-7825: 2^24 gas at the
-    // calldata floor of 40 gas per byte).
-    config.rollup.max_batch_bytes = 300_000;
+    // Batches up to six blobs (761,856 bytes); the batcher keeps a calldata batch within one L1
+    // transaction's gas cap (400,000 bytes). Calldata first: the half-load run posts blobs.
+    config.rollup.max_batch_bytes =
+        (loft_stf::blob::MAX_BLOBS_PER_TX * loft_stf::blob::DATA_PER_BLOB) as u64;
+    config.rollup.batch_data = loft_config::BatchData::Calldata;
     config.rollup.batch_interval_ms = 1_000;
     let dev = DevChainConfig::from_chain_config(&config, None).map_err(|e| setup(e.to_string()))?;
     let deployer_key = dev.dev_keys[0].clone();
@@ -639,28 +689,11 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     wait_for(
         Duration::from_secs(60),
         "the deposits credited on L2",
-        || {
-            let s = node.shared.sequencer();
-            s.next_queue() >= queue_len && !s.has_open_block()
-        },
+        || node.shared.sequencer().next_queue() >= queue_len,
     )
     .await?;
     // Post the deposits' blocks first, so the measured batches hold only the transfers.
-    let head = node.shared.sequencer().head().number;
-    wait_for(
-        Duration::from_secs(60),
-        "the deposits' batches on L1",
-        || {
-            node.shared
-                .db
-                .last_batch()
-                .ok()
-                .flatten()
-                .is_some_and(|b| b.last_block >= head)
-        },
-    )
-    .await?;
-    let first_transfer_block = head + 1;
+    let first_transfer_block = wait_posted(&node, "the deposits' batches on L1").await? + 1;
 
     // The workload, signed for L2 and for L1.
     let all = transfers(
@@ -729,6 +762,9 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     )
     .await?;
     let half_rate = peak.tx_per_sec() / 2.0;
+    // The peak's blocks go to L1 in calldata batches; the half load's in blob batches.
+    wait_posted(&node, "the peak's batches on L1").await?;
+    node.shared.set_batch_data(loft_config::BatchData::Blobs);
     tracing::info!(target: "loft::bench", transfers = half_work.len(), rate = half_rate as u64, "half load: open loop at half the peak rate");
     let half = load::run(
         &LoadPlan {
@@ -837,35 +873,22 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
             l2_work.len()
         )));
     }
-    let bytes: u64 = batches.iter().map(|b| b.data_len).sum();
-    let l1_gas: u64 = batches.iter().map(|b| b.l1_gas_used).sum();
-    let n = l2_work.len() as f64;
-    let calldata_batches = BatchFigures {
-        carrier: "calldata (submitBatch)".into(),
-        batches: batches.len(),
-        transfers: l2_work.len(),
-        bytes,
-        l1_gas,
-        bytes_per_transfer: bytes as f64 / n,
-        gas_per_transfer: l1_gas as f64 / n,
-    };
+    let (blob_records, calldata_records): (Vec<_>, Vec<_>) = batches
+        .iter()
+        .partition(|b| b.data_kind == loft_contracts::DATA_BLOBS);
+    let calldata_batches =
+        BatchFigures::of("calldata (submitBatch)", &calldata_records, &node.shared.db);
+    let blob_batches = (!blob_records.is_empty()).then(|| {
+        BatchFigures::of(
+            "EIP-4844 blobs (submitBatchBlobs)",
+            &blob_records,
+            &node.shared.db,
+        )
+    });
 
     // A fresh verifier replays every batch from L1.
     tracing::info!(target: "loft::bench", batches = last_batch.index + 1, "verifier syncing from L1");
-    let verifier_dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let mut verifier = loft_derive::Verifier::open(
-        &verifier_dir.path().join("verifier.redb"),
-        funder.clone(),
-        deployment.clone(),
-        loft_node::chain_params(&config),
-    )
-    .map_err(|e| setup(e.to_string()))?;
-    let sync = verifier.sync().await.map_err(|e| setup(e.to_string()))?;
-    if verifier.fraud_at().is_some()
-        || verifier.state_root() != node.shared.sequencer().head().header.state_root
-    {
-        return Err(setup("the verifier disagrees with the sequencer".into()));
-    }
+    let sync = crate::verify_from_l1(&config, &deployment, funder.clone(), &node).await?;
     let verifier = VerifierFigures {
         transactions: sync.transactions,
         batches: sync.batches,
@@ -895,6 +918,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
             Kind::Erc20 => (erc20_gas, erc20_n) = (erc20_gas + receipt.gas_used, erc20_n + 1),
         }
     }
+    let n = l1_work.len() as f64;
     let direct_l1 = DirectL1Figures {
         transfers: l1_work.len(),
         bytes_per_transfer: l1_work.iter().map(|w| w.raw.len()).sum::<usize>() as f64 / n,
@@ -935,6 +959,9 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
                 .map(|a| peak_figures.tx_per_sec / a.executed_tx_per_sec),
             l1_gas_direct_over_calldata: direct_l1.gas_per_transfer
                 / calldata_batches.gas_per_transfer,
+            l1_gas_direct_over_blob: blob_batches
+                .as_ref()
+                .map(|b| direct_l1.gas_per_transfer / b.gas_per_transfer),
             l1_bytes_direct_over_batch: direct_l1.bytes_per_transfer
                 / calldata_batches.bytes_per_transfer,
             verifier_over_sequencer: verifier.tx_per_sec / peak_figures.tx_per_sec,
@@ -951,13 +978,32 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
             final_on_l1: true,
         },
         calldata_batches,
-        blob_batches: None,
+        blob_batches,
         direct_l1,
         anvil,
         verifier,
         timeline,
         anvil_timeline,
     })
+}
+
+/// Waits until every block the node holds is sealed and posted in a batch; returns the last one.
+async fn wait_posted(node: &loft_node::Node, what: &str) -> Result<u64, BenchError> {
+    wait_for(Duration::from_secs(60), what, || {
+        !node.shared.sequencer().has_open_block()
+    })
+    .await?;
+    let head = node.shared.sequencer().head().number;
+    wait_for(Duration::from_secs(120), what, || {
+        node.shared
+            .db
+            .last_batch()
+            .ok()
+            .flatten()
+            .is_some_and(|b| b.last_block >= head)
+    })
+    .await?;
+    Ok(head)
 }
 
 /// Timeline intervals: about 40 per run, at least 50 ms.

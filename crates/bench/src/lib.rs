@@ -84,6 +84,43 @@ pub(crate) async fn start_node(
     Ok((node, dir))
 }
 
+/// A fresh verifier (its own temporary database, nothing shared with the sequencer but `l1`)
+/// replays every batch posted so far; an error unless it found no fraud and ends on the state
+/// root of `node`'s sequencer head.
+pub(crate) async fn verify_from_l1(
+    config: &ChainConfig,
+    deployment: &loft_contracts::Deployment,
+    l1: std::sync::Arc<dyn loft_l1::L1Client>,
+    node: &loft_node::Node,
+) -> Result<loft_derive::SyncReport, BenchError> {
+    let setup = |reason: String| BenchError::Setup {
+        backend: "loft",
+        reason,
+    };
+    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let mut verifier = loft_derive::Verifier::open(
+        &dir.path().join("verifier.redb"),
+        l1,
+        deployment.clone(),
+        loft_node::chain_params(config),
+    )
+    .map_err(|e| setup(e.to_string()))?;
+    let sync = verifier.sync().await.map_err(|e| setup(e.to_string()))?;
+    if verifier.fraud_at().is_some()
+        || verifier.state_root() != node.shared.sequencer().head().header.state_root
+    {
+        return Err(setup(format!(
+            "the verifier disagrees with the sequencer: {:?}",
+            verifier
+                .checked()
+                .iter()
+                .map(|b| &b.verdict)
+                .collect::<Vec<_>>()
+        )));
+    }
+    Ok(sync)
+}
+
 /// Waits for `hash`'s receipt on `l1` (polling, at most two minutes).
 pub(crate) async fn wait_receipt(
     l1: &dyn loft_l1::L1Client,

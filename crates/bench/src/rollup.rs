@@ -327,27 +327,13 @@ pub async fn rollup_batch(options: &RollupBenchOptions) -> Result<RollupBenchRep
 
     // A verifier that shares nothing with the sequencer but the L1 replays every batch.
     tracing::info!(target: "loft::bench", batches = batch_count, "verifier syncing from L1");
-    let verifier_dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let mut verifier = loft_derive::Verifier::open(
-        &verifier_dir.path().join("verifier.redb"),
+    let sync = crate::verify_from_l1(
+        &config,
+        &deployment,
         Arc::new(EmbeddedL1::new(chain.clone(), keys[0].clone())),
-        deployment.clone(),
-        loft_node::chain_params(&config),
+        &node,
     )
-    .map_err(|e| setup(e.to_string()))?;
-    let sync = verifier.sync().await.map_err(|e| setup(e.to_string()))?;
-    if verifier.fraud_at().is_some()
-        || verifier.state_root() != node.shared.sequencer().head().header.state_root
-    {
-        return Err(setup(format!(
-            "the verifier disagrees with the sequencer: {:?}",
-            verifier
-                .checked()
-                .iter()
-                .map(|b| &b.verdict)
-                .collect::<Vec<_>>()
-        )));
-    }
+    .await?;
 
     // The same transfers directly on L1.
     tracing::info!(target: "loft::bench", "sending the same transfers on L1");
