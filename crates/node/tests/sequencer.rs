@@ -62,24 +62,40 @@ fn submit(
     Ok(hash)
 }
 
+/// Opens the database at `path` with one ether deposited to `owner` in the queue, and its
+/// sequencer.
+fn open_funded(path: &std::path::Path, owner: Address) -> (Db, Sequencer) {
+    let db = Db::open(path).unwrap();
+    let one_eth = U256::from(10u64).pow(U256::from(18u64));
+    db.store_queue(&[deposit(0, owner, one_eth)], 1).unwrap();
+    let (seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+    (db, seq)
+}
+
+/// Submits (and flushes) transfers of 1,000 wei from `key` to `to` with `nonces`.
+fn submit_transfers(
+    seq: &mut Sequencer,
+    db: &Db,
+    key: &PrivateKeySigner,
+    nonces: std::ops::Range<u64>,
+    to: Address,
+) -> Vec<B256> {
+    nonces
+        .map(|nonce| submit(seq, db, transfer(key, nonce, to, 1_000)).unwrap())
+        .collect()
+}
+
 #[test]
 fn acknowledged_transactions_survive_a_crash_before_sealing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l2.redb");
     let alice = PrivateKeySigner::random();
     let bob = Address::repeat_byte(0xb0);
-    let one_eth = U256::from(10u64).pow(U256::from(18u64));
 
     let (root_before_crash, hashes) = {
-        let db = Db::open(&path).unwrap();
-        db.store_queue(&[deposit(0, alice.address(), one_eth)], 1)
-            .unwrap();
-        let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
+        let (db, mut seq) = open_funded(&path, alice.address());
         // Block 1: the deposit and two transfers, sealed.
-        let mut hashes = vec![];
-        for nonce in 0..2 {
-            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
-        }
+        let mut hashes = submit_transfers(&mut seq, &db, &alice, 0..2, bob);
         assert_eq!(seq.tick().unwrap(), Some(1));
         // Its steps: the block marker (state unchanged), the deposit, the two transfers.
         let block = seq.head().clone();
@@ -96,9 +112,7 @@ fn acknowledged_transactions_survive_a_crash_before_sealing() {
         assert_eq!(block.steps[0].state_root, B256::ZERO);
         assert_eq!(block.steps[3].state_root, block.header.state_root);
         // Block 2: three more, acknowledged (journaled) but never sealed.
-        for nonce in 2..5 {
-            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
-        }
+        hashes.extend(submit_transfers(&mut seq, &db, &alice, 2..5, bob));
         (seq.state().clone().root_hash(), hashes)
         // Dropped here without sealing: the crash.
     };
@@ -141,17 +155,10 @@ fn a_sealed_block_not_yet_written_is_sealed_again_from_the_journal() {
     let path = dir.path().join("l2.redb");
     let alice = PrivateKeySigner::random();
     let bob = Address::repeat_byte(0xb0);
-    let one_eth = U256::from(10u64).pow(U256::from(18u64));
 
     let (sealed_hash, sealed_root, root_before_crash, hashes) = {
-        let db = Db::open(&path).unwrap();
-        db.store_queue(&[deposit(0, alice.address(), one_eth)], 1)
-            .unwrap();
-        let (mut seq, _) = Sequencer::open(db.clone(), params()).unwrap();
-        let mut hashes = vec![];
-        for nonce in 0..2 {
-            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
-        }
+        let (db, mut seq) = open_funded(&path, alice.address());
+        let mut hashes = submit_transfers(&mut seq, &db, &alice, 0..2, bob);
         // Block 1 is sealed as the node's block producer does it: the write comes later.
         let sealed = seq.tick_deferred().unwrap().expect("a block to seal");
         assert_eq!(sealed.number(), 1);
@@ -161,9 +168,7 @@ fn a_sealed_block_not_yet_written_is_sealed_again_from_the_journal() {
             assert_eq!(seq.pending_tx(h).map(|(n, _)| n), Some(1), "{h} not found");
         }
         // Block 2 is accepted on top of it, from the sealed block's state.
-        for nonce in 2..4 {
-            hashes.push(submit(&mut seq, &db, transfer(&alice, nonce, bob, 1_000)).unwrap());
-        }
+        hashes.extend(submit_transfers(&mut seq, &db, &alice, 2..4, bob));
         let again = submit(&mut seq, &db, transfer(&alice, 0, bob, 1_000)).unwrap_err();
         assert!(matches!(again, SubmitError::AlreadyKnown(_)), "{again}");
         // Write the sealed block into a copy of the database to learn its hash, then crash
