@@ -298,6 +298,11 @@ impl Node {
             tokio::spawn(follower::run(shared.clone())),
         ];
         if config.post_batches {
+            // Load the KZG trusted setup (and its precomputed tables, a second or two of CPU) now
+            // rather than inside the first blob batch, where it would stall the posting.
+            tokio::task::spawn_blocking(|| {
+                alloy::eips::eip4844::env_settings::EnvKzgSettings::Default.get();
+            });
             tasks.push(tokio::spawn(batcher::run(shared.clone())));
             tasks.push(tokio::spawn(opener::run(shared.clone())));
         }
