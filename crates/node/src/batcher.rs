@@ -37,14 +37,23 @@ use crate::fault::{Commitments, FaultKeys, FaultKind, HonestBatch, Injected, Inj
 use crate::{NodeError, Shared};
 
 /// Runs until aborted; failures are logged and retried at the next interval.
+///
+/// Each interval posts what is sealed, then keeps posting only while more than an interval's
+/// worth of blocks waits (a backlog): otherwise the blocks sealed while a batch was being posted
+/// would each go alone, in a batch (and a blob) of their own.
 pub(crate) async fn run(shared: Arc<Shared>) {
     let interval = Duration::from_millis(shared.config.rollup.batch_interval_ms);
+    let backlog = (shared.config.rollup.batch_interval_ms / shared.config.l2.block_time_ms.max(1))
+        .max(1);
     loop {
         tokio::time::sleep(interval).await;
         loop {
             match post_next(&shared).await {
                 Ok(Some(batch)) => {
-                    tracing::info!(target: "loft::batcher", index = batch.index, blocks = %format!("{}..={}", batch.first_block, batch.last_block), steps = batch.step_count, bytes = batch.data_len, l1_gas = batch.l1_gas_used, l1_tx = %batch.l1_tx, "batch posted");
+                    tracing::info!(target: "loft::batcher", index = batch.index, blocks = %format!("{}..={}", batch.first_block, batch.last_block), steps = batch.step_count, bytes = batch.data_len, l1_gas = batch.l1_gas_used, blobs = batch.blob_count, l1_tx = %batch.l1_tx, "batch posted");
+                    if shared.sequencer().head().number < batch.last_block + backlog {
+                        break;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
