@@ -95,6 +95,14 @@ contract StepVerifierTest {
                 address(verifier).staticcall(abi.encodeCall(verifier.execute, (c.ctx, c.prev, c.witness)));
             if (c.revert_) {
                 require(!ok, string.concat(c.name, ": expected a revert"));
+                string memory reason =
+                    vm.parseJsonString(text, string.concat(".cases[", vm.toString(i), "].revertReason"));
+                if (bytes(reason).length != 0) {
+                    require(
+                        keccak256(ret) == keccak256(abi.encodeWithSelector(StepVerifier.BadWitness.selector, reason)),
+                        string.concat(c.name, ": expected BadWitness(\"", reason, "\")")
+                    );
+                }
                 reverts++;
                 assembly ("memory-safe") {
                     mstore(0x40, free)
@@ -129,19 +137,38 @@ contract StepVerifierTest {
         _measure(c);
     }
 
-    /// The same withdrawal in a blob batch, its 320-byte window over the most elements there can
-    /// be: 12 (the last element of blob 0 and 11 of blob 1), each opened with the
-    /// point-evaluation precompile (50,000 gas each).
+    /// The most a blob batch's step costs: a 320-byte (refused) transaction at data offset 126,975,
+    /// its bytes over the most elements a step can span, 12 (the last element of blob 0 and 11 of
+    /// blob 1), each opened with the point-evaluation precompile (50,000 gas each), and the
+    /// sender's account at depth 30. A step that decodes opens only the elements holding it.
     function test_gas_blobWorstCase() public {
+        _measureBlob(".blobGasCase", "gas: refused 320-byte transaction (blobs, 12 elements of 2 blobs)", 12, 2);
+    }
+
+    /// The calldata worst case's deep token withdrawal (193 bytes) at the same offset: 8 elements.
+    function test_gas_blobDeepWithdrawal() public {
+        _measureBlob(".blobWithdrawalCase", "gas: deep token withdrawal (blobs, 8 elements of 2 blobs)", 8, 2);
+    }
+
+    /// An undecodable step needs its whole window: 12 elements, no state.
+    function test_gas_blobUndecodable() public {
+        _measureBlob(".blobUndecodableCase", "gas: undecodable step (blobs, 12 elements of 2 blobs)", 12, 2);
+    }
+
+    /// A typical step: an ETH transfer (96 bytes, 4 elements of one blob).
+    function test_gas_blobTransfer() public {
+        _measureBlob(".blobTransferCase", "blob: eth transfer", 4, 1);
+    }
+
+    function _measureBlob(string memory key, string memory name, uint256 elementCount, uint256 blobs) internal {
         string memory json = vm.readFile(VECTORS);
-        Case memory c = _load(json, vm.parseJsonUint(json, ".blobGasCase"));
-        require(
-            keccak256(bytes(c.name)) == keccak256("gas: deep token withdrawal (blobs, 12 elements)"), "blob gas case"
-        );
+        Case memory c = _load(json, vm.parseJsonUint(json, key));
+        require(keccak256(bytes(c.name)) == keccak256(bytes(name)), string.concat(key, " is not ", name));
         require(c.ctx.dataKind == 1, "a blob batch");
         (, StepVerifier.BlobElement[] memory elements, bytes32[] memory hashes) =
             abi.decode(c.witness, (StepVerifier.DataChunk[], StepVerifier.BlobElement[], bytes32[]));
-        require(elements.length == 12 && hashes.length == 2, "12 elements of 2 blobs");
+        require(elements.length == elementCount && hashes.length == blobs, "elements and blobs");
+        log("elements opened", elements.length);
         _measure(c);
     }
 
@@ -156,7 +183,7 @@ contract StepVerifierTest {
         uint256 used = before - gasleft();
         require(ok, "reverted");
         (bool v, StepLeaf memory next) = abi.decode(ret, (bool, StepLeaf));
-        require(v && stepLeafHash(next) == c.nextHash, "wrong result");
+        require(v == c.valid && (!v || stepLeafHash(next) == c.nextHash), "wrong result");
         log("execution gas", used);
         log("calldata bytes", call.length);
         log("calldata gas", calldataGas);

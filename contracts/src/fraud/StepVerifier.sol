@@ -139,30 +139,17 @@ contract StepVerifier is IStepVerifier {
         e.reads = w.reads;
         e.writes = w.writes;
         _verifyReads(e.reads, prev.stateRoot);
-        // The step's kind is its first byte (docs/fraud-proofs.md §2); no byte: undecodable.
-        bytes memory step = _stepBytes(ctx, prev.dataEnd, w, witness);
-        uint256 tag = step.length == 0 ? 0xff : uint8(step[0]);
-        if (tag == StepCodec.BLOCK_TAG) {
-            next.kind = STEP_BLOCK;
-        } else if (tag == StepCodec.QUEUE_TAG) {
-            next.kind = STEP_QUEUE;
-        } else if (tag == StepCodec.TYPE_LEGACY || tag == StepCodec.TYPE_EIP1559) {
-            next.kind = STEP_TX;
-        }
+        (bool decoded, uint256 length, StepCodec.Tx memory t) = _decodeStep(ctx, prev.dataEnd, w, witness, next);
         // The first step of a batch is a block marker.
-        if (next.kind == 0 || (prev.kind == 0 && next.kind != STEP_BLOCK)) {
+        if (!decoded || (prev.kind == 0 && next.kind != STEP_BLOCK)) {
             valid = false;
-        } else if (next.kind == STEP_QUEUE) {
-            next.dataEnd = prev.dataEnd + 1;
-            valid = _queue(ctx, prev, w.message, e, next, w.wSiblings);
-        } else if (next.kind == STEP_BLOCK) {
-            uint256 length;
-            (valid, length) = StepCodec.decodeBlock(step);
-            next.dataEnd = uint64(prev.dataEnd + length);
         } else {
-            (bool ok, StepCodec.Tx memory t) = StepCodec.decodeTx(step);
-            if (ok) {
-                next.dataEnd = uint64(prev.dataEnd + t.length);
+            next.dataEnd = uint64(prev.dataEnd + length);
+            if (next.kind == STEP_QUEUE) {
+                valid = _queue(ctx, prev, w.message, e, next, w.wSiblings);
+            } else if (next.kind == STEP_BLOCK) {
+                valid = true;
+            } else {
                 valid = _tx(e, t, ctx.baseFee, next, w.wSiblings);
             }
         }
@@ -171,6 +158,35 @@ contract StepVerifier is IStepVerifier {
             return (false, next);
         }
         next.stateRoot = _applyWrites(e, prev.stateRoot);
+    }
+
+    /// @dev Reads and decodes the step at `start`: sets `next.kind` from its first byte
+    /// (docs/fraud-proofs.md §2; no byte or another byte: kind 0) and returns whether it decodes,
+    /// its length and the transaction. A step decoded from a prefix of its window (a blob witness
+    /// may open fewer elements) is the step the whole window gives: every encoding is
+    /// self-delimiting and every read bounds-checked, so bytes past the step are never looked at.
+    /// An undecodable step needs the whole window (`BadWitness("short window")`): a prefix cut
+    /// inside a valid step would not decode either.
+    function _decodeStep(
+        StepContext calldata ctx,
+        uint256 start,
+        Witness memory w,
+        bytes calldata witness,
+        StepLeaf memory next
+    ) private view returns (bool decoded, uint256 length, StepCodec.Tx memory t) {
+        (bytes memory step, bool short) = _stepBytes(ctx, start, w, witness);
+        uint256 tag = step.length == 0 ? 0xff : uint8(step[0]);
+        if (tag == StepCodec.BLOCK_TAG) {
+            next.kind = STEP_BLOCK;
+            (decoded, length) = StepCodec.decodeBlock(step);
+        } else if (tag == StepCodec.QUEUE_TAG) {
+            (next.kind, decoded, length) = (STEP_QUEUE, true, 1);
+        } else if (tag == StepCodec.TYPE_LEGACY || tag == StepCodec.TYPE_EIP1559) {
+            next.kind = STEP_TX;
+            (decoded, t) = StepCodec.decodeTx(step);
+            length = t.length;
+        }
+        if (!decoded && short) revert BadWitness("short window");
     }
 
     function _decode(bytes calldata witness) private pure returns (Witness memory w) {
@@ -191,13 +207,14 @@ contract StepVerifier is IStepVerifier {
     // -----------------------------------------------------------------------------------------
     // Batch data
 
-    /// @dev The bytes `[start, min(dataLength, start + MAX_STEP_BYTES))` of the batch data, from
-    /// the chunks (calldata batch) or blob elements (blob batch) that hold them, each checked
-    /// against `dataRoot`.
+    /// @dev The step's window `[start, min(dataLength, start + MAX_STEP_BYTES))` of the batch data,
+    /// from the chunks (calldata batch) or blob elements (blob batch) that hold it, each checked
+    /// against `dataRoot`. A blob witness may open a prefix of the window's elements: then `out` is
+    /// the window cut at the end of the last element opened and `short` is true.
     function _stepBytes(StepContext calldata ctx, uint256 start, Witness memory w, bytes calldata witness)
         private
         view
-        returns (bytes memory out)
+        returns (bytes memory out, bool short)
     {
         uint8 kind = ctx.dataKind;
         if (kind == DATA_CALLDATA) {
@@ -208,11 +225,11 @@ contract StepVerifier is IStepVerifier {
             revert BadWitness("data kind");
         }
         uint256 dataLength = ctx.dataLength;
-        if (start >= dataLength) return out;
+        if (start >= dataLength) return (out, false);
         uint256 end = start + StepCodec.MAX_STEP_BYTES;
         if (end > dataLength) end = dataLength;
         if (kind == DATA_BLOBS) return _blobBytes(ctx.dataRoot, start, end, w.versionedHashes, witness);
-        return _chunkBytes(ctx.dataRoot, dataLength, start, end, w.chunks);
+        out = _chunkBytes(ctx.dataRoot, dataLength, start, end, w.chunks);
     }
 
     /// @dev The bytes `[start, end)` of a calldata batch's data from the 1 KiB chunks that hold
@@ -241,20 +258,28 @@ contract StepVerifier is IStepVerifier {
         }
     }
 
-    /// @dev The bytes `[start, end)` of a blob batch's data (`docs/fraud-proofs.md` §3): data byte
-    /// `o` is byte `1 + o % 31` of global element `o / 31`, that is element `(o / 31) % 4096` of blob
-    /// `(o / 31) / 4096`. The witness carries elements `start / 31 ..= (end - 1) / 31` in order,
-    /// each opened with the point-evaluation precompile against its blob's versioned hash, and the
-    /// batch's versioned hashes, which must hash to `dataRoot`.
+    /// @dev The bytes `[start, min(end, (first + m) * 31))` of a blob batch's data, `first =
+    /// start / 31` (`docs/fraud-proofs.md` §3): data byte `o` is byte `1 + o % 31` of global element
+    /// `o / 31`, that is element `(o / 31) % 4096` of blob `(o / 31) / 4096`. The witness carries
+    /// `m` elements from `first` on, `1 <= m <= (end - 1) / 31 - first + 1` (a prefix of the
+    /// window's elements, `short` when not all of them), in order, each opened with the
+    /// point-evaluation precompile against its blob's versioned hash, and the batch's versioned
+    /// hashes, which must hash to `dataRoot`.
     function _blobBytes(bytes32 root, uint256 start, uint256 end, bytes32[] memory hashes, bytes calldata witness)
         private
         view
-        returns (bytes memory out)
+        returns (bytes memory out, bool short)
     {
         if (keccak256(abi.encodePacked(hashes)) != root) revert BadWitness("blob hashes");
         uint256 first = start / BlobData.DATA_PER_ELEMENT;
-        bytes memory buf =
-            _openElements(_elements(witness), hashes, first, (end - 1) / BlobData.DATA_PER_ELEMENT - first + 1);
+        BlobElement[] calldata elements = _elements(witness);
+        uint256 m = elements.length;
+        if (m == 0 || m > (end - 1) / BlobData.DATA_PER_ELEMENT - first + 1) revert BadWitness("element count");
+        uint256 prefixEnd = (first + m) * BlobData.DATA_PER_ELEMENT;
+        if (prefixEnd < end) {
+            (end, short) = (prefixEnd, true);
+        }
+        bytes memory buf = _openElements(elements, hashes, first);
         uint256 length = end - start;
         uint256 skip = start - first * BlobData.DATA_PER_ELEMENT;
         out = new bytes(length);
@@ -263,14 +288,14 @@ contract StepVerifier is IStepVerifier {
         }
     }
 
-    /// @dev Opens global elements `first .. first + count - 1` and returns their bytes 1..31 back to
-    /// back (plus one spare word that the last element's 32-byte store writes into).
-    function _openElements(BlobElement[] calldata elements, bytes32[] memory hashes, uint256 first, uint256 count)
+    /// @dev Opens `elements` as global elements `first, first + 1, ..` and returns their bytes 1..31
+    /// back to back (plus one spare word that the last element's 32-byte store writes into).
+    function _openElements(BlobElement[] calldata elements, bytes32[] memory hashes, uint256 first)
         private
         view
         returns (bytes memory buf)
     {
-        if (elements.length != count) revert BadWitness("element count");
+        uint256 count = elements.length;
         buf = new bytes(count * BlobData.DATA_PER_ELEMENT + 32);
         for (uint256 j = 0; j < count; j++) {
             bytes32 y = _openElement(hashes, first + j, elements[j]);

@@ -46,6 +46,17 @@ pub enum Step {
     Undecodable,
 }
 
+impl Step {
+    /// The length of the step's encoding, `None` for an undecodable step.
+    pub fn encoded_len(&self) -> Option<usize> {
+        match self {
+            Step::Block(len) | Step::Tx(_, len) => Some(*len),
+            Step::Queue => Some(1),
+            Step::Undecodable => None,
+        }
+    }
+}
+
 /// The bytes one step may be read from: `data[start .. min(len, start + MAX_STEP_BYTES)]`.
 pub fn step_window(data: &[u8], start: u64) -> &[u8] {
     let Ok(start) = usize::try_from(start) else {

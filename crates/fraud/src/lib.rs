@@ -239,6 +239,7 @@ pub fn build_step_witness<S: NodeStore + Clone>(
         ));
     }
     let window = step_window(input.data, prev.data_end);
+    let step = decode_step(window, params.chain_id);
     let mut chunks = Vec::new();
     let mut elements = Vec::new();
     let mut versioned_hashes = Vec::new();
@@ -254,8 +255,11 @@ pub fn build_step_witness<S: NodeStore + Clone>(
             .collect::<Result<Vec<_>, _>>()?;
         versioned_hashes = commitments.iter().map(|(_, h)| *h).collect();
         if !window.is_empty() {
+            // A step that decodes needs only the elements holding its own bytes (the verifier
+            // decodes the same step from that prefix of the window); an undecodable one the
+            // whole window (`BadWitness("short window")` otherwise).
             let start = prev.data_end as usize;
-            let end = start + window.len();
+            let end = start + step.encoded_len().unwrap_or(window.len());
             let per = blob::DATA_PER_ELEMENT;
             for k in start / per..=(end - 1) / per {
                 let (b, e) = (k / blob::ELEMENTS_PER_BLOB, k % blob::ELEMENTS_PER_BLOB);
@@ -280,7 +284,6 @@ pub fn build_step_witness<S: NodeStore + Clone>(
             });
         }
     }
-    let step = decode_step(window, params.chain_id);
     let mut next = StepLeaf { kind: 0, ..*prev };
     next.kind = match step {
         Step::Block(_) => STEP_BLOCK,

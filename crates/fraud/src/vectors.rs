@@ -217,6 +217,11 @@ struct Case {
     queue_end: u64,
     withdrawals: Vec<B256>,
     revert: Option<fn(&mut crate::abi::Witness)>,
+    /// The `BadWitness` reason the tampered witness must revert with (`None`: any revert).
+    reason: Option<&'static str>,
+    /// Blob batch: open this many elements after the ones the builder opens (still within the
+    /// step's window: the verifier accepts any prefix that holds the step).
+    extra_elements: usize,
     /// Post the data in blobs (`dataKind` 1) instead of calldata.
     blobs: bool,
     /// Write this into byte 0 of every blob element (readers ignore it).
@@ -237,6 +242,8 @@ fn case(name: &str, step: Vec<u8>) -> Case {
         queue_end: 2,
         withdrawals: Vec::new(),
         revert: None,
+        reason: None,
+        extra_elements: 0,
         blobs: false,
         high_byte: 0,
         data_kind: None,
@@ -329,6 +336,24 @@ fn run(c: Case) -> Value {
     };
     let built = build_step_witness(&c.state, &params(), &prev, &input).unwrap();
     let mut witness = built.witness.clone();
+    if c.extra_elements > 0 {
+        let blobs = blobs.as_deref().unwrap();
+        let mut w = <crate::abi::Witness as SolValue>::abi_decode_params(&witness).unwrap();
+        let per = loft_stf::blob::DATA_PER_ELEMENT;
+        let next = prev.data_end as usize / per + w.1.len();
+        for k in next..next + c.extra_elements {
+            let blob = &blobs[k / loft_stf::blob::ELEMENTS_PER_BLOB];
+            let opening =
+                loft_stf::blob::element_opening(blob, k % loft_stf::blob::ELEMENTS_PER_BLOB)
+                    .unwrap();
+            w.1.push(crate::abi::BlobElement {
+                y: opening.y,
+                commitment: Bytes::copy_from_slice(&loft_stf::blob::commitment(blob).unwrap().0),
+                proof: Bytes::copy_from_slice(&opening.proof),
+            });
+        }
+        witness = w.abi_encode_params();
+    }
     if let Some(tamper) = c.revert {
         use alloy::sol_types::SolType;
         use alloy::sol_types::sol_data::{Array, FixedArray, FixedBytes};
@@ -345,6 +370,7 @@ fn run(c: Case) -> Value {
         tamper(&mut w);
         witness = W::abi_encode_params(&w);
     }
+    let elements = elements_opened(&witness);
     let blob = (
         c.name.clone(),
         (
@@ -385,10 +411,19 @@ fn run(c: Case) -> Value {
         "prevStateRoot": prev.state_root,
         "witness": Bytes::from(witness),
         "revert": c.revert.is_some(),
+        "revertReason": c.reason.unwrap_or_default(),
+        "elements": elements,
         "valid": built.valid,
         "nextHash": built.next.hash(),
         "abi": Bytes::from(blob),
     })
+}
+
+/// How many blob elements `witness` opens.
+fn elements_opened(witness: &[u8]) -> usize {
+    <crate::abi::Witness as SolValue>::abi_decode_params(witness)
+        .map(|w| w.1.len())
+        .unwrap_or(0)
 }
 
 fn queue_case(name: &str, kind: u8, payload: Vec<u8>) -> Case {
@@ -1311,7 +1346,7 @@ fn generate() -> Value {
     // bytes [31k, 31k + 31), blob b elements [4096b, 4096b + 4096).
     let transfer = || signed(1, &tx(3, b, U256::from(1000u64), Bytes::new()));
     let per_blob = loft_stf::blob::DATA_PER_BLOB;
-    push(blob_case("blob: eth transfer", transfer()));
+    push(blob_case(BLOB_TRANSFER_CASE, transfer()));
     push({
         let mut c = blob_case("blob: step at an element boundary", transfer());
         c.pad = 30;
@@ -1369,63 +1404,146 @@ fn generate() -> Value {
     push({
         let mut c = blob_case("revert: blob: wrong element value", transfer());
         c.revert = Some(|w| w.1[0].y.0[31] ^= 1);
+        c.reason = Some("element proof");
         c
     });
     push({
         let mut c = blob_case("revert: blob: another element's proof", transfer());
         c.revert = Some(|w| w.1[0].proof = w.1[1].proof.clone());
+        c.reason = Some("element proof");
         c
     });
     push({
         let mut c = blob_case("revert: blob: another blob's commitment", transfer());
         c.pad = per_blob - 6;
+        c.reason = Some("element proof");
         c.revert = Some(|w| {
             let last = w.1.len() - 1;
             w.1[0].commitment = w.1[last].commitment.clone();
         });
         c
     });
+    // The witness opens a prefix of the window's elements: those holding the step when it
+    // decodes, all of them when it does not.
     push({
-        let mut c = blob_case("revert: blob: an element missing", transfer());
-        c.revert = Some(|w| {
-            w.1.pop();
-        });
+        let mut c = blob_case(
+            "blob: eth transfer, more elements than the step needs",
+            transfer(),
+        );
+        c.trailing = padding(300);
+        c.extra_elements = 3;
         c
     });
     push({
-        let mut c = blob_case("revert: blob: an element too many", transfer());
+        let mut c = blob_case("blob: step across two blobs, the whole window", transfer());
+        c.pad = per_blob - 6;
+        c.trailing = padding(300);
+        c.extra_elements = 8;
+        c
+    });
+    push({
+        let mut c = blob_case("blob: undecodable step (cut short)", {
+            let mut s = transfer();
+            s.truncate(60);
+            s
+        });
+        // It runs past the data's end: its window is the rest of the data.
+        c.trailing = Vec::new();
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "revert: blob: valid transaction, a prefix too short to decode",
+            transfer(),
+        );
+        c.revert = Some(|w| {
+            w.1.pop();
+        });
+        c.reason = Some("short window");
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "revert: blob: undecodable step, a prefix of its window",
+            signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+        );
+        c.pad = 29;
+        c.revert = Some(|w| w.1.truncate(11));
+        c.reason = Some("short window");
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: undecodable unknown kind, one element", {
+            let mut s = vec![0x42];
+            s.extend(padding(100));
+            s
+        });
+        c.revert = Some(|w| w.1.truncate(1));
+        c.reason = Some("short window");
+        c
+    });
+    push({
+        let mut c = blob_case("revert: blob: no element", transfer());
+        c.revert = Some(|w| w.1.clear());
+        c.reason = Some("element count");
+        c
+    });
+    push({
+        // The window of an undecodable step is all its 12 elements: a 13th is one too many.
+        let mut c = blob_case(
+            "revert: blob: one element more than the window",
+            signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+        );
+        c.pad = 29;
+        c.revert = Some(|w| w.1.push(w.1[11].clone()));
+        c.reason = Some("element count");
+        c
+    });
+    push({
+        let mut c = blob_case(
+            "revert: blob: an element that is not the next one",
+            transfer(),
+        );
+        c.trailing = padding(300);
         c.revert = Some(|w| w.1.push(w.1[0].clone()));
+        c.reason = Some("element proof");
         c
     });
     push({
         let mut c = blob_case("revert: blob: wrong versioned hash list", transfer());
         c.revert = Some(|w| w.2.push(B256::repeat_byte(1)));
+        c.reason = Some("blob hashes");
         c
     });
     push({
         let mut c = blob_case("revert: blob: chunks for a blob batch", transfer());
         c.revert = Some(|w| w.0.push(Default::default()));
+        c.reason = Some("chunk count");
         c
     });
     push({
         let mut c = blob_case("revert: blob batch read as calldata", transfer());
         c.data_kind = Some(DATA_CALLDATA);
+        c.reason = Some("blob witness");
         c.revert = Some(|_| {});
         c
     });
     push({
         let mut c = case("revert: blob elements for a calldata batch", transfer());
         c.revert = Some(|w| w.1.push(Default::default()));
+        c.reason = Some("blob witness");
         c
     });
     push({
         let mut c = case("revert: versioned hashes for a calldata batch", transfer());
         c.revert = Some(|w| w.2.push(B256::ZERO));
+        c.reason = Some("blob witness");
         c
     });
     push({
         let mut c = case("revert: unknown data kind", transfer());
         c.data_kind = Some(2);
+        c.reason = Some("data kind");
         c.revert = Some(|_| {});
         c
     });
@@ -1435,11 +1553,11 @@ fn generate() -> Value {
         push(c);
     }
 
-    // The same in blobs, with the most the window can cost: 320 bytes from data offset
-    // 126,975 (31 * 4096 - 1) span 12 elements, the last one of blob 0 and 11 of blob 1.
+    // The same in blobs, at data offset 126,975 (31 * 4096 - 1): the step's 193 bytes span 8
+    // elements, the last one of blob 0 and 7 of blob 1.
     push({
         let mut c = blob_case(
-            "gas: deep token withdrawal (blobs, 12 elements)",
+            BLOB_WITHDRAWAL_CASE,
             signed(
                 1,
                 &legacy(tx(
@@ -1455,6 +1573,30 @@ fn generate() -> Value {
         // Enough block markers after the step that the window is a full 320 bytes.
         c.trailing = padding(200);
         c.withdrawals = (0..65535u32).map(|i| keccak256(i.to_be_bytes())).collect();
+        c
+    });
+    // The most elements a blob step opens: a 320-byte step from the same offset spans 12. The
+    // longest valid transaction is under 250 bytes, so a step that long is a refused one (an
+    // unsupported call: the sender's account read at depth 30, no writes) or an undecodable one
+    // (no state at all).
+    push({
+        let data = |n: usize| tx(3, t, U256::ZERO, Bytes::from(vec![7u8; n]));
+        let n = 320 + 200 - signed(1, &data(200)).len();
+        let step = signed(1, &data(n));
+        assert_eq!(step.len(), 320);
+        let mut c = blob_case(BLOB_GAS_CASE, step);
+        c.state = deep_state();
+        c.pad = per_blob - 2;
+        c.trailing = padding(200);
+        c
+    });
+    push({
+        let mut c = blob_case(
+            BLOB_UNDECODABLE_CASE,
+            signed(1, &tx(3, t, U256::ZERO, Bytes::from(vec![7u8; 250]))),
+        );
+        c.pad = per_blob - 2;
+        c.trailing = padding(200);
         c
     });
 
@@ -1479,10 +1621,11 @@ fn generate() -> Value {
         c
     });
 
-    let blob_gas_case = cases
-        .iter()
-        .position(|c| c["name"] == json!("gas: deep token withdrawal (blobs, 12 elements)"))
-        .unwrap();
+    let index = |name: &str| cases.iter().position(|c| c["name"] == json!(name)).unwrap();
+    let blob_gas_case = index(BLOB_GAS_CASE);
+    let blob_withdrawal_case = index(BLOB_WITHDRAWAL_CASE);
+    let blob_transfer_case = index(BLOB_TRANSFER_CASE);
+    let blob_undecodable_case = index(BLOB_UNDECODABLE_CASE);
     json!({
         "description": "loft one-step fraud proof vectors (docs/fraud-proofs.md 5.2), generated by \
             crates/fraud/src/vectors.rs; regenerate with LOFT_BLESS=1 cargo test -p loft-fraud vectors",
@@ -1490,10 +1633,23 @@ fn generate() -> Value {
         "baseFee": BASE_FEE as u64,
         "feeRecipient": params().fee_recipient,
         "blobGasCase": blob_gas_case,
+        "blobWithdrawalCase": blob_withdrawal_case,
+        "blobTransferCase": blob_transfer_case,
+        "blobUndecodableCase": blob_undecodable_case,
         "count": cases.len(),
         "cases": cases,
     })
 }
+
+/// The blob batch's most expensive step proof (`blobGasCase`; measured by the forge tests
+/// `test_gas_blobWorstCase` and `test_GasProveStepBlobsWorstCase`).
+const BLOB_GAS_CASE: &str = "gas: refused 320-byte transaction (blobs, 12 elements of 2 blobs)";
+/// The calldata worst case's withdrawal in a blob batch (`blobWithdrawalCase`).
+const BLOB_WITHDRAWAL_CASE: &str = "gas: deep token withdrawal (blobs, 8 elements of 2 blobs)";
+/// An undecodable step over the most elements (`blobUndecodableCase`).
+const BLOB_UNDECODABLE_CASE: &str = "gas: undecodable step (blobs, 12 elements of 2 blobs)";
+/// A typical step of a blob batch (`blobTransferCase`).
+const BLOB_TRANSFER_CASE: &str = "blob: eth transfer";
 
 /// How many generated random cases follow the hand-written ones.
 const RANDOM_CASES: usize = 160;
