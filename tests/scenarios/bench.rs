@@ -1,7 +1,8 @@
 //! `loft bench --quick` end to end: the real binary runs the whole benchmark (embedded L1, the
-//! node over HTTP, batches, finality, the verifier, the same transfers on L1 and on a real anvil)
-//! and its JSON report and chart must hold every figure. No timing is asserted: the figures are
-//! only checked to be measured (present, finite, positive where a run produced them).
+//! node over HTTP, batches, finality, the verifier, the same transfers on L1 and on a real anvil,
+//! the worst-case fraud proofs on L1) and its JSON report and chart must hold every figure. No
+//! timing is asserted: the figures are only checked to be measured (present, finite, positive
+//! where a run produced them).
 
 use std::time::Duration;
 
@@ -61,6 +62,8 @@ fn quick_bench_reports_every_figure() {
         "L1 execution gas per transfer, blob batches",
         "blob gas per transfer, blob batches",
         "verifier sync",
+        "fraud proof, worst case: proveStep gas, blob batch",
+        "fraud proof, worst case: proveStep gas, calldata batch",
     ] {
         assert!(stdout.contains(row), "the table lacks {row:?}:\n{stdout}");
     }
@@ -98,6 +101,17 @@ fn quick_bench_reports_every_figure() {
         "ratios.l1_gas_direct_over_blob",
         "ratios.l1_bytes_direct_over_batch",
         "ratios.verifier_over_sequencer",
+        "fraud_proof.blob_prove_step_gas",
+        "fraud_proof.blob_elements_opened",
+        "fraud_proof.blob_blobs",
+        "fraud_proof.blob_step_tree_depth",
+        "fraud_proof.blob_prove_step_bytes",
+        "fraud_proof.calldata_prove_step_gas",
+        "fraud_proof.calldata_chunks_opened",
+        "fraud_proof.calldata_batch_bytes",
+        "fraud_proof.calldata_step_tree_depth",
+        "fraud_proof.calldata_prove_step_bytes",
+        "fraud_proof.tx_gas_cap",
     ] {
         assert!(
             number(&report, positive) > 0.0,
@@ -116,6 +130,20 @@ fn quick_bench_reports_every_figure() {
     assert!(number(&report, "verifier.transactions") >= 3000.0);
     // A plain ETH transfer on L1 costs exactly 21,000 gas: the comparison was measured there.
     assert_eq!(number(&report, "direct_l1.gas_per_eth_transfer"), 21_000.0);
+    // The worst-case fraud proofs were real transactions on the L1: the vectors' 12 blob elements
+    // over 2 blobs, within one transaction's gas.
+    assert_eq!(number(&report, "fraud_proof.blob_elements_opened"), 12.0);
+    assert_eq!(number(&report, "fraud_proof.blob_blobs"), 2.0);
+    for gas in [
+        "fraud_proof.blob_prove_step_gas",
+        "fraud_proof.calldata_prove_step_gas",
+    ] {
+        let g = number(&report, gas);
+        assert!(
+            g > 100_000.0 && g < number(&report, "fraud_proof.tx_gas_cap"),
+            "{gas} is {g}"
+        );
+    }
     let timeline = report["timeline"].as_array().expect("a timeline");
     assert!(timeline.len() >= 2, "timeline: {timeline:?}");
     assert!(!report["anvil_timeline"].as_array().unwrap().is_empty());

@@ -32,6 +32,7 @@ use loft_l1_rpc::{RpcL1, RpcL1Config};
 use serde::Serialize;
 
 use crate::chart::{Line, Panel};
+use crate::fraud_gas::FraudProofFigures;
 use crate::load::{self, Bucket, Latency, LoadPlan, LoadRun, Signed};
 use crate::{BenchError, start_anvil, start_node, wait_receipt};
 
@@ -255,6 +256,8 @@ pub struct EthBenchReport {
     pub anvil: Option<AnvilFigures>,
     /// A fresh verifier's replay from L1.
     pub verifier: VerifierFigures,
+    /// The worst-case fraud proof's gas on this L1, against a blob batch and a calldata batch.
+    pub fraud_proof: FraudProofFigures,
     /// Ratios to the comparisons.
     pub ratios: Ratios,
     /// Throughput and latency per interval, both loft runs on one time axis.
@@ -346,6 +349,25 @@ impl EthBenchReport {
             "| verifier sync from L1, tx/s (every root matched) | {:.0} | sequencer {:.0} | {:.2}x |\n",
             self.verifier.tx_per_sec, self.peak.tx_per_sec, self.ratios.verifier_over_sequencer
         );
+        let f = &self.fraud_proof;
+        out += &format!(
+            "| fraud proof, worst case: proveStep gas, blob batch ({} elements of {} blobs opened, step tree depth {}) | {} | one L1 transaction: cap {} | {:.1}% of it |\n",
+            f.blob_elements_opened,
+            f.blob_blobs,
+            f.blob_step_tree_depth,
+            f.blob_prove_step_gas,
+            f.tx_gas_cap,
+            100.0 * f.blob_prove_step_gas as f64 / f.tx_gas_cap as f64,
+        );
+        out += &format!(
+            "| fraud proof, worst case: proveStep gas, calldata batch ({} chunks of a {}-byte batch opened, step tree depth {}) | {} | one L1 transaction: cap {} | {:.1}% of it |\n",
+            f.calldata_chunks_opened,
+            f.calldata_batch_bytes,
+            f.calldata_step_tree_depth,
+            f.calldata_prove_step_gas,
+            f.tx_gas_cap,
+            100.0 * f.calldata_prove_step_gas as f64 / f.tx_gas_cap as f64,
+        );
         out += &format!(
             "\nbatches: {} transfers in {} calldata batches, {} bytes, {} L1 gas\n",
             c.transfers, c.batches, c.bytes, c.l1_gas
@@ -356,6 +378,7 @@ impl EthBenchReport {
                 a.mode, a.transactions, a.accepted_tx_per_sec, a.executed_tx_per_sec
             );
         }
+        out += &format!("fraud proof: {}\n", f.measured);
         out
     }
 
@@ -927,6 +950,11 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
         gas_per_erc20_transfer: erc20_gas as f64 / erc20_n.max(1) as f64,
     };
 
+    // The worst-case fraud proof on this L1: the operator posts lying batches, the funder proves.
+    tracing::info!(target: "loft::bench", "fraud proof: the worst-case proveStep on L1, blob and calldata batches");
+    let fraud_proof =
+        crate::fraud_gas::worst_case_fraud_gas(operator.as_ref(), funder.as_ref()).await?;
+
     // The same (peak) transfers on a fresh anvil, by the same load generator.
     let (anvil, anvil_timeline) = if options.skip_anvil {
         (None, Vec::new())
@@ -982,6 +1010,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
         direct_l1,
         anvil,
         verifier,
+        fraud_proof,
         timeline,
         anvil_timeline,
     })

@@ -6,6 +6,7 @@
 mod channels;
 pub mod chart;
 mod eth;
+pub mod fraud_gas;
 pub mod load;
 mod rollup;
 mod zk;
