@@ -295,16 +295,21 @@ contract L1RollupBlobsTest is BlobRollupBase {
     }
 }
 
-/// @dev A fraud proof against a blob batch through {L1Rollup.proveStep} with the real
-///      {StepVerifier} and real KZG openings: the vector "gas: deep token withdrawal (blobs, 12
-///      elements)" of testdata/fraud/steps.json (crates/fraud/src/vectors.rs; its 320-byte window
-///      spans the last element of blob 0 and 11 of blob 1, the most a step can read). `setUp` posts
-///      batch 0 with the vector's two versioned hashes and data length, and a step tree of 65,536
-///      leaves (depth 16) holding the vector's previous leaf at `STEP - 1` and a wrong next leaf (a
-///      state root the step does not give) at `STEP`. Print the gas with
+/// @dev Fraud proofs against a blob batch through {L1Rollup.proveStep} with the real
+///      {StepVerifier} and real KZG openings, on vectors of testdata/fraud/steps.json
+///      (crates/fraud/src/vectors.rs): `blobGasCase`, the most a blob step proof costs (a refused
+///      320-byte transaction at data offset 126,975: 12 elements, the last one of blob 0 and 11 of
+///      blob 1, the most a step can read), `blobWithdrawalCase` (the calldata worst case's deep
+///      token withdrawal at the same offset: its 193 bytes over 8 elements) and `blobTransferCase`
+///      (a typical ETH transfer: 4 elements). `prepare` posts a blob batch with the vector's
+///      versioned hashes and data length, and a step tree of 65,536 leaves (depth 16) holding the
+///      vector's previous leaf at `STEP - 1` and a wrong next leaf (a state root the step does not
+///      give; any leaf, for a step that must be refused) at `STEP`. Print the gas with
 ///      `scripts/test-contracts.sh -vv --match-contract L1RollupBlobFraudTest`.
 contract L1RollupBlobFraudTest is BlobRollupBase {
-    string private constant GAS_CASE = "gas: deep token withdrawal (blobs, 12 elements)";
+    string private constant WORST_CASE = "gas: refused 320-byte transaction (blobs, 12 elements of 2 blobs)";
+    string private constant WITHDRAWAL_CASE = "gas: deep token withdrawal (blobs, 8 elements of 2 blobs)";
+    string private constant TRANSFER_CASE = "blob: eth transfer";
     uint64 private constant STEP = 40_001;
     uint64 private constant STEPS = 65_536;
     uint256 private constant DEPTH = 16;
@@ -318,20 +323,25 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
     bytes32[] private leafProof;
 
     function setUp() public {
+        deploy(vm.readFile(VECTORS), keccak256("genesis"));
+    }
+
+    /// @dev Loads the blob vector at index `key` of the file (checked to be `name`) and posts a
+    ///      batch committing a wrong leaf after its previous leaf.
+    function prepare(string memory key, string memory name) internal {
         string memory json = vm.readFile(VECTORS);
-        uint256 index = vm.parseJsonUint(json, ".blobGasCase");
+        uint256 index = vm.parseJsonUint(json, key);
         Case memory v =
             abi.decode(vm.parseJsonBytes(json, string.concat(".cases[", vm.toString(index), "].abi")), (Case));
-        require(keccak256(bytes(v.name)) == keccak256(bytes(GAS_CASE)), "blob gas case");
-        require(v.ctx.dataKind == 1 && v.valid, "a valid step of a blob batch");
+        require(keccak256(bytes(v.name)) == keccak256(bytes(name)), string.concat(key, " is not ", name));
+        require(v.ctx.dataKind == 1 && !v.revert_, "a step of a blob batch with its witness");
         c = v;
-        deploy(json, keccak256("genesis"));
         (,, bytes32[] memory hs) =
             abi.decode(v.witness, (StepVerifier.DataChunk[], StepVerifier.BlobElement[], bytes32[]));
         hashes = hs;
         require(keccak256(abi.encodePacked(hs)) == v.ctx.dataRoot, "hashes of the vector");
         (bool valid, StepLeaf memory next) = verifier.execute(v.ctx, v.prev, v.witness);
-        require(valid && stepLeafHash(next) == v.nextHash, "the vector's verdict");
+        require(valid == v.valid && (!valid || stepLeafHash(next) == v.nextHash), "the vector's verdict");
         rightLeaf = next;
         wrongLeaf = next;
         wrongLeaf.stateRoot = keccak256("a state root the step does not give");
@@ -339,7 +349,7 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
         vm.warp(block.timestamp + 60);
     }
 
-    /// @dev Posts a blob batch committing `v.prev` at `STEP - 1` and `leaf` at `STEP`; sets the proofs.
+    /// @dev Posts a blob batch committing `c.prev` at `STEP - 1` and `leaf` at `STEP`; sets the proofs.
     function post(StepLeaf memory leaf) internal returns (L1Rollup.BatchHeader memory h) {
         bytes32 prevHash = stepLeafHash(c.prev);
         bytes32 leafHash = stepLeafHash(leaf);
@@ -375,18 +385,37 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
     /// The worst case of a blob batch's step proof; the goal (docs/fraud-proofs.md §1) is at most
     /// 1,000,000 gas for the whole transaction.
     function test_GasProveStepBlobsWorstCase() public {
+        prepare(".blobGasCase", WORST_CASE);
+        proveAndReport("proveStep, blob batch, refused 320-byte transaction over 12 elements of 2 blobs (depth 16)");
+    }
+
+    /// The deep token withdrawal (the calldata worst case's step) in a blob batch: 8 elements.
+    function test_GasProveStepBlobsDeepWithdrawal() public {
+        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
+        proveAndReport("proveStep, blob batch, deep token withdrawal over 8 elements of 2 blobs (depth 16)");
+    }
+
+    /// A typical step: an ETH transfer (96 bytes) over 4 elements of one blob.
+    function test_GasProveStepBlobsTransfer() public {
+        prepare(".blobTransferCase", TRANSFER_CASE);
+        proveAndReport("proveStep, blob batch, ETH transfer over 4 elements of 1 blob (depth 16)");
+    }
+
+    function proveAndReport(string memory label) internal {
         bytes memory cd = proveCall(lying, wrongLeaf, c.witness);
         uint256 before = CHALLENGER.balance;
         vm.expectEmit(true, true, true, true, address(rollup));
         emit L1Rollup.BatchesReverted(0, 1, SEQUENCER, CHALLENGER, BOND, BOND / 2);
         vm.prank(CHALLENGER);
         uint256 used = measure(address(rollup), cd);
-        report("proveStep, blob batch, deep token withdrawal over 12 elements of 2 blobs (depth 16)", cd, used);
+        report(label, cd, used);
         require(rollup.batchCount() == 0 && rollup.barred(SEQUENCER), "batch reverted, poster barred");
         require(CHALLENGER.balance == before + BOND / 2, "challenger paid");
+        require(21_000 + used + cd.length * 16 < 1_000_000, "above 1,000,000 gas");
     }
 
     function test_RevertWhen_BlobStepNotFraud() public {
+        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
         // A second batch committing the leaf the step really gives.
         L1Rollup.BatchHeader memory honest = post(rightLeaf);
         bytes memory cd = proveCall(honest, rightLeaf, c.witness);
@@ -396,6 +425,7 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
     }
 
     function test_RevertWhen_BlobWitnessTampered() public {
+        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
         // One byte of the first element's value changed: the precompile refuses the opening.
         (
             StepVerifier.DataChunk[] memory chunks,
@@ -420,6 +450,16 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
         elements[0].y = bytes32(uint256(elements[0].y) ^ 1);
         bytes memory bad = abi.encode(chunks, elements, hs, m, writes, reads, ws);
         vm.expectRevert(abi.encodeWithSelector(StepVerifier.BadWitness.selector, "element proof"));
+        vm.prank(CHALLENGER);
+        rollup.proveStep(lying, STEP, c.prev, prevProof, wrongLeaf, leafProof, bad);
+        // The last element dropped: the withdrawal does not decode from the 7 left, and a step
+        // that does not decode needs its whole window.
+        elements[0].y = bytes32(uint256(elements[0].y) ^ 1);
+        assembly ("memory-safe") {
+            mstore(elements, 7)
+        }
+        bad = abi.encode(chunks, elements, hs, m, writes, reads, ws);
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.BadWitness.selector, "short window"));
         vm.prank(CHALLENGER);
         rollup.proveStep(lying, STEP, c.prev, prevProof, wrongLeaf, leafProof, bad);
     }
