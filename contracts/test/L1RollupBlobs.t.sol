@@ -304,32 +304,31 @@ contract L1RollupBlobsTest is BlobRollupBase {
 ///      (a typical ETH transfer: 4 elements). `prepare` posts a blob batch with the vector's
 ///      versioned hashes and data length, and a step tree of 65,536 leaves (depth 16) holding the
 ///      vector's previous leaf at `STEP - 1` and a wrong next leaf (a state root the step does not
-///      give; any leaf, for a step that must be refused) at `STEP`. Print the gas with
-///      `scripts/test-contracts.sh -vv --match-contract L1RollupBlobFraudTest`.
-contract L1RollupBlobFraudTest is BlobRollupBase {
-    string private constant WORST_CASE = "gas: refused 320-byte transaction (blobs, 12 elements of 2 blobs)";
-    string private constant WITHDRAWAL_CASE = "gas: deep token withdrawal (blobs, 8 elements of 2 blobs)";
-    string private constant TRANSFER_CASE = "blob: eth transfer";
-    uint64 private constant STEP = 40_001;
-    uint64 private constant STEPS = 65_536;
-    uint256 private constant DEPTH = 16;
+///      give; any leaf, for a step that must be refused) at `STEP`; each case's contract does so
+///      in `setUp`, so the measured call finds the rollup's storage cold as a transaction of its
+///      own would. Print the gas with `scripts/test-contracts.sh -vv --match-contract
+///      L1RollupBlobFraud`.
+abstract contract BlobFraudBase is BlobRollupBase {
+    string internal constant WORST_CASE = "gas: refused 320-byte transaction (blobs, 12 elements of 2 blobs)";
+    string internal constant WITHDRAWAL_CASE = "gas: deep token withdrawal (blobs, 8 elements of 2 blobs)";
+    string internal constant TRANSFER_CASE = "blob: eth transfer";
+    uint64 internal constant STEP = 40_001;
+    uint64 internal constant STEPS = 65_536;
+    uint256 internal constant DEPTH = 16;
 
-    Case private c;
-    bytes32[] private hashes;
-    StepLeaf private wrongLeaf;
-    StepLeaf private rightLeaf;
-    L1Rollup.BatchHeader private lying;
-    bytes32[] private prevProof;
-    bytes32[] private leafProof;
+    Case internal c;
+    bytes32[] internal hashes;
+    StepLeaf internal wrongLeaf;
+    StepLeaf internal rightLeaf;
+    L1Rollup.BatchHeader internal lying;
+    bytes32[] internal prevProof;
+    bytes32[] internal leafProof;
 
-    function setUp() public {
-        deploy(vm.readFile(VECTORS), keccak256("genesis"));
-    }
-
-    /// @dev Loads the blob vector at index `key` of the file (checked to be `name`) and posts a
+    /// @dev Deploys, loads the blob vector at index `key` of the file (checked to be `name`) and posts a
     ///      batch committing a wrong leaf after its previous leaf.
     function prepare(string memory key, string memory name) internal {
         string memory json = vm.readFile(VECTORS);
+        deploy(json, keccak256("genesis"));
         uint256 index = vm.parseJsonUint(json, key);
         Case memory v =
             abi.decode(vm.parseJsonBytes(json, string.concat(".cases[", vm.toString(index), "].abi")), (Case));
@@ -382,25 +381,6 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
         return abi.encodeCall(L1Rollup.proveStep, (h, STEP, c.prev, prevProof, leaf, leafProof, witness));
     }
 
-    /// The worst case of a blob batch's step proof; the goal (docs/fraud-proofs.md §1) is at most
-    /// 1,000,000 gas for the whole transaction.
-    function test_GasProveStepBlobsWorstCase() public {
-        prepare(".blobGasCase", WORST_CASE);
-        proveAndReport("proveStep, blob batch, refused 320-byte transaction over 12 elements of 2 blobs (depth 16)");
-    }
-
-    /// The deep token withdrawal (the calldata worst case's step) in a blob batch: 8 elements.
-    function test_GasProveStepBlobsDeepWithdrawal() public {
-        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
-        proveAndReport("proveStep, blob batch, deep token withdrawal over 8 elements of 2 blobs (depth 16)");
-    }
-
-    /// A typical step: an ETH transfer (96 bytes) over 4 elements of one blob.
-    function test_GasProveStepBlobsTransfer() public {
-        prepare(".blobTransferCase", TRANSFER_CASE);
-        proveAndReport("proveStep, blob batch, ETH transfer over 4 elements of 1 blob (depth 16)");
-    }
-
     function proveAndReport(string memory label) internal {
         bytes memory cd = proveCall(lying, wrongLeaf, c.witness);
         uint256 before = CHALLENGER.balance;
@@ -413,9 +393,43 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
         require(CHALLENGER.balance == before + BOND / 2, "challenger paid");
         require(21_000 + used + cd.length * 16 < 1_000_000, "above 1,000,000 gas");
     }
+}
+
+/// @dev The worst case of a blob batch's step proof (`blobGasCase`).
+contract L1RollupBlobFraudTest is BlobFraudBase {
+    function setUp() public {
+        prepare(".blobGasCase", WORST_CASE);
+    }
+
+    /// The goal (docs/fraud-proofs.md §1) is at most 1,000,000 gas for the whole transaction.
+    function test_GasProveStepBlobsWorstCase() public {
+        proveAndReport("proveStep, blob batch, refused 320-byte transaction over 12 elements of 2 blobs (depth 16)");
+    }
+}
+
+/// @dev A typical step: an ETH transfer (96 bytes) over 4 elements of one blob (`blobTransferCase`).
+contract L1RollupBlobFraudTransferTest is BlobFraudBase {
+    function setUp() public {
+        prepare(".blobTransferCase", TRANSFER_CASE);
+    }
+
+    function test_GasProveStepBlobsTransfer() public {
+        proveAndReport("proveStep, blob batch, ETH transfer over 4 elements of 1 blob (depth 16)");
+    }
+}
+
+/// @dev The deep token withdrawal (the calldata worst case's step) in a blob batch: 8 elements
+///      (`blobWithdrawalCase`).
+contract L1RollupBlobFraudWithdrawalTest is BlobFraudBase {
+    function setUp() public {
+        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
+    }
+
+    function test_GasProveStepBlobsDeepWithdrawal() public {
+        proveAndReport("proveStep, blob batch, deep token withdrawal over 8 elements of 2 blobs (depth 16)");
+    }
 
     function test_RevertWhen_BlobStepNotFraud() public {
-        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
         // A second batch committing the leaf the step really gives.
         L1Rollup.BatchHeader memory honest = post(rightLeaf);
         bytes memory cd = proveCall(honest, rightLeaf, c.witness);
@@ -425,7 +439,6 @@ contract L1RollupBlobFraudTest is BlobRollupBase {
     }
 
     function test_RevertWhen_BlobWitnessTampered() public {
-        prepare(".blobWithdrawalCase", WITHDRAWAL_CASE);
         // One byte of the first element's value changed: the precompile refuses the opening.
         (
             StepVerifier.DataChunk[] memory chunks,
