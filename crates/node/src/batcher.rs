@@ -43,8 +43,8 @@ use crate::{NodeError, Shared};
 /// would each go alone, in a batch (and a blob) of their own.
 pub(crate) async fn run(shared: Arc<Shared>) {
     let interval = Duration::from_millis(shared.config.rollup.batch_interval_ms);
-    let backlog = (shared.config.rollup.batch_interval_ms / shared.config.l2.block_time_ms.max(1))
-        .max(1);
+    let backlog =
+        (shared.config.rollup.batch_interval_ms / shared.config.l2.block_time_ms.max(1)).max(1);
     loop {
         tokio::time::sleep(interval).await;
         loop {
