@@ -1,6 +1,7 @@
 //! Criterion benchmarks of loft's hot paths: signature recovery ([`L2Tx::decode`]), the state
 //! update of one transfer ([`execute_tx`], then `set` of its writes and `root()`, as the
-//! sequencer's `execute` does), and batch data v1 (encode, decode, `data_root`, `steps_root`).
+//! sequencer's `execute` does), batch data v1 (encode, decode, `data_root`, `steps_root`), and a
+//! blob batch's KZG work (the poster's sidecar, the L1's check of it, one element's opening).
 //!
 //! Compression is not benchmarked: loft's batch path has none (zlib was dropped, batch data v1 is
 //! `0x01 ‖ step*` with every step readable on its own, `docs/fraud-proofs.md` §3).
@@ -267,6 +268,31 @@ fn batch(c: &mut Criterion) {
     group.finish();
 }
 
+/// The KZG work of one full blob of batch data: what the poster computes per blob (commitment and
+/// blob proof), what an L1 node checks per blob, and one element opening (a fraud proof's unit).
+fn blob(c: &mut Criterion) {
+    use alloy::eips::eip4844::env_settings::EnvKzgSettings;
+    use loft_stf::blob::{DATA_PER_BLOB, element_opening, pack, sidecar};
+    let settings = EnvKzgSettings::Default.get();
+    let data: Vec<u8> = (0..DATA_PER_BLOB).map(|i| (i * 31 + 7) as u8).collect();
+    let blobs = pack(&data);
+    let built = sidecar(&data).unwrap();
+    let hashes: Vec<B256> = built.versioned_hashes().collect();
+    let mut group = c.benchmark_group("blob");
+    group.throughput(Throughput::Bytes(DATA_PER_BLOB as u64));
+    group.bench_function("sidecar_one_blob", |b| {
+        b.iter(|| sidecar(black_box(&data)).unwrap())
+    });
+    group.bench_function("validate_one_blob", |b| {
+        b.iter(|| built.validate(black_box(&hashes), settings).unwrap())
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("element_opening", |b| {
+        b.iter(|| element_opening(black_box(&blobs[0]), 1234).unwrap())
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     // About 7 s per benchmark (1 s warm-up, 5 s measurement, analysis): the whole run stays
     // well within 3 minutes on 2 cores.
@@ -279,6 +305,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = signature_recovery, state_update, batch
+    targets = signature_recovery, state_update, batch, blob
 }
 criterion_main!(benches);
