@@ -45,6 +45,9 @@ struct EthBenchArgs {
     /// Transfers of the half-load run (open loop at half the measured peak).
     #[arg(long, default_value_t = 10_000)]
     half_load_transfers: usize,
+    /// Transfers of the blob run (at the half-load rate, batches in EIP-4844 blobs).
+    #[arg(long, default_value_t = 10_000)]
+    blob_transfers: usize,
     /// Accounts, each sending to the others.
     #[arg(long, default_value_t = 256)]
     accounts: usize,
@@ -159,6 +162,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         let mut options = EthBenchOptions {
             transfers: a.transfers,
             half_load_transfers: a.half_load_transfers,
+            blob_transfers: a.blob_transfers,
             accounts: a.accounts,
             erc20_percent: a.erc20_percent,
             workers: a.workers,

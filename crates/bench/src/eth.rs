@@ -5,7 +5,9 @@
 //! 2. M accounts funded on L1 and, through the bridge, on L2 (ETH and the dev token).
 //! 3. Transfers pre-signed (ETH and ERC-20 mixed, between the M accounts) and sent through the
 //!    node's JSON-RPC by the load generator ([`crate::load`]): first as fast as it answers (peak
-//!    throughput, soft-confirmation latency), then at half that rate (latency at half load).
+//!    throughput, soft-confirmation latency), then at half that rate (latency at half load), both
+//!    posted in calldata batches, then as many again at that rate posted in blob batches (the
+//!    poster's KZG work on the same cores).
 //! 4. While they run, the batcher posts them; the time from each answer to its batch on L1, and
 //!    to the last batch being final, is measured.
 //! 5. The batches' L1 bytes and gas per transfer; the same transfers signed for L1 and executed
@@ -43,6 +45,8 @@ pub struct EthBenchOptions {
     pub transfers: usize,
     /// Transfers of the half-load run (sent at half the measured peak rate).
     pub half_load_transfers: usize,
+    /// Transfers of the blob run (at the half-load rate, posted in blob batches).
+    pub blob_transfers: usize,
     /// Accounts sending and receiving (each both).
     pub accounts: usize,
     /// Share of ERC-20 transfers, in percent (the rest are ETH transfers).
@@ -65,6 +69,7 @@ impl EthBenchOptions {
         Self {
             transfers: 2_000,
             half_load_transfers: 1_000,
+            blob_transfers: 1_000,
             accounts: 32,
             erc20_percent: 20,
             workers: 16,
@@ -241,14 +246,15 @@ pub struct EthBenchReport {
     pub l1: String,
     /// Peak: as fast as the node answers.
     pub peak: RunFigures,
-    /// At half the peak rate.
+    /// At half the peak rate (batches in calldata).
     pub half_load: RunFigures,
+    /// At the same rate, batches in blobs (the poster's KZG work shares the cores).
+    pub half_load_blobs: RunFigures,
     /// Time to L1 and to finality.
     pub inclusion: InclusionFigures,
     /// Batches as calldata.
     pub calldata_batches: BatchFigures,
-    /// Batches as EIP-4844 blobs (the batches posted while the half-load run went on; `None`
-    /// when the L1 took none).
+    /// Batches as EIP-4844 blobs (the blob run's batches; `None` when the L1 took none).
     pub blob_batches: Option<BatchFigures>,
     /// The same transfers on L1.
     pub direct_l1: DirectL1Figures,
@@ -296,6 +302,12 @@ impl EthBenchReport {
             self.half_load.latency.p50_ms,
             self.half_load.latency.p99_ms,
             self.half_load.latency.max_ms
+        );
+        out += &format!(
+            "| soft confirmation at half load, batches in blobs (KZG on the same cores), p50 / p99 / max ms | {:.2} / {:.2} / {:.2} | | |\n",
+            self.half_load_blobs.latency.p50_ms,
+            self.half_load_blobs.latency.p99_ms,
+            self.half_load_blobs.latency.max_ms
         );
         out += &format!(
             "| soft confirmation to L1 inclusion, p50 / p99 / max ms (block {} ms, batch interval {} ms) | {:.0} / {:.0} / {:.0} | | |\n",
@@ -405,7 +417,7 @@ impl EthBenchReport {
         let busy = || self.timeline.iter().filter(|b| b.tx_per_sec > 0.0);
         crate::chart::svg(&[
             Panel {
-                title: "throughput (peak, then half load)".into(),
+                title: "throughput (peak, half load, half load with blob batches)".into(),
                 y_desc: "transactions per second".into(),
                 lines: throughput,
             },
@@ -580,7 +592,11 @@ fn setup(reason: String) -> BenchError {
 
 /// Runs the benchmark (see the module docs).
 pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, BenchError> {
-    if options.accounts < 2 || options.transfers == 0 || options.half_load_transfers == 0 {
+    if options.accounts < 2
+        || options.transfers == 0
+        || options.half_load_transfers == 0
+        || options.blob_transfers == 0
+    {
         return Err(setup(
             "need at least 2 accounts and some transfers in both runs".into(),
         ));
@@ -597,7 +613,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     }
     let mut config = ChainConfig::devnet();
     // Batches up to six blobs (761,856 bytes); the batcher keeps a calldata batch within one L1
-    // transaction's gas cap (400,000 bytes). Calldata first: the half-load run posts blobs.
+    // transaction's gas cap (400,000 bytes). Calldata first: the blob run posts blobs.
     config.rollup.max_batch_bytes =
         (loft_stf::blob::MAX_BLOBS_PER_TX * loft_stf::blob::DATA_PER_BLOB) as u64;
     config.rollup.batch_data = loft_config::BatchData::Calldata;
@@ -720,7 +736,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
 
     // The workload, signed for L2 and for L1.
     let all = transfers(
-        options.transfers + options.half_load_transfers,
+        options.transfers + options.half_load_transfers + options.blob_transfers,
         keys.len(),
         options.erc20_percent,
     );
@@ -772,7 +788,8 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
 
     // Peak, then half load.
     let url = format!("http://{}", node.rpc_addr);
-    let (peak_work, half_work) = l2_work.split_at(options.transfers);
+    let (peak_work, rest) = l2_work.split_at(options.transfers);
+    let (half_work, blob_work) = rest.split_at(options.half_load_transfers);
     tracing::info!(target: "loft::bench", transfers = peak_work.len(), workers = options.workers, "peak: as fast as the sequencer answers");
     let peak = load::run(
         &LoadPlan {
@@ -785,9 +802,6 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     )
     .await?;
     let half_rate = peak.tx_per_sec() / 2.0;
-    // The peak's blocks go to L1 in calldata batches; the half load's in blob batches.
-    wait_posted(&node, "the peak's batches on L1").await?;
-    node.shared.set_batch_data(loft_config::BatchData::Blobs);
     tracing::info!(target: "loft::bench", transfers = half_work.len(), rate = half_rate as u64, "half load: open loop at half the peak rate");
     let half = load::run(
         &LoadPlan {
@@ -797,6 +811,21 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
             rate: Some(half_rate),
         },
         half_work,
+    )
+    .await?;
+    // The blob run: the same rate, its blocks posted in blob batches (the earlier ones all in
+    // calldata first).
+    wait_posted(&node, "the calldata batches on L1").await?;
+    node.shared.set_batch_data(loft_config::BatchData::Blobs);
+    tracing::info!(target: "loft::bench", transfers = blob_work.len(), rate = half_rate as u64, "half load with blob batches");
+    let blobs_run = load::run(
+        &LoadPlan {
+            backend: "loft",
+            url: url.clone(),
+            workers: options.workers,
+            rate: Some(half_rate),
+        },
+        blob_work,
     )
     .await?;
 
@@ -824,7 +853,11 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
     watcher.abort();
     let included = included.lock().expect("not poisoned").clone();
     let mut to_l1 = Vec::with_capacity(l2_work.len());
-    for (run, work) in [(&peak, peak_work), (&half, half_work)] {
+    for (run, work) in [
+        (&peak, peak_work),
+        (&half, half_work),
+        (&blobs_run, blob_work),
+    ] {
         for (i, w) in work.iter().enumerate() {
             let block = node
                 .shared
@@ -965,19 +998,23 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
 
     let peak_figures = RunFigures::of(&peak, None);
     let half_figures = RunFigures::of(&half, Some(half_rate));
+    let blobs_figures = RunFigures::of(&blobs_run, Some(half_rate));
     let width = bucket_width(&peak);
     let mut timeline = load::timeline(&peak, width, 0.0);
     let gap = (half.started - peak.started).as_secs_f64();
     timeline.extend(load::timeline(&half, width, gap));
+    let gap = (blobs_run.started - peak.started).as_secs_f64();
+    timeline.extend(load::timeline(&blobs_run, width, gap));
     Ok(EthBenchReport {
         workload: format!(
-            "{} transfers between {} accounts ({}% ERC-20), pre-signed, sent over JSON-RPC by {} connections: {} as fast as answered, then {} at half that rate",
+            "{} transfers between {} accounts ({}% ERC-20), pre-signed, sent over JSON-RPC by {} connections: {} as fast as answered, then {} at half that rate, then {} at that rate with blob batches",
             l2_work.len(),
             keys.len(),
             options.erc20_percent,
             options.workers,
             options.transfers,
-            options.half_load_transfers
+            options.half_load_transfers,
+            options.blob_transfers
         ),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         l1: l1_name,
@@ -996,6 +1033,7 @@ pub async fn eth_profile(options: &EthBenchOptions) -> Result<EthBenchReport, Be
         },
         peak: peak_figures,
         half_load: half_figures,
+        half_load_blobs: blobs_figures,
         inclusion: InclusionFigures {
             batch_interval_ms: config.rollup.batch_interval_ms,
             block_time_ms: config.l2.block_time_ms,

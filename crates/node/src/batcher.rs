@@ -51,7 +51,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             match post_next(&shared).await {
                 Ok(Some(batch)) => {
                     tracing::info!(target: "loft::batcher", index = batch.index, blocks = %format!("{}..={}", batch.first_block, batch.last_block), steps = batch.step_count, bytes = batch.data_len, l1_gas = batch.l1_gas_used, blobs = batch.blob_count, l1_tx = %batch.l1_tx, "batch posted");
-                    if shared.sequencer().head().number < batch.last_block + backlog {
+                    if batch.data_kind == loft_contracts::DATA_BLOBS
+                        && shared.sequencer().head().number < batch.last_block + backlog
+                    {
                         break;
                     }
                 }
