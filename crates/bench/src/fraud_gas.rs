@@ -19,11 +19,14 @@ use std::path::Path;
 use alloy::network::{TransactionBuilder, TransactionBuilder4844};
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolType, SolValue};
+use alloy::sol_types::{SolCall, SolValue};
+use loft_contracts::IStepVerifier::StepContext;
+use loft_contracts::StepVerifier::{self, StepLeaf};
 use loft_contracts::{
     DATA_BLOBS, DATA_CALLDATA, DeployOptions, L1Bridge, L1Rollup, SubmittedBatch, VerifierParams,
     deploy, rollup_call, view_call,
 };
+use loft_fraud::abi::{BlobElement, DataChunk, Witness};
 use loft_l1::L1Client;
 use serde::Serialize;
 use serde_json::Value;
@@ -70,52 +73,6 @@ pub struct FraudProofFigures {
     /// The cap one L1 transaction has (EIP-7825), the comparison.
     pub tx_gas_cap: u64,
 }
-
-alloy::sol! {
-    #![sol(all_derives)]
-    /// `StepLeaf` (contracts/src/fraud/StepLeaf.sol).
-    struct StepLeaf {
-        uint8 kind;
-        uint64 queuePos;
-        uint64 dataEnd;
-        uint64 wCount;
-        bytes32 wRoot;
-        bytes32 stateRoot;
-    }
-    /// `IStepVerifier.StepContext`: what `proveStep` passes from the batch header.
-    struct StepContext {
-        bytes32 dataRoot;
-        uint64 dataLength;
-        uint8 dataKind;
-        uint64 queueEnd;
-        uint256 baseFee;
-    }
-    /// `StepVerifier.execute`, with this module's types (the same ABI).
-    interface StepVerifier {
-        function execute(StepContext ctx, StepLeaf prev, bytes witness)
-            external view returns (bool valid, StepLeaf next);
-    }
-    /// `StepVerifier.DataChunk`: a 1,024-byte chunk of calldata batch data and its path.
-    struct DataChunk {
-        uint64 index;
-        bytes data;
-        bytes32[] path;
-    }
-    /// `StepVerifier.BlobElement`: one blob element's value and its KZG opening.
-    struct BlobElement {
-        bytes32 y;
-        bytes commitment;
-        bytes proof;
-    }
-}
-
-/// The head of a step witness: data chunks, blob elements, versioned hashes (the rest is the
-/// queue message and state proofs, which this module does not need).
-type WitnessHead = (
-    alloy::sol_types::sol_data::Array<DataChunk>,
-    alloy::sol_types::sol_data::Array<BlobElement>,
-    alloy::sol_types::sol_data::Array<alloy::sol_types::sol_data::FixedBytes<32>>,
-);
 
 fn fail(reason: String) -> BenchError {
     BenchError::Setup {
@@ -392,7 +349,7 @@ async fn prove(
     layout: Layout,
 ) -> Result<Proved, BenchError> {
     let name = &v.name;
-    let (chunks, elements, hashes) = WitnessHead::abi_decode_params(&v.witness)
+    let (chunks, elements, hashes, ..) = Witness::abi_decode_params(&v.witness)
         .map_err(|e| fail(format!("vector {name:?}: decoding its witness: {e}")))?;
     let is_blob = v.ctx.dataKind == DATA_BLOBS;
     if !is_blob && v.ctx.dataKind != DATA_CALLDATA {
@@ -651,7 +608,7 @@ mod tests {
             .find(|c| c["name"] == CALLDATA_CASE)
             .unwrap();
         let v = Vector::parse(c).unwrap();
-        let (chunks, elements, _) = WitnessHead::abi_decode_params(&v.witness).unwrap();
+        let (chunks, elements, ..) = Witness::abi_decode_params(&v.witness).unwrap();
         assert!(elements.is_empty() && chunks.len() >= 2);
         let data = rebuild_data(&v, &chunks, &elements);
         assert_eq!(data.len() as u64, v.ctx.dataLength);
@@ -663,7 +620,7 @@ mod tests {
         let file = vectors();
         let c = &file["cases"][file["blobGasCase"].as_u64().unwrap() as usize];
         let v = Vector::parse(c).unwrap();
-        let (chunks, elements, hashes) = WitnessHead::abi_decode_params(&v.witness).unwrap();
+        let (chunks, elements, hashes, ..) = Witness::abi_decode_params(&v.witness).unwrap();
         assert_eq!(elements.len(), 12);
         let data = rebuild_data(&v, &chunks, &elements);
         let sidecar = loft_stf::blob::sidecar(&data).unwrap();

@@ -41,7 +41,7 @@ mod bindings {
     );
 }
 
-pub use bindings::{DevToken, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
+pub use bindings::{DevToken, IStepVerifier, L1Bridge, L1Rollup, SparseMerkle, StepVerifier};
 
 mod blobs;
 pub use blobs::{batch_blobs, blob_data_root, posted_batch, unpack_batch};
