@@ -630,14 +630,24 @@ mod tests {
     }
 }
 
-/// The same measurement over JSON-RPC: `LOFT_BENCH_L1_RPC=http://127.0.0.1:8545 cargo test -p
-/// loft-bench fraud_gas -- --ignored` against an anvil with the dev accounts (Osaka).
+/// The same measurement over JSON-RPC, on a fresh anvil (Osaka, the dev accounts): the path
+/// `loft bench --l1-rpc` takes. anvil comes from `$ANVIL` (`scripts/env.sh`) or the copy
+/// `scripts/install-tools.sh` puts in contracts/node_modules.
 #[cfg(test)]
 mod on_rpc {
     #[test]
-    #[ignore = "needs an L1 over JSON-RPC at LOFT_BENCH_L1_RPC"]
-    fn measures_both_cases_on_an_rpc_l1() {
-        let url = std::env::var("LOFT_BENCH_L1_RPC").expect("LOFT_BENCH_L1_RPC");
+    fn measures_both_cases_on_anvil() {
+        let anvil = std::env::var_os("ANVIL")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+            });
+        assert!(
+            anvil.is_file(),
+            "no anvil at {}: run scripts/install-tools.sh first",
+            anvil.display()
+        );
         let config = loft_config::ChainConfig::devnet();
         let dev = loft_l1_embedded::DevChainConfig::from_chain_config(&config, None).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -645,8 +655,10 @@ mod on_rpc {
             .build()
             .unwrap();
         let figures = rt.block_on(async {
-            let connect =
-                |key| loft_l1_rpc::RpcL1::connect(loft_l1_rpc::RpcL1Config::new(url.clone()), key);
+            let node = crate::start_anvil(&anvil, &[]).await.unwrap();
+            let connect = |key| {
+                loft_l1_rpc::RpcL1::connect(loft_l1_rpc::RpcL1Config::new(node.url.clone()), key)
+            };
             let poster = connect(dev.dev_keys[0].clone()).await.unwrap();
             let challenger = connect(dev.dev_keys[1].clone()).await.unwrap();
             super::worst_case_fraud_gas(&poster, &challenger)
@@ -655,6 +667,5 @@ mod on_rpc {
         });
         assert_eq!(figures.blob_elements_opened, 12);
         assert!(figures.blob_prove_step_gas > 100_000 && figures.calldata_prove_step_gas > 100_000);
-        println!("{figures:#?}");
     }
 }
