@@ -196,6 +196,9 @@ impl Devnet {
         let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(loft)
+            // Its own temporary folders (the L2 node's, without --data-dir) go inside ours, so
+            // they are removed with it: drop kills the process, which then cannot remove them.
+            .env("TMPDIR", dir.path())
             .args([
                 "devnet",
                 "--l1-port",
@@ -374,6 +377,8 @@ impl ZkDevnet {
         let log = std::fs::File::create(dir.path().join("devnet.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(loft)
+            // As for `Devnet`: the zk node's temporary folder (proving keys) goes inside ours.
+            .env("TMPDIR", dir.path())
             .arg("devnet")
             .arg("--config")
             .arg(&config)

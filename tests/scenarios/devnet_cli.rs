@@ -532,6 +532,8 @@ fn devnet_demo_walks_from_deposit_to_claim() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("stdout.txt");
     let mut child = std::process::Command::new(loft_bin!())
+        // Killed below, it cannot remove its temporary L2 folder: keep that inside `dir`.
+        .env("TMPDIR", dir.path())
         .args(["devnet", "--l1-port", "0", "--l2-port", "0"])
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
