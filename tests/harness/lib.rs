@@ -69,16 +69,28 @@ pub fn dev_key(i: u32) -> PrivateKeySigner {
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, at most `timeout`.
-pub fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub fn wait_until<T>(timeout: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    wait_until_explained(timeout, what, f, String::new)
+}
+
+/// [`wait_until`], and on timeout the panic message carries `explain()` (a process's log, say).
+pub fn wait_until_explained<T>(
+    timeout: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Option<T>,
+    explain: impl Fn() -> String,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        if start.elapsed() >= timeout {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                explain()
+            );
+        }
         std::thread::park_timeout(Duration::from_millis(50));
     }
 }

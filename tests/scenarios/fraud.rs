@@ -257,10 +257,20 @@ fn a_challenger_killed_mid_game_resumes_from_l1() {
         ]);
         serde_json::from_str::<Vec<Value>>(&out).unwrap().len()
     };
-    wait_until(
+    let log_of = |name: &str| {
+        let text = std::fs::read_to_string(data.path().join(name)).unwrap_or_default();
+        let devnet_log =
+            std::fs::read_to_string(devnet.dir.path().join("devnet.log")).unwrap_or_default();
+        format!(
+            "challenger log:\n{text}\ndevnet log (end):\n{}",
+            tail(&devnet_log, 60)
+        )
+    };
+    loft_e2e::wait_until_explained(
         Duration::from_secs(60),
         "the challenger to ask for an opening",
         || (logs("OpeningRequested(uint64,bytes32,uint64,address,uint64)") > 0).then_some(()),
+        || log_of("first.log"),
     );
     let _ = challenger.kill();
     let _ = challenger.wait();
@@ -294,4 +304,10 @@ fn a_challenger_killed_mid_game_resumes_from_l1() {
         second.contains("did not open the leaf in time"),
         "the restarted challenger made the claim:\n{second}"
     );
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -81,6 +81,11 @@ struct Report {
     batches_reverted: u64,
     /// `BatchesReverted` events by the end: the honest batches were never challenged.
     reverts_total: u64,
+    /// Opening requests the sequencer answered (`StepOpened`): each adds `request_bond_wei` to
+    /// its bond, so to what a fraud proof slashes.
+    openings_answered: u64,
+    /// `L1Rollup.requestBond()`.
+    request_bond_wei: U256,
     sequencer_barred: bool,
     sequencer_bond_after: U256,
     reposted_by: Address,
@@ -479,6 +484,18 @@ pub(super) async fn run(args: FraudArgs) -> Result<()> {
     let _ = stop_tx.send(());
     let _ = watcher.await;
     let reverts_total = reverted_events(l1, &deployment).await?.len() as u64;
+    // A challenger that asked for openings (when it could not read the leaves from the node in
+    // time, say) paid request bonds that the answers moved into the sequencer's bond.
+    let openings_answered = l1
+        .logs(
+            &Filter::new()
+                .address(deployment.rollup)
+                .event_signature(L1Rollup::StepOpened::SIGNATURE_HASH)
+                .from_block(deployment.bridge_block),
+        )
+        .await?
+        .len() as u64;
+    let request_bond = rollup_call(l1, deployment.rollup, L1Rollup::requestBondCall {}).await?;
 
     let report = Report {
         fault: fault.name().to_string(),
@@ -496,6 +513,8 @@ pub(super) async fn run(args: FraudArgs) -> Result<()> {
         challenger_share_bps: config.rollup.challenger_share_bps,
         batches_reverted: event.count,
         reverts_total,
+        openings_answered,
+        request_bond_wei: request_bond,
         sequencer_barred: barred,
         sequencer_bond_after: bond_after,
         reposted_by,
@@ -526,21 +545,23 @@ pub(super) async fn run(args: FraudArgs) -> Result<()> {
 /// Every claim the story makes, checked.
 fn check(r: &Report, config: &ChainConfig, bond: U256) -> Vec<String> {
     let mut p = Vec::new();
-    let reward = bond * U256::from(config.rollup.challenger_share_bps) / U256::from(10_000u64);
-    if r.slashed_wei != bond {
+    // The bond, plus the request bonds of the openings the sequencer answered.
+    let stake = bond + r.request_bond_wei * U256::from(r.openings_answered);
+    let reward = stake * U256::from(config.rollup.challenger_share_bps) / U256::from(10_000u64);
+    if r.slashed_wei != stake {
         p.push(format!(
-            "slashed {} instead of the bond {bond}",
-            r.slashed_wei
+            "slashed {} instead of the bond {bond} and {} answered request bond(s)",
+            r.slashed_wei, r.openings_answered
         ));
     }
     if r.reward_wei != reward {
         p.push(format!("reward {} instead of {reward}", r.reward_wei));
     }
-    if r.sink_received_wei != bond - reward {
+    if r.sink_received_wei != stake - reward {
         p.push(format!(
             "the sink holds {} instead of {}",
             r.sink_received_wei,
-            bond - reward
+            stake - reward
         ));
     }
     if !r.sequencer_barred || r.sequencer_bond_after != U256::ZERO {
