@@ -3,8 +3,9 @@ pragma solidity 0.8.37;
 
 /// @title StepCodec
 /// @notice Decoding of one batch-data step (docs/fraud-proofs.md §3: a block marker `0x10
-/// varint(timestamp)`, a queue marker `0x11` or a transaction in the docs/rollup.md §3.2 encoding) and the rebuilding of a
-/// transaction's signed payload, the Solidity twin of loft-stf's batch codec and of alloy's RLP.
+/// varint(timestamp)`, a queue marker `0x11` or a transaction in the docs/rollup.md §3.2 encoding, full
+/// or compact) and the rebuilding of a transaction's signed payload, the Solidity twin of loft-stf's
+/// batch codec and of alloy's RLP.
 /// @dev Every reader is bounds-checked through a cursor that turns `bad` instead of reverting: a
 /// malformed step is an undecodable step (fraud), never a revert.
 library StepCodec {
@@ -18,6 +19,20 @@ library StepCodec {
     uint8 internal constant TYPE_LEGACY = 0x00;
     /// @notice Type byte of an EIP-1559 transaction.
     uint8 internal constant TYPE_EIP1559 = 0x02;
+    /// @notice First tag of a compact transaction, `0x20 | op << 2 | g << 1 | yParity` (docs/rollup.md §3.2).
+    uint8 internal constant COMPACT_TAG = 0x20;
+    /// @notice Last tag of a compact transaction.
+    uint8 internal constant COMPACT_LAST = 0x27;
+    /// @notice Compact operation 0: an ETH transfer.
+    uint8 internal constant COMPACT_ETH = 0;
+    /// @notice Compact operation 1: an ERC-20 transfer.
+    uint8 internal constant COMPACT_TRANSFER = 1;
+    /// @notice L2 gas of an ETH transfer, a compact op 0's gas limit when its tag's `g` is 0.
+    uint64 internal constant ETH_TRANSFER_GAS = 21_000;
+    /// @notice L2 gas of an ERC-20 transfer, a compact op 1's gas limit when its tag's `g` is 0.
+    uint64 internal constant TOKEN_TRANSFER_GAS = 40_000;
+    /// @dev `dec(x)` is `varint(m × 78 + e)` for `x = m × 10^e`, `0 ≤ e ≤ 77`.
+    uint256 private constant DEC_BASE = 78;
 
     /// @notice A decoded transaction.
     struct Tx {
@@ -29,6 +44,23 @@ library StepCodec {
         address to;
         uint256 value;
         bytes data;
+        uint8 parity;
+        bytes32 r;
+        bytes32 s;
+        uint256 length; // bytes of the encoding
+    }
+
+    /// @notice A decoded compact transaction (docs/rollup.md §3.2): an EIP-1559 transfer whose
+    /// accounts are named by their index (§1.2), resolved against the state by the verifier.
+    struct Compact {
+        uint8 op; // COMPACT_ETH or COMPACT_TRANSFER
+        uint64 nonce;
+        uint128 priority; // maxPriorityFeePerGas
+        uint128 maxFee; // maxFeePerGas
+        uint64 gasLimit; // the op's L2 gas when the tag's g bit is 0
+        uint64 toIndex; // the transaction's `to`: the recipient (op 0) or the token (op 1)
+        uint64 recipientIndex; // op 1: the token recipient (0 for op 0)
+        uint256 amount; // op 0: the ETH value; op 1: the tokens transferred
         uint8 parity;
         bytes32 r;
         bytes32 s;
@@ -67,6 +99,33 @@ library StepCodec {
                 return v;
             }
             shift += 7;
+        }
+    }
+
+    /// @dev `dec(x)`: one varint `v` of at most 256 bits, `x = (v / 78) × 10^(v % 78)`, in its one
+    /// form (a zero `m` only with `e = 0`, a nonzero `m` not a multiple of 10) and below `2^bits`.
+    /// The product's overflow is checked by division: never a revert.
+    function _dec(Cursor memory c, uint256 bits) private pure returns (uint256 x) {
+        uint256 v = _varint(c, 256);
+        if (c.bad) return 0;
+        uint256 m = v / DEC_BASE;
+        uint256 e = v % DEC_BASE;
+        if (m == 0) {
+            if (e != 0) c.bad = true;
+            return 0;
+        }
+        uint256 p;
+        unchecked {
+            p = 10 ** e; // e <= 77 and 10^77 < 2^256
+        }
+        if (m % 10 == 0 || m > type(uint256).max / p) {
+            c.bad = true;
+            return 0;
+        }
+        x = m * p;
+        if (bits < 256 && x >> bits != 0) {
+            c.bad = true;
+            return 0;
         }
     }
 
@@ -130,6 +189,55 @@ library StepCodec {
         if (c.bad) return (false, t);
         t.length = c.p;
         return (true, t);
+    }
+
+    /// @notice Decodes a compact transaction at the start of `b` (docs/rollup.md §3.2): `tag
+    /// varint(nonce) dec(maxPriorityFeePerGas) dec(maxFeePerGas) [varint(gasLimit)] body r[32] s[32]`,
+    /// body `varint(toIndex) dec(value)` (op 0) or `varint(tokenIndex) varint(recipientIndex)
+    /// dec(amount)` (op 1). Undecodable (false): another first byte, a field that does not fit, a
+    /// `dec` out of its form, a fee of `2^128` or more, a posted gas limit (`g = 1`) equal to the
+    /// operation's gas. At most 216 bytes: it always fits a step's window.
+    function decodeCompact(bytes memory b) internal pure returns (bool ok, Compact memory t) {
+        Cursor memory c = Cursor(b, 0, false);
+        uint256 tag = _byte(c);
+        if (c.bad || tag < COMPACT_TAG || tag > COMPACT_LAST) return (false, t);
+        // casting to 'uint8' is safe because both are single bits of the tag
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.op = uint8((tag >> 2) & 1);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.parity = uint8(tag & 1);
+        uint64 gas = t.op == COMPACT_ETH ? ETH_TRANSFER_GAS : TOKEN_TRANSFER_GAS;
+        // casting to 'uint64' and 'uint128' is safe because each reader bounds its value to those bits
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.nonce = uint64(_varint(c, 64));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.priority = uint128(_dec(c, 128));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.maxFee = uint128(_dec(c, 128));
+        t.gasLimit = gas;
+        if (tag & 2 != 0) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            t.gasLimit = uint64(_varint(c, 64));
+            if (t.gasLimit == gas) return (false, t);
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        t.toIndex = uint64(_varint(c, 64));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (t.op == COMPACT_TRANSFER) t.recipientIndex = uint64(_varint(c, 64));
+        t.amount = _dec(c, 256);
+        t.r = bytes32(_take(c, 32));
+        t.s = bytes32(_take(c, 32));
+        if (c.bad) return (false, t);
+        t.length = c.p;
+        return (true, t);
+    }
+
+    /// @notice Decodes one `dec(x)` of at most `bits` bits at the start of `b` (the tests' entry
+    /// to the reader `decodeCompact` uses); returns its value and length.
+    function decodeDec(bytes memory b, uint256 bits) internal pure returns (bool ok, uint256 x, uint256 length) {
+        Cursor memory c = Cursor(b, 0, false);
+        x = _dec(c, bits);
+        return (!c.bad, x, c.p);
     }
 
     // -----------------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ interface IQueueHeads {
 /// (top-level params). The step's bytes come from `chunks` for a calldata batch (`dataKind` 0;
 /// `elements` and `versionedHashes` empty) and from `elements` opened against `versionedHashes`
 /// for a blob batch (`dataKind` 1; `chunks` empty). The step's kind is the first byte of its data
-/// (`0x10` block, `0x11` queue, `0x00`/`0x02` transaction). Every value the verifier uses comes from `reads` (proven against
-/// `prev.stateRoot`) or `writes` (proven in order against the running root); the computed writes
-/// must be exactly `writes` (keys, order, count), so a refused step carries no `writes`.
+/// (`0x10` block, `0x11` queue, `0x00`/`0x02` transaction, `0x20`..`0x27` compact transaction). Every value the
+/// verifier uses comes from `reads` (proven against `prev.stateRoot`) or `writes` (proven in order against the running
+/// root); the computed writes, the index writes of docs/rollup.md §1.2 included, must be exactly `writes` (keys, order,
+/// count), so a refused step carries no `writes`.
 contract StepVerifier is IStepVerifier {
     /// @notice One 1,024-byte chunk of the batch data with its positional Merkle path (leaf up).
     struct DataChunk {
@@ -66,16 +67,21 @@ contract StepVerifier is IStepVerifier {
         bytes32[16] wSiblings;
     }
 
-    /// @dev The running execution: witness leaves, the account cache and the computed writes.
+    /// @dev The running execution: witness leaves, the account cache and the computed writes. At
+    /// most 8 writes: 4 by a step's operation, then an index leaf per account or token leaf they
+    /// create (at most 3) and the index count.
     struct Exec {
         StateAccess[] reads;
         StateAccess[] writes;
-        bytes32[4] keys;
-        bytes[4] values;
+        bytes32[8] keys;
+        bytes[8] values;
+        bool[8] created; // write i creates an account or token leaf (absent before the step)
+        address[8] owner; // that leaf's address, for its index
         uint256 n;
         address[3] accAddr;
         uint256[3] accNonce;
         uint256[3] accBal;
+        bool[3] accNew; // the account leaf is absent before the step
         uint256 nAcc;
     }
 
@@ -108,6 +114,8 @@ contract StepVerifier is IStepVerifier {
     bytes4 internal constant TRANSFER_SELECTOR = 0xa9059cbb;
     bytes4 internal constant WITHDRAW_SELECTOR = 0x69328dec;
     bytes32 internal constant L2_TOKEN_SALT = keccak256("loft.l2-token");
+    /// @dev Key of the index count leaf, `H(abi.encodePacked(uint8(5)))` (docs/rollup.md §1.2).
+    bytes32 internal constant INDEX_COUNT_KEY = keccak256(hex"05");
 
     /// @notice The L2 chain id (EIP-155), implicit in batch data.
     uint256 public immutable l2ChainId;
@@ -139,7 +147,8 @@ contract StepVerifier is IStepVerifier {
         e.reads = w.reads;
         e.writes = w.writes;
         _verifyReads(e.reads, prev.stateRoot);
-        (bool decoded, uint256 length, StepCodec.Tx memory t) = _decodeStep(ctx, prev.dataEnd, w, witness, next);
+        (bool decoded, uint256 length, StepCodec.Tx memory t, StepCodec.Compact memory c) =
+            _decodeStep(ctx, prev.dataEnd, w, witness, next);
         // The first step of a batch is a block marker.
         if (!decoded || (prev.kind == 0 && next.kind != STEP_BLOCK)) {
             valid = false;
@@ -150,19 +159,22 @@ contract StepVerifier is IStepVerifier {
             } else if (next.kind == STEP_BLOCK) {
                 valid = true;
             } else {
-                valid = _tx(e, t, ctx.baseFee, next, w.wSiblings);
+                // A compact transaction's indexes are resolved in the pre-state, before anything else.
+                valid = (c.length == 0 || _resolve(e, c, t)) && _tx(e, t, ctx.baseFee, next, w.wSiblings);
             }
         }
         if (!valid) {
             if (e.writes.length != 0) revert BadWitness("writes for a refused step");
             return (false, next);
         }
+        _indexWrites(e);
         next.stateRoot = _applyWrites(e, prev.stateRoot);
     }
 
     /// @dev Reads and decodes the step at `start`: sets `next.kind` from its first byte
     /// (docs/fraud-proofs.md §2; no byte or another byte: kind 0) and returns whether it decodes,
-    /// its length and the transaction. A step decoded from a prefix of its window (a blob witness
+    /// its length and the transaction, full (`t`) or compact (`c`, its `length` nonzero; then `t` is
+    /// empty until `_resolve` fills it). A step decoded from a prefix of its window (a blob witness
     /// may open fewer elements) is the step the whole window gives: every encoding is
     /// self-delimiting and every read bounds-checked, so bytes past the step are never looked at.
     /// An undecodable step needs the whole window (`BadWitness("short window")`): a prefix cut
@@ -173,7 +185,7 @@ contract StepVerifier is IStepVerifier {
         Witness memory w,
         bytes calldata witness,
         StepLeaf memory next
-    ) private view returns (bool decoded, uint256 length, StepCodec.Tx memory t) {
+    ) private view returns (bool decoded, uint256 length, StepCodec.Tx memory t, StepCodec.Compact memory c) {
         (bytes memory step, bool short) = _stepBytes(ctx, start, w, witness);
         uint256 tag = step.length == 0 ? 0xff : uint8(step[0]);
         if (tag == StepCodec.BLOCK_TAG) {
@@ -185,6 +197,10 @@ contract StepVerifier is IStepVerifier {
             next.kind = STEP_TX;
             (decoded, t) = StepCodec.decodeTx(step);
             length = t.length;
+        } else if (tag >= StepCodec.COMPACT_TAG && tag <= StepCodec.COMPACT_LAST) {
+            next.kind = STEP_TX;
+            (decoded, c) = StepCodec.decodeCompact(step);
+            length = c.length;
         }
         if (!decoded && short) revert BadWitness("short window");
     }
@@ -373,15 +389,66 @@ contract StepVerifier is IStepVerifier {
 
     /// @dev Appends write `(key, value)` or replaces an earlier write of `key` in place.
     function _push(Exec memory e, bytes32 key, bytes memory value) private pure {
+        _pushLeaf(e, key, value, false, address(0));
+    }
+
+    /// @dev `_push`, recording on an append whether the write creates an account or token leaf
+    /// (`created`) and that leaf's address (a replace keeps the first position's record). Every
+    /// append sets both, so resetting `e.n` forgets the records with the writes.
+    function _pushLeaf(Exec memory e, bytes32 key, bytes memory value, bool created, address owner) private pure {
         for (uint256 i = 0; i < e.n; i++) {
             if (e.keys[i] == key) {
                 e.values[i] = value;
                 return;
             }
         }
-        e.keys[e.n] = key;
-        e.values[e.n] = value;
-        e.n++;
+        uint256 n = e.n;
+        e.keys[n] = key;
+        e.values[n] = value;
+        e.created[n] = created;
+        e.owner[n] = owner;
+        e.n = n + 1;
+    }
+
+    /// @dev Appends the index writes of docs/rollup.md §1.2 after a valid step's writes: for each
+    /// write, in order, that creates an account or token leaf, the index leaf `count + j` with the
+    /// leaf's address, then the index count `count + j + 1`. The count is read only if there is a
+    /// creation.
+    function _indexWrites(Exec memory e) private pure {
+        uint256 n = e.n;
+        uint256 count;
+        bool any;
+        for (uint256 i = 0; i < n; i++) {
+            if (!e.created[i]) continue;
+            if (!any) {
+                any = true;
+                (bool present, bytes memory v) = _get(e, INDEX_COUNT_KEY);
+                if (present) {
+                    if (v.length != 32) revert CorruptState(INDEX_COUNT_KEY);
+                    count = StepCodec.word(v, 0);
+                }
+            }
+            if (count > type(uint64).max) revert CorruptState(INDEX_COUNT_KEY);
+            // casting to 'uint64' is safe because the count was just checked to fit
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _push(e, _indexKey(uint64(count)), abi.encode(e.owner[i]));
+            count++;
+        }
+        if (any) _push(e, INDEX_COUNT_KEY, abi.encode(count));
+    }
+
+    /// @dev The address of account index `index` in the pre-state, or false if it has none.
+    function _indexed(Exec memory e, uint64 index) private pure returns (bool present, address a) {
+        bytes32 key = _indexKey(index);
+        bytes memory v;
+        (present, v) = _get(e, key);
+        if (!present) return (false, a);
+        if (v.length != 32) revert CorruptState(key);
+        uint256 word = StepCodec.word(v, 0);
+        if (word >> 160 != 0) revert CorruptState(key);
+        // casting to 'uint160' is safe because the word was just checked to fit
+        // forge-lint: disable-next-line(unsafe-typecast)
+        a = address(uint160(word));
     }
 
     /// @dev Checks the witness writes against the computed ones and applies them in order.
@@ -410,6 +477,10 @@ contract StepVerifier is IStepVerifier {
         return keccak256(abi.encodePacked(uint8(3), token));
     }
 
+    function _indexKey(uint64 index) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(4), index));
+    }
+
     /// @dev Index of `a` in the account cache, loading it on first touch.
     function _acc(Exec memory e, address a) private pure returns (uint256) {
         for (uint256 i = 0; i < e.nAcc; i++) {
@@ -418,6 +489,7 @@ contract StepVerifier is IStepVerifier {
         uint256 j = e.nAcc++;
         e.accAddr[j] = a;
         (bool present, bytes memory v) = _get(e, _accountKey(a));
+        e.accNew[j] = !present;
         if (present) {
             if (v.length != 64) revert CorruptState(_accountKey(a));
             (e.accNonce[j], e.accBal[j]) = abi.decode(v, (uint256, uint256));
@@ -426,7 +498,7 @@ contract StepVerifier is IStepVerifier {
     }
 
     function _pushAccount(Exec memory e, uint256 i) private pure {
-        _push(e, _accountKey(e.accAddr[i]), abi.encode(e.accNonce[i], e.accBal[i]));
+        _pushLeaf(e, _accountKey(e.accAddr[i]), abi.encode(e.accNonce[i], e.accBal[i]), e.accNew[i], e.accAddr[i]);
     }
 
     function _tokenBalance(Exec memory e, address a, address token) private pure returns (uint256) {
@@ -442,6 +514,34 @@ contract StepVerifier is IStepVerifier {
 
     // -----------------------------------------------------------------------------------------
     // Transactions (loft-stf `execute_tx`)
+
+    /// @dev Resolves compact transaction `c`'s account indexes in the pre-state into the EIP-1559
+    /// transaction it stands for, written into `t` (docs/rollup.md §3.2); false if an index is
+    /// unknown (the transaction is invalid). Reads the `to` index, then only if it is known the
+    /// recipient's (op 1).
+    function _resolve(Exec memory e, StepCodec.Compact memory c, StepCodec.Tx memory t) private pure returns (bool) {
+        (bool known, address to) = _indexed(e, c.toIndex);
+        if (!known) return false;
+        if (c.op == StepCodec.COMPACT_TRANSFER) {
+            address recipient;
+            (known, recipient) = _indexed(e, c.recipientIndex);
+            if (!known) return false;
+            t.data = abi.encodeWithSelector(TRANSFER_SELECTOR, recipient, c.amount);
+        } else {
+            t.value = c.amount;
+        }
+        t.ty = StepCodec.TYPE_EIP1559;
+        t.nonce = c.nonce;
+        t.maxFee = c.maxFee;
+        t.priority = c.priority;
+        t.gasLimit = c.gasLimit;
+        t.to = to;
+        t.parity = c.parity;
+        t.r = c.r;
+        t.s = c.s;
+        t.length = c.length;
+        return true;
+    }
 
     /// @dev `Call::parse`: the operation's shape from `to`, `value` and `data` alone.
     function _parse(StepCodec.Tx memory t) private pure returns (Op memory op) {
@@ -617,7 +717,8 @@ contract StepVerifier is IStepVerifier {
             _register(e, m.payload);
         } else if (m.kind == 2) {
             // A forced transaction L2 refuses is consumed without effect (loft-stf
-            // `apply_queue_message`): drop whatever the refused attempt computed.
+            // `apply_queue_message`): drop whatever the refused attempt computed (with `e.n` go the
+            // records of created leaves, so it creates no index either).
             bool ok = m.payload.length <= StepCodec.MAX_STEP_BYTES;
             StepCodec.Tx memory t;
             if (ok) (ok, t) = StepCodec.decodeTx(m.payload);
@@ -712,7 +813,7 @@ contract StepVerifier is IStepVerifier {
         }
         uint256 balance = _tokenBalance(e, to, token);
         if (balance > type(uint256).max - amount) revert CorruptState(_tokenBalanceKey(to, token));
-        _push(e, key, updated);
+        _pushLeaf(e, key, updated, !present, token);
         _push(e, _tokenBalanceKey(to, token), abi.encode(balance + amount));
     }
 
@@ -724,6 +825,6 @@ contract StepVerifier is IStepVerifier {
         bytes32 key = _tokenKey(token);
         (bool present,) = _get(e, key);
         if (present) return;
-        _push(e, key, abi.encode(l1Token, uint256(0), decimals, string(name), string(symbol)));
+        _pushLeaf(e, key, abi.encode(l1Token, uint256(0), decimals, string(name), string(symbol)), true, token);
     }
 }

@@ -53,7 +53,7 @@ pub enum Fault {
     InvalidTransaction {
         /// Step index.
         step: u64,
-        /// Transaction hash.
+        /// Transaction hash (zero for a compact transaction naming an unknown account index).
         hash: B256,
         /// The refusal.
         reason: String,
@@ -271,14 +271,23 @@ pub fn replay<S: loft_state::NodeStore>(
                 queue_pos += 1;
                 STEP_QUEUE
             }
-            DataStep::Tx(envelope) => {
-                let hash = *envelope.tx_hash();
-                let result = match L2Tx::from_envelope(envelope, params.chain_id) {
+            step_tx @ (DataStep::Tx(_) | DataStep::Compact(_)) => {
+                // A compact transaction names its accounts by index: it is the transaction
+                // they resolve to in the state before the step (refused if one does not).
+                let resolved = match step_tx {
+                    DataStep::Compact(c) => c.resolve(&*state, params.chain_id),
+                    DataStep::Tx(envelope) => Ok(envelope),
+                    _ => unreachable!("matched above"),
+                };
+                // Zero for a compact transaction whose accounts do not resolve.
+                let hash = resolved.as_ref().map_or(B256::ZERO, |e| *e.tx_hash());
+                let result = match resolved.and_then(|e| L2Tx::from_envelope(e, params.chain_id)) {
                     Ok(tx) => match loft_stf::execute_tx(&*state, params, &tx) {
                         Ok(o) => Ok((tx, o)),
                         Err(loft_stf::TxError::State(e)) => return Err(e),
                         Err(e) => Err(e.to_string()),
                     },
+                    Err(loft_stf::TxError::State(e)) => return Err(e),
                     Err(e) => Err(e.to_string()),
                 };
                 match result {

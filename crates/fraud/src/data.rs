@@ -5,7 +5,7 @@
 
 use alloy::consensus::TxEnvelope;
 use alloy::primitives::{B256, keccak256};
-use loft_stf::DataStep;
+use loft_stf::{CompactTx, DataStep};
 
 /// Bytes per data chunk.
 pub const CHUNK_SIZE: usize = loft_stf::batch::DATA_CHUNK_BYTES;
@@ -42,6 +42,8 @@ pub enum Step {
     Queue,
     /// A transaction (chain id `chain_id` filled in) and the length of its encoding.
     Tx(Box<TxEnvelope>, usize),
+    /// A compact transaction (accounts by index, resolved in the state) and its length.
+    Compact(CompactTx, usize),
     /// Malformed, cut short, past the data, or longer than [`MAX_STEP_BYTES`].
     Undecodable,
 }
@@ -50,7 +52,7 @@ impl Step {
     /// The length of the step's encoding, `None` for an undecodable step.
     pub fn encoded_len(&self) -> Option<usize> {
         match self {
-            Step::Block(len) | Step::Tx(_, len) => Some(*len),
+            Step::Block(len) | Step::Tx(_, len) | Step::Compact(_, len) => Some(*len),
             Step::Queue => Some(1),
             Step::Undecodable => None,
         }
@@ -74,6 +76,7 @@ pub fn decode_step(window: &[u8], chain_id: u64) -> Step {
         Ok((DataStep::Block { .. }, end)) => Step::Block(end),
         Ok((DataStep::Queue, _)) => Step::Queue,
         Ok((DataStep::Tx(tx), end)) => Step::Tx(Box::new(tx), end),
+        Ok((DataStep::Compact(tx), end)) => Step::Compact(tx, end),
         Err(_) => Step::Undecodable,
     }
 }

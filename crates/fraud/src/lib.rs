@@ -14,6 +14,7 @@ use alloy::eips::eip4844::Blob;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::SolValue;
 use loft_state::{NodeStore, Smt, StateError, StateRead};
+use loft_stf::compact::{COMPACT_TAG, COMPACT_TAG_LAST};
 use loft_stf::{
     ChainParams, L2Tx, QueueInput, STEP_BLOCK, STEP_QUEUE, STEP_TX, StepLeaf, TxError,
     apply_queue_message, blob, execute_tx,
@@ -288,10 +289,10 @@ pub fn build_step_witness<S: NodeStore + Clone>(
     next.kind = match step {
         Step::Block(_) => STEP_BLOCK,
         Step::Queue => STEP_QUEUE,
-        Step::Tx(..) => STEP_TX,
+        Step::Tx(..) | Step::Compact(..) => STEP_TX,
         Step::Undecodable => match window.first() {
             Some(&data::BLOCK_TAG) => STEP_BLOCK,
-            Some(0x00 | 0x02) => STEP_TX,
+            Some(0x00 | 0x02 | COMPACT_TAG..=COMPACT_TAG_LAST) => STEP_TX,
             _ => 0,
         },
     };
@@ -332,9 +333,20 @@ pub fn build_step_witness<S: NodeStore + Clone>(
                 next.queue_pos += 1;
             }
         }
-        Step::Tx(envelope, len) => {
+        Step::Tx(_, len) | Step::Compact(_, len) => {
             next.data_end += len as u64;
-            if let Ok(tx) = L2Tx::from_envelope(*envelope, params.chain_id) {
+            // A compact transaction's index leaves are read through the recorder: the witness
+            // proves them as the verifier resolves them.
+            let envelope = match step {
+                Step::Tx(envelope, _) => Ok(*envelope),
+                Step::Compact(c, _) => c.resolve(&recorder, params.chain_id),
+                _ => unreachable!("matched above"),
+            };
+            let envelope = match envelope {
+                Err(TxError::State(e)) => return Err(e.into()),
+                other => other,
+            };
+            if let Ok(tx) = envelope.and_then(|e| L2Tx::from_envelope(e, params.chain_id)) {
                 match execute_tx(&recorder, params, &tx) {
                     Ok(outcome) => {
                         if let Some(w) = &outcome.withdrawal {

@@ -8,7 +8,8 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
 use loft_state::layout::{
-    Account, TokenInfo, account_key, encode_balance, l2_token_address, token_balance_key, token_key,
+    Account, TokenInfo, account_key, encode_balance, encode_index_address, index_count_key,
+    index_key, l2_token_address, token_balance_key, token_key,
 };
 use loft_state::{MemStore, Smt};
 use loft_stf::params::{TRANSFER_SELECTOR, WITHDRAW_SELECTOR};
@@ -195,6 +196,79 @@ fn encode(t: &T, sig: &Signature) -> Vec<u8> {
     out.extend_from_slice(&sig.r().to_be_bytes::<32>());
     out.extend_from_slice(&sig.s().to_be_bytes::<32>());
     out
+}
+
+fn put_varint256(out: &mut Vec<u8>, mut v: U256) {
+    while v >= U256::from(0x80u8) {
+        out.push(v.byte(0) | 0x80);
+        v >>= 7;
+    }
+    out.push(v.byte(0));
+}
+
+/// `dec(x)` of docs/rollup.md §3.2: `varint(m × 78 + e)`, `x = m × 10^e` with `m` not a
+/// multiple of 10 (`x` must be representable).
+fn dec(out: &mut Vec<u8>, x: U256) {
+    let ten = U256::from(10u8);
+    let (mut m, mut e) = (x, 0u64);
+    while !m.is_zero() && e < 77 && (m % ten).is_zero() {
+        m /= ten;
+        e += 1;
+    }
+    put_varint256(out, m * U256::from(78u8) + U256::from(e));
+}
+
+/// The compact encoding (docs/rollup.md §3.2) of `t` signed by `key`: an ETH transfer to index
+/// `a` (`b` = `None`) or an ERC-20 transfer of `amount` on token index `a` to index `b`. `t` is
+/// what is signed, so the indexes may name other addresses than it does.
+fn compact(key: u8, t: &T, a: u64, b: Option<u64>, amount: U256) -> Vec<u8> {
+    let sig = *sign(key, t).signature();
+    let own = if b.is_some() { 40_000 } else { 21_000 };
+    let g = t.gas != own;
+    let mut out = vec![0x20 | u8::from(b.is_some()) << 2 | u8::from(g) << 1 | u8::from(sig.v())];
+    put_varint(&mut out, t.nonce.into());
+    dec(&mut out, U256::from(t.priority));
+    dec(&mut out, U256::from(t.max_fee));
+    if g {
+        put_varint(&mut out, t.gas.into());
+    }
+    put_varint(&mut out, a.into());
+    if let Some(b) = b {
+        put_varint(&mut out, b.into());
+    }
+    dec(&mut out, amount);
+    out.extend_from_slice(&sig.r().to_be_bytes::<32>());
+    out.extend_from_slice(&sig.s().to_be_bytes::<32>());
+    out
+}
+
+/// The accounts of [`base_state`] with indexes: addr(1) 0, addr(2) 1, the token 2, addr(9) 3.
+const INDEXED: [u8; 4] = [1, 2, 0, 9];
+
+fn indexed_address(i: u64) -> Address {
+    match INDEXED[i as usize] {
+        0 => token(),
+        k => addr(k),
+    }
+}
+
+/// [`base_state`] with account indexes (docs/rollup.md §1.2) for [`INDEXED`] and their count.
+fn indexed_state() -> State {
+    let mut s = base_state();
+    for i in 0..INDEXED.len() as u64 {
+        s.set(index_key(i), encode_index_address(indexed_address(i)))
+            .unwrap();
+    }
+    s.set(index_count_key(), encode_balance(U256::from(INDEXED.len())))
+        .unwrap();
+    s
+}
+
+fn compact_case(name: &str, step: Vec<u8>) -> Case {
+    Case {
+        state: indexed_state(),
+        ..case(name, step)
+    }
 }
 
 fn signed(key: u8, t: &T) -> Vec<u8> {
@@ -1600,6 +1674,112 @@ fn generate() -> Value {
         c
     });
 
+    // Compact transactions (docs/rollup.md §3.2) on a state with account indexes.
+    let eth_tx = |to: Address, value: U256| {
+        let mut t = tx(3, to, value, Bytes::new());
+        t.gas = 21_000;
+        t
+    };
+    let token_tx = |to: Address, amount: U256| {
+        let mut t = tx(3, t, U256::ZERO, transfer_data(to, amount));
+        t.gas = 40_000;
+        t
+    };
+    let thousand = U256::from(1000u64);
+    push(compact_case(
+        "compact: eth transfer",
+        compact(1, &eth_tx(b, thousand), 1, None, thousand),
+    ));
+    push(compact_case(
+        "compact: eth transfer with a posted gas limit",
+        compact(1, &tx(3, b, thousand, Bytes::new()), 1, None, thousand),
+    ));
+    push(compact_case(
+        "compact: token transfer",
+        compact(
+            1,
+            &token_tx(addr(9), U256::from(250u64)),
+            2,
+            Some(3),
+            U256::from(250u64),
+        ),
+    ));
+    push(compact_case(
+        "compact: eth transfer to an unknown index",
+        compact(1, &eth_tx(b, thousand), 4, None, thousand),
+    ));
+    push(compact_case(
+        "compact: token transfer with an unknown token index",
+        compact(1, &token_tx(b, thousand), 7, Some(1), thousand),
+    ));
+    push(compact_case(
+        "compact: token transfer to an unknown index",
+        compact(1, &token_tx(b, thousand), 2, Some(5), thousand),
+    ));
+    push(compact_case(
+        "compact: index names another recipient than the signed one",
+        compact(1, &eth_tx(b, thousand), 3, None, thousand),
+    ));
+    push(compact_case(
+        "compact: eth transfer to the token's index",
+        compact(1, &eth_tx(t, thousand), 2, None, thousand),
+    ));
+    push(compact_case(
+        "compact: bad signature",
+        compact(2, &eth_tx(b, thousand), 1, None, thousand),
+    ));
+    push({
+        // value 1000 as m = 100, e = 1: not canonical.
+        let mut step = compact(1, &eth_tx(b, thousand), 1, None, thousand);
+        let at = step.len() - 65;
+        let mut value = Vec::new();
+        put_varint256(&mut value, U256::from(100u64 * 78 + 1));
+        step.splice(at..at + 1, value);
+        compact_case("compact: non-canonical dec (undecodable)", step)
+    });
+    push({
+        let mut step = compact(1, &eth_tx(b, thousand), 1, None, thousand);
+        // tag, nonce 3, tip dec(3) (2 bytes), max fee dec(20) (2 bytes), then the gas.
+        step[0] |= 2;
+        step.splice(6..6, [0x88, 0xa4, 0x01]);
+        compact_case("compact: posts its own gas limit (undecodable)", step)
+    });
+    push({
+        let mut step = compact(1, &eth_tx(b, thousand), 1, None, thousand);
+        step[0] = 0x28;
+        compact_case("compact: tag 0x28 (undecodable)", step)
+    });
+    push({
+        let mut step = compact(1, &eth_tx(b, thousand), 1, None, thousand);
+        step.truncate(40);
+        let mut c = compact_case("compact: cut short (undecodable)", step);
+        c.trailing = Vec::new();
+        c
+    });
+    push(Case {
+        blobs: true,
+        ..compact_case(
+            "blob: compact token transfer",
+            compact(
+                1,
+                &token_tx(addr(9), U256::from(250u64)),
+                2,
+                Some(3),
+                U256::from(250u64),
+            ),
+        )
+    });
+    push(Case {
+        state: indexed_state(),
+        ..case(
+            "eth transfer to a new account takes the next index",
+            signed(1, &tx(3, fresh, thousand, Bytes::new())),
+        )
+    });
+    for c in random_compact_cases(0x10f7_c0de, RANDOM_COMPACT_CASES) {
+        push(c);
+    }
+
     // The worst case for gas: a token withdrawal, four proofs at depth 30, a full withdrawal tree
     // but one slot, the step across two chunks of a 100 KiB batch.
     push({
@@ -1682,6 +1862,102 @@ impl Rng {
 /// the balance, one more, the maximum), recipients that are themselves, empty, zero or the
 /// bridge, nonces off by one, fees around the base fee, unknown selectors, and encodings with a
 /// flipped byte, cut short or over-long; queue deposits of random amounts to random accounts.
+/// How many generated random compact cases follow.
+const RANDOM_COMPACT_CASES: usize = 60;
+
+/// Random compact transactions on [`indexed_state`]: indexes that exist or not (4, 5), signed
+/// for the addresses they name or (one in eight) for another, fees and gas as the full-encoding
+/// random cases, and a flipped bit or a cut now and then.
+fn random_compact_cases(seed: u64, n: usize) -> Vec<Case> {
+    let mut r = Rng(seed);
+    let senders: [(u8, u64); 8] = [
+        (1, 3),
+        (1, 3),
+        (1, 3),
+        (1, 3),
+        (1, 3),
+        (2, 0),
+        (9, 0),
+        (4, 0),
+    ];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (key, nonce) = r.pick(&senders);
+        let nonce = if r.below(12) == 0 { nonce + 1 } else { nonce };
+        let amount = match r.below(5) {
+            0 => U256::ZERO,
+            1 => eth(1),
+            2 => eth(10) + U256::from(1u64),
+            3 => U256::from(r.next() % 1_000_000_000_000_000_000),
+            _ => U256::from(r.below(5000)),
+        };
+        let erc = r.below(2) == 1;
+        // Mostly indexes that exist and fit the operation (the token's for an ERC-20 call).
+        let any = r.below(6);
+        let a = match (erc, r.below(4)) {
+            (_, 0) => any,
+            (true, _) => 2,
+            (false, k) => [0, 1, 3][k as usize - 1],
+        };
+        let b = r.pick(&[0, 1, 3, 3, any]);
+        let amount = if erc {
+            U256::from(r.below(1500))
+        } else {
+            amount
+        };
+        let named = |i: u64| {
+            if i < INDEXED.len() as u64 {
+                indexed_address(i)
+            } else {
+                addr(7)
+            }
+        };
+        let mut signed_to = named(if erc { b } else { a });
+        if r.below(10) == 0 {
+            signed_to = addr(3);
+        }
+        let mut t = if erc {
+            tx(
+                nonce,
+                named(a),
+                U256::ZERO,
+                transfer_data(signed_to, amount),
+            )
+        } else {
+            tx(nonce, signed_to, amount, Bytes::new())
+        };
+        t.max_fee = r.pick(&[BASE_FEE - 1, BASE_FEE, 20, 20, 20, 20, 1_000_000_000_000]);
+        t.priority = r.pick(&[0, 3, 3, 3, t.max_fee, t.max_fee + 1]);
+        t.gas = r.pick(&[21_000, 40_000, 40_000, 100_000, u64::MAX]);
+        if r.below(16) == 0 {
+            t.chain = CHAIN_ID + 1;
+        }
+        let mut step = compact(key, &t, a, erc.then_some(b), amount);
+        let mangled = match r.below(14) {
+            0 => {
+                let at = r.below(step.len() as u64) as usize;
+                step[at] ^= 1 << r.below(8);
+                " (a flipped bit)"
+            }
+            1 => {
+                step.truncate(1 + r.below(step.len() as u64 - 1) as usize);
+                " (cut short)"
+            }
+            _ => "",
+        };
+        let what = if erc {
+            "token transfer"
+        } else {
+            "eth transfer"
+        };
+        out.push(compact_case(
+            &format!("random compact {i}: {what} from key {key}{mangled}"),
+            step,
+        ));
+    }
+    out
+}
+
 fn random_cases(seed: u64, n: usize) -> Vec<Case> {
     let mut r = Rng(seed);
     // Key 1 (funded, with tokens) most often, so a fair share of the cases are valid.
@@ -1845,6 +2121,11 @@ fn expected_verdicts() {
         "gas: deep token withdrawal",
         "forced withdrawal above the ETH balance",
         "forced tx: nonce too high",
+        "compact: eth transfer",
+        "compact: eth transfer with a posted gas limit",
+        "compact: token transfer",
+        "blob: compact token transfer",
+        "eth transfer to a new account takes the next index",
     ] {
         assert!(verdict(name), "{name} should be valid");
     }
@@ -1858,6 +2139,16 @@ fn expected_verdicts() {
         "queue step beyond queueEnd",
         "first step: queue",
         "first step of a batch is a transaction",
+        "compact: eth transfer to an unknown index",
+        "compact: token transfer with an unknown token index",
+        "compact: token transfer to an unknown index",
+        "compact: index names another recipient than the signed one",
+        "compact: eth transfer to the token's index",
+        "compact: bad signature",
+        "compact: non-canonical dec (undecodable)",
+        "compact: posts its own gas limit (undecodable)",
+        "compact: tag 0x28 (undecodable)",
+        "compact: cut short (undecodable)",
     ] {
         assert!(!verdict(name), "{name} should be invalid");
     }

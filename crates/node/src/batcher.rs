@@ -16,6 +16,7 @@
 //! With `--fault KIND` (tests and demos only) the first batch that has what the fault needs is
 //! posted wrong on purpose ([`crate::fault`]); every other batch is honest.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use alloy::sol_types::SolCall;
 use loft_config::BatchData;
 use loft_contracts::{L1Rollup, rollup_call};
 use loft_l1::L1Client;
+use loft_state::StateRead;
 use loft_stf::{
     DataStep, QueueInput, STEP_QUEUE, STEP_TX, StepLeaf, StepOutcome, Withdrawal, WithdrawalTree,
 };
@@ -107,8 +109,52 @@ pub struct PreparedBatch {
     pub step_count: u64,
 }
 
-/// The data steps of one sealed block: its marker, its queue steps, its transactions.
+/// The account indexes (`docs/rollup.md` §1.2) the batcher knows, by address: the first
+/// `loaded` index leaves of the state. Index leaves never change, so the map only grows.
+#[derive(Debug, Default)]
+pub(crate) struct AccountIndex {
+    by_address: HashMap<Address, u64>,
+    loaded: u64,
+}
+
+impl AccountIndex {
+    /// Reads the index leaves from `loaded` up to `count` from the sequencer's state.
+    fn load_to(&mut self, shared: &Shared, count: u64) -> Result<(), NodeError> {
+        if self.loaded >= count {
+            return Ok(());
+        }
+        let sequencer = shared.sequencer();
+        let state = sequencer.state();
+        while self.loaded < count {
+            let index = self.loaded;
+            let address = state.account_at(index)?.ok_or_else(|| {
+                NodeError::Storage(format!("account index {index} missing from the state"))
+            })?;
+            // An address with two indexes (account and token leaf) keeps its first.
+            self.by_address.entry(address).or_insert(index);
+            self.loaded += 1;
+        }
+        Ok(())
+    }
+
+    /// `address`'s index if it is below `count`.
+    fn below(&self, address: Address, count: u64) -> Option<u64> {
+        self.by_address
+            .get(&address)
+            .copied()
+            .filter(|i| *i < count)
+    }
+}
+
+/// The data steps of one sealed block: its marker, its queue steps, its transactions, each
+/// compact (`docs/rollup.md` §3.2) when its accounts had indexes before the block.
 fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, NodeError> {
+    let chain_id = shared.config.l2.chain_id;
+    let mut index = shared
+        .account_index
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    index.load_to(shared, block.index_count)?;
     let mut steps = Vec::with_capacity(block.steps.len());
     steps.push(DataStep::Block {
         timestamp: block.header.timestamp,
@@ -123,7 +169,9 @@ fn block_steps(shared: &Shared, block: &BlockRecord) -> Result<Vec<DataStep>, No
         // is needed here, and recovering the signer again cost as much as executing it.
         let envelope = TxEnvelope::decode_2718_exact(&record.raw)
             .map_err(|e| NodeError::Storage(format!("stored transaction {h}: {e}")))?;
-        steps.push(DataStep::Tx(envelope));
+        let compact =
+            loft_stf::CompactTx::of(&envelope, chain_id, |a| index.below(a, block.index_count));
+        steps.push(compact.map_or(DataStep::Tx(envelope), DataStep::Compact));
     }
     let kinds_agree = steps.len() == block.steps.len()
         && steps

@@ -66,6 +66,11 @@ pub struct BlockRecord {
     /// What each consumed queue message did, in queue order (`queue_start..queue_end`).
     #[serde(default)]
     pub queue_receipts: Vec<QueueReceipt>,
+    /// The account index count before the block's first step (`docs/rollup.md` §1.2): the
+    /// batcher posts a transaction of this block compact only with indexes below it. 0 in
+    /// records written before indexes existed (their transactions go in the full encoding).
+    #[serde(default)]
+    pub index_count: u64,
 }
 
 /// The receipt of one queue message: what [`loft_stf::apply_queue_message`] said about it.

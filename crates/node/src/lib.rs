@@ -159,6 +159,8 @@ pub struct Shared {
     pub standby: bool,
     /// Where the batcher puts batch data (starts as `rollup.batch_data`).
     batch_data: Mutex<loft_config::BatchData>,
+    /// Account indexes the batcher has read from the state, by address.
+    pub(crate) account_index: Mutex<crate::batcher::AccountIndex>,
 }
 
 /// The latest L1 block the follower saw.
@@ -284,6 +286,7 @@ impl Node {
             poster_note: Mutex::new(None),
             standby: options.standby,
             batch_data: Mutex::new(config.chain.rollup.batch_data),
+            account_index: Mutex::default(),
         });
         if options.standby {
             shared.sequencer().set_sequencing(false, None);

@@ -192,7 +192,21 @@ pub async fn import_from_l1(shared: &Shared) -> Result<u64, NodeError> {
                         b.1 = queue_end;
                     }
                 }
-                DataStep::Tx(envelope) => {
+                step_tx @ (DataStep::Tx(_) | DataStep::Compact(_)) => {
+                    let envelope = match step_tx {
+                        DataStep::Tx(envelope) => envelope,
+                        // Index leaves never change once written and every index resolved at
+                        // its step (the batch derived): the state after the batch resolves
+                        // them the same way.
+                        DataStep::Compact(c) => {
+                            c.resolve(&scratch, params.chain_id).map_err(|e| {
+                                NodeError::Storage(format!(
+                                    "batch {index}: transaction refused: {e}"
+                                ))
+                            })?
+                        }
+                        _ => unreachable!("matched above"),
+                    };
                     let raw: Bytes =
                         alloy::eips::eip2718::Encodable2718::encoded_2718(&envelope).into();
                     let tx = L2Tx::from_envelope(envelope, params.chain_id).map_err(|e| {

@@ -91,6 +91,8 @@ struct OpenBlock {
     queue_receipts: Vec<crate::db::QueueReceipt>,
     /// Last journal sequence number of this block.
     last_seq: u64,
+    /// The account index count before the block's first step.
+    index_count: u64,
 }
 
 /// The sequencer's state. Wrapped in a mutex by the node; every method is short and synchronous.
@@ -149,6 +151,7 @@ pub fn genesis(params: &ChainParams) -> BlockRecord {
         steps: vec![],
         withdrawals: vec![],
         queue_receipts: vec![],
+        index_count: 0,
     }
 }
 
@@ -479,6 +482,7 @@ impl Sequencer {
             withdrawals: vec![],
             queue_receipts: vec![],
             last_seq: 0,
+            index_count: self.state.index_count()?,
         };
         for index in self.next_queue..queue_end {
             let m = self
@@ -637,6 +641,7 @@ impl Sequencer {
             steps: open.steps,
             withdrawals: open.withdrawals,
             queue_receipts: open.queue_receipts,
+            index_count: open.index_count,
         };
         let nodes = self.state.take_new_nodes();
         // The next updates read these nodes before they are on disk.

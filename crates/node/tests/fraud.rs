@@ -191,6 +191,44 @@ async fn leaves_of_honest_batches_are_served_and_opened() {
     assert_eq!(shared.db.meta("fault_fired").unwrap(), None);
 }
 
+/// Transfers between accounts that had indexes before their block are posted compact
+/// (`docs/rollup.md` §3.2), a transfer to a new account in the full encoding, and a verifier
+/// replaying the batch from L1 alone finds it valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_between_indexed_accounts_are_posted_compact() {
+    let net = start(None).await;
+    net.deposit(1, 5).await;
+    net.deposit(2, 5).await;
+    net.seal().await;
+    let to = net.keys[2].address();
+    net.transfer(1, to, 1_000).await;
+    net.transfer(1, Address::with_last_byte(0x77), 1_000).await;
+    net.transfer(2, net.keys[1].address(), 3_000).await;
+    net.seal().await;
+    let shared = &net.node.shared;
+    let head = shared.sequencer().head().number;
+    let honest = batcher::prepare(shared, 1, head).unwrap().unwrap();
+    let steps = loft_stf::decode_batch_v1(&honest.data, shared.config.l2.chain_id).unwrap();
+    let kinds: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match s {
+            loft_stf::DataStep::Compact(_) => Some("compact"),
+            loft_stf::DataStep::Tx(_) => Some("full"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["compact", "full", "compact"]);
+    net.post().await;
+    let mut verifier = net.verifier();
+    verifier.sync().await.unwrap();
+    assert!(
+        verifier
+            .checked()
+            .iter()
+            .all(|b| b.verdict == Verdict::Valid)
+    );
+}
+
 /// A fault fires once, on the first batch that has what it needs; the batches before and after
 /// are posted from honest data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,6 +113,42 @@ pub fn token_key(token: Address) -> B256 {
     keccak256(buf)
 }
 
+/// Key of account index `index`'s leaf: `keccak256(abi.encodePacked(uint8(4), uint64(index)))`.
+/// Its value is `abi.encode(address)` ([`encode_index_address`]).
+pub fn index_key(index: u64) -> B256 {
+    let mut buf = [0u8; 9];
+    buf[0] = 4;
+    buf[1..].copy_from_slice(&index.to_be_bytes());
+    keccak256(buf)
+}
+
+/// Key of the index count leaf: `keccak256(abi.encodePacked(uint8(5)))`. Its value is
+/// `abi.encode(uint256 count)` ([`encode_balance`]'s encoding).
+pub fn index_count_key() -> B256 {
+    keccak256([5u8])
+}
+
+/// Leaf value bytes of an account index: `abi.encode(address)`.
+pub fn encode_index_address(address: Address) -> Vec<u8> {
+    address.abi_encode()
+}
+
+/// Decodes an account index leaf: exactly 32 bytes with the 12 high bytes zero.
+pub fn decode_index_address(bytes: &[u8]) -> Result<Address, String> {
+    if bytes.len() != 32 || bytes[..12].iter().any(|b| *b != 0) {
+        return Err("index leaf is not one ABI address word".into());
+    }
+    Ok(Address::from_slice(&bytes[12..]))
+}
+
+/// Decodes the index count leaf: exactly one 32-byte word below 2^64.
+pub fn decode_index_count(bytes: &[u8]) -> Result<u64, String> {
+    if bytes.len() != 32 {
+        return Err("index count is not one word".into());
+    }
+    u64::try_from(U256::from_be_slice(bytes)).map_err(|_| "index count above 2^64".into())
+}
+
 /// The salt of L2 token addresses: `keccak256("loft.l2-token")`.
 pub fn l2_token_salt() -> B256 {
     keccak256(b"loft.l2-token")

@@ -82,6 +82,28 @@ pub trait StateRead {
         }
     }
 
+    /// The address of account index `index`, if it exists (`docs/rollup.md` §1.2).
+    fn account_at(&self, index: u64) -> Result<Option<alloy::primitives::Address>, StateError> {
+        let key = layout::index_key(index);
+        match self.leaf(&key)? {
+            None => Ok(None),
+            Some(v) => layout::decode_index_address(&v)
+                .map(Some)
+                .map_err(|reason| StateError::Corrupt { key, reason }),
+        }
+    }
+
+    /// How many account indexes exist (0 when the count leaf is absent).
+    fn index_count(&self) -> Result<u64, StateError> {
+        let key = layout::index_count_key();
+        match self.leaf(&key)? {
+            None => Ok(0),
+            Some(v) => {
+                layout::decode_index_count(&v).map_err(|reason| StateError::Corrupt { key, reason })
+            }
+        }
+    }
+
     /// The token at L2 address `token`, if it is known.
     fn token(&self, token: alloy::primitives::Address) -> Result<Option<TokenInfo>, StateError> {
         let key = token_key(token);

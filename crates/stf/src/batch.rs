@@ -6,6 +6,8 @@
 use alloy::consensus::{SignableTransaction, Signed, TxEip1559, TxEnvelope, TxLegacy};
 use alloy::primitives::{Address, Bytes, Signature, TxKind, U256};
 
+use crate::compact::{COMPACT_TAG, COMPACT_TAG_LAST, CompactError, CompactTx};
+
 const TYPE_LEGACY: u8 = 0x00;
 const TYPE_EIP1559: u8 = 0x02;
 
@@ -49,6 +51,12 @@ pub enum BatchError {
         /// The step's offset.
         at: usize,
     },
+    /// A compact transaction's `dec` not in canonical form or above its field's width.
+    #[error("invalid dec at byte {0}")]
+    BadDec(usize),
+    /// A compact transaction posting the gas limit its operation implies (`g = 1`).
+    #[error("compact transaction at byte {0} posts its operation's own gas limit")]
+    PostedOwnGas(usize),
     /// More than 2^[`crate::W_DEPTH`] withdrawals in one batch.
     #[error("more than 65,536 withdrawals in one batch")]
     TooManyWithdrawals,
@@ -309,6 +317,9 @@ pub enum DataStep {
     Queue,
     /// A signed transaction in the §3.2 transaction encoding.
     Tx(TxEnvelope),
+    /// A compact transaction (§3.2): resolve its account indexes in the state before the step
+    /// ([`CompactTx::resolve`]) to get the transaction.
+    Compact(CompactTx),
 }
 
 impl DataStep {
@@ -318,7 +329,7 @@ impl DataStep {
         match self {
             Self::Block { .. } => crate::leaf::STEP_BLOCK,
             Self::Queue => crate::leaf::STEP_QUEUE,
-            Self::Tx(_) => crate::leaf::STEP_TX,
+            Self::Tx(_) | Self::Compact(_) => crate::leaf::STEP_TX,
         }
     }
 }
@@ -341,6 +352,8 @@ pub fn encode_step(out: &mut Vec<u8>, step: &DataStep, chain_id: u64) -> Result<
             put_varint(out, u128::from(*timestamp));
         }
         DataStep::Queue => out.push(MARK_QUEUE),
+        // At most 216 bytes (tag, 4 varints of 10, 3 decs of 37, r, s): below MAX_STEP_BYTES.
+        DataStep::Compact(tx) => tx.encode(out),
         DataStep::Tx(tx) => {
             put_tx(out, tx, chain_id)?;
             if out.len() - start > MAX_STEP_BYTES {
@@ -399,6 +412,19 @@ pub fn decode_step_at(
             Ok(DataStep::Queue)
         }
         TYPE_LEGACY | TYPE_EIP1559 => read_tx(&mut r, chain_id).map(DataStep::Tx),
+        COMPACT_TAG..=COMPACT_TAG_LAST => match crate::compact::decode(&r.buf[offset..]) {
+            Ok((tx, len)) => {
+                r.pos = offset + len;
+                Ok(DataStep::Compact(tx))
+            }
+            Err(e) => Err(match e {
+                CompactError::Truncated => BatchError::Truncated(window_end),
+                CompactError::BadVarint(at) => BatchError::BadVarint(offset + at),
+                CompactError::BadDec(at) => BatchError::BadDec(offset + at),
+                CompactError::PostedOwnGas(at) => BatchError::PostedOwnGas(offset + at),
+                CompactError::BadTag(byte) => BatchError::UnknownStep { byte, at: offset },
+            }),
+        },
         byte => Err(BatchError::UnknownStep { byte, at: offset }),
     };
     match result {

@@ -4,8 +4,8 @@
 use alloy::primitives::{Address, B256, Bytes, Log, U256};
 use alloy::sol_types::{SolEvent, SolType, SolValue, sol_data};
 use loft_state::layout::{
-    Account, L2_BRIDGE, TokenInfo, account_key, encode_balance, l2_token_address,
-    token_balance_key, token_key,
+    Account, L2_BRIDGE, TokenInfo, account_key, encode_balance, encode_index_address,
+    index_count_key, index_key, l2_token_address, token_balance_key, token_key,
 };
 use loft_state::{StateError, StateRead, StateWrite};
 
@@ -123,10 +123,18 @@ pub enum BlockError {
     State(#[from] StateError),
 }
 
+/// One account a step touched: its leaf key, its value, and whether its leaf existed before.
+struct Touched {
+    address: Address,
+    key: B256,
+    account: Account,
+    existed: bool,
+}
+
 /// Accounts touched by one step, loaded once, in order of first touch.
 struct Accounts<'a, S> {
     state: &'a S,
-    list: Vec<(Address, Account)>,
+    list: Vec<Touched>,
 }
 
 impl<'a, S: StateRead> Accounts<'a, S> {
@@ -137,17 +145,74 @@ impl<'a, S: StateRead> Accounts<'a, S> {
         }
     }
 
-    fn get(&mut self, address: Address) -> Result<&mut Account, StateError> {
-        let i = match self.list.iter().position(|(a, _)| *a == address) {
-            Some(i) => i,
-            None => {
-                let account = self.state.account(address)?;
-                self.list.push((address, account));
-                self.list.len() - 1
-            }
+    fn index(&mut self, address: Address) -> Result<usize, StateError> {
+        if let Some(i) = self.list.iter().position(|t| t.address == address) {
+            return Ok(i);
+        }
+        let key = account_key(address);
+        let leaf = self.state.leaf(&key)?;
+        let account = match &leaf {
+            None => Account::default(),
+            Some(v) => Account::decode(v).map_err(|reason| StateError::Corrupt { key, reason })?,
         };
-        Ok(&mut self.list[i].1)
+        self.list.push(Touched {
+            address,
+            key,
+            account,
+            existed: leaf.is_some(),
+        });
+        Ok(self.list.len() - 1)
     }
+
+    fn get(&mut self, address: Address) -> Result<&mut Account, StateError> {
+        let i = self.index(address)?;
+        Ok(&mut self.list[i].account)
+    }
+
+    /// Writes `address`'s account leaf (touched before) with its current value.
+    fn write(&self, writes: &mut Writes, address: Address) {
+        let t = self
+            .list
+            .iter()
+            .find(|t| t.address == address)
+            .expect("only touched accounts are written");
+        push_write(writes, t.key, t.account.encode());
+    }
+
+    /// The accounts whose leaves `writes` creates, in write order.
+    fn created(&self, writes: &Writes) -> Vec<Address> {
+        writes
+            .iter()
+            .filter_map(|(key, _)| {
+                self.list
+                    .iter()
+                    .find(|t| t.key == *key && !t.existed)
+                    .map(|t| t.address)
+            })
+            .collect()
+    }
+}
+
+/// Appends the index writes of §1.2 for `created`, the addresses whose account or token leaves
+/// the step's `writes` create, in write order: index leaf `count + j` for the `j`-th, then the
+/// index count. Nothing when none is created (the count is then not read either).
+fn push_index_writes(
+    state: &impl StateRead,
+    writes: &mut Writes,
+    created: &[Address],
+) -> Result<(), StateError> {
+    if created.is_empty() {
+        return Ok(());
+    }
+    let count = state.index_count()?;
+    for (j, address) in (count..).zip(created) {
+        writes.push((index_key(j), encode_index_address(*address)));
+    }
+    writes.push((
+        index_count_key(),
+        encode_balance(U256::from(count + created.len() as u64)),
+    ));
+    Ok(())
 }
 
 /// Appends `(key, value)`, or replaces the value of an earlier write of `key` in place.
@@ -249,7 +314,7 @@ pub fn execute_tx(
         let account = accounts.get(sender)?;
         account.nonce += 1;
         account.balance -= eth_out;
-        push_write(&mut writes, account_key(sender), account.encode());
+        accounts.write(&mut writes, sender);
     }
     match op {
         Operation::EthTransfer { to, value } => {
@@ -258,7 +323,7 @@ pub fn execute_tx(
                 .balance
                 .checked_add(value)
                 .ok_or(TxError::BalanceOverflow(to))?;
-            push_write(&mut writes, account_key(to), recipient.encode());
+            accounts.write(&mut writes, to);
         }
         Operation::TokenTransfer { token, to, amount } => {
             let sender_balance = token_side.unwrap_or_default();
@@ -343,8 +408,10 @@ pub fn execute_tx(
             .balance
             .checked_add(fee)
             .ok_or(TxError::BalanceOverflow(recipient))?;
-        push_write(&mut writes, account_key(recipient), account.encode());
+        accounts.write(&mut writes, recipient);
     }
+    let created = accounts.created(&writes);
+    push_index_writes(state, &mut writes, &created)?;
     Ok(TxOutcome {
         writes,
         receipt: TxReceipt {
@@ -494,6 +561,7 @@ fn forced_withdrawal(state: &impl StateRead, msg: &QueueInput) -> Result<QueueOu
             }
         }
     };
+    let existed = state.leaf(&account_key(sender))?.is_some();
     let mut account = state.account(sender)?;
     let nonce = account.nonce;
     if nonce == u64::MAX {
@@ -533,6 +601,9 @@ fn forced_withdrawal(state: &impl StateRead, msg: &QueueInput) -> Result<QueueOu
             writes.push((key, info.encode()));
         }
     }
+    // Only the account leaf can be new (the token leaf exists).
+    let created = if existed { vec![] } else { vec![sender] };
+    push_index_writes(state, &mut writes, &created)?;
     Ok(QueueOutcome {
         writes,
         withdrawal: Some(Withdrawal {
@@ -556,15 +627,22 @@ fn apply_l1_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, 
                 return Ok(Vec::new());
             };
             if l1_token.is_zero() {
+                let key = account_key(to);
+                let existed = state.leaf(&key)?.is_some();
                 let mut account = state.account(to)?;
                 let Some(balance) = account.balance.checked_add(amount) else {
                     return Ok(Vec::new());
                 };
                 account.balance = balance;
-                return Ok(vec![(account_key(to), account.encode())]);
+                let mut writes = vec![(key, account.encode())];
+                let created = if existed { vec![] } else { vec![to] };
+                push_index_writes(state, &mut writes, &created)?;
+                return Ok(writes);
             }
             let token = l2_token_address(l1_token);
-            let mut info = state.token(token)?.unwrap_or_else(|| TokenInfo {
+            let known = state.token(token)?;
+            let created = if known.is_some() { vec![] } else { vec![token] };
+            let mut info = known.unwrap_or_else(|| TokenInfo {
                 l1_token,
                 total_supply: U256::ZERO,
                 decimals: 18,
@@ -580,10 +658,12 @@ fn apply_l1_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, 
                 .token_balance(to, token)?
                 .checked_add(amount)
                 .ok_or_else(|| corrupt(key, "balance above total supply"))?;
-            Ok(vec![
+            let mut writes = vec![
                 (token_key(token), info.encode()),
                 (key, encode_balance(balance)),
-            ])
+            ];
+            push_index_writes(state, &mut writes, &created)?;
+            Ok(writes)
         }
         KIND_REGISTER_TOKEN => {
             let Ok((l1_token, name, symbol, decimals)) =
@@ -608,7 +688,9 @@ fn apply_l1_message(state: &impl StateRead, msg: &QueueInput) -> Result<Writes, 
                 name,
                 symbol,
             };
-            Ok(vec![(key, info.encode())])
+            let mut writes = vec![(key, info.encode())];
+            push_index_writes(state, &mut writes, &[token])?;
+            Ok(writes)
         }
         _ => Ok(Vec::new()),
     }

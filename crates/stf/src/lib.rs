@@ -9,6 +9,7 @@
 //!   [`loft_state::StateWrite`] and records the root after every step).
 //! - [`batch`]: batch data v1: [`encode_batch_v1`], [`decode_step_at`], [`decode_batch_v1`],
 //!   [`data_root`] (§3.2).
+//! - [`compact`]: compact transactions ([`CompactTx`]): transfers with accounts by index.
 //! - [`leaf`]: [`StepLeaf`], [`step_leaves`], [`steps_root`] (§3.3).
 //! - [`merkle`]: positional trees and the withdrawal tree (§4).
 //!
@@ -16,6 +17,7 @@
 
 pub mod batch;
 pub mod blob;
+pub mod compact;
 pub mod execute;
 pub mod leaf;
 pub mod merkle;
@@ -30,6 +32,7 @@ pub use batch::{
     chunk_proof, data_root, decode_batch_v1, decode_forced_tx, decode_step_at, encode_batch_v1,
     encode_forced_tx,
 };
+pub use compact::{CompactCall, CompactTx};
 pub use execute::{
     BlockError, BlockInput, BlockOutcome, KIND_DEPOSIT, KIND_FORCED_TX, KIND_FORCED_WITHDRAWAL,
     KIND_REGISTER_TOKEN, QueueInput, QueueOutcome, QueueStatus, TxOutcome, TxReceipt, Writes,

@@ -135,11 +135,15 @@ pub enum TxError {
     /// The state could not be read.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A compact transaction in batch data names an account index that does not exist
+    /// (`docs/rollup.md` §3.2; never an answer to `eth_sendRawTransaction`).
+    #[error("unknown account index {0}")]
+    UnknownAccountIndex(u64),
 }
 
 impl TxError {
     /// Every `(code, kind)` pair, in code order. Codes and kinds never change meaning.
-    pub const TABLE: [(u16, &'static str); 18] = [
+    pub const TABLE: [(u16, &'static str); 19] = [
         (1, "malformed"),
         (2, "unsupported_type"),
         (3, "invalid_signature"),
@@ -158,9 +162,10 @@ impl TxError {
         (16, "oversized"),
         (17, "balance_overflow"),
         (18, "state"),
+        (19, "unknown_account_index"),
     ];
 
-    /// The stable numeric code of this refusal (1..=18; 18 is an internal state failure, not the
+    /// The stable numeric code of this refusal (1..=19; 18 is an internal state failure, not the
     /// transaction's fault).
     pub fn code(&self) -> u16 {
         match self {
@@ -182,6 +187,7 @@ impl TxError {
             Self::Oversized { .. } => 16,
             Self::BalanceOverflow(_) => 17,
             Self::State(_) => 18,
+            Self::UnknownAccountIndex(_) => 19,
         }
     }
 

@@ -2,7 +2,10 @@
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::sol_types::SolEvent;
-use loft_state::layout::{L2_BRIDGE, account_key, l2_token_address, token_balance_key, token_key};
+use loft_state::layout::{
+    L2_BRIDGE, account_key, index_count_key, index_key, l2_token_address, token_balance_key,
+    token_key,
+};
 use loft_state::{StateRead, StateWrite};
 
 use super::util::*;
@@ -33,8 +36,16 @@ fn tx(state: &mut State, key: u8, t: alloy::consensus::TxEip1559) -> crate::TxOu
 fn eth_deposit_credits_the_recipient() {
     let mut s = new_state();
     let w = queue(&mut s, &deposit(0, Address::ZERO, addr(1), U256::from(5)));
-    assert_eq!(w.len(), 1);
-    queue(&mut s, &deposit(1, Address::ZERO, addr(1), U256::from(6)));
+    // The new account gets index 0 (§1.2): its leaf, the index leaf, the count.
+    let keys: Vec<_> = w.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        vec![account_key(addr(1)), index_key(0), index_count_key()]
+    );
+    assert_eq!(s.account_at(0).unwrap(), Some(addr(1)));
+    assert_eq!(s.index_count().unwrap(), 1);
+    let w = queue(&mut s, &deposit(1, Address::ZERO, addr(1), U256::from(6)));
+    assert_eq!(w.len(), 1, "an existing account gets no second index");
     let a = s.account(addr(1)).unwrap();
     assert_eq!((a.nonce, a.balance), (0, U256::from(11)));
 }
@@ -153,14 +164,21 @@ fn eth_transfer_moves_value_and_fee() {
     assert_eq!(out.receipt.gas_used, 21_000);
     assert!(out.receipt.status && out.receipt.logs.is_empty() && out.withdrawal.is_none());
     let keys: Vec<_> = out.writes.iter().map(|(k, _)| *k).collect();
+    // The recipient and the fee recipient are new: indexes 0 and 1, in write order.
     assert_eq!(
         keys,
         vec![
             account_key(addr(1)),
             account_key(addr(2)),
-            account_key(params().fee_recipient)
+            account_key(params().fee_recipient),
+            index_key(0),
+            index_key(1),
+            index_count_key(),
         ]
     );
+    assert_eq!(s.account_at(0).unwrap(), Some(addr(2)));
+    assert_eq!(s.account_at(1).unwrap(), Some(params().fee_recipient));
+    assert_eq!(s.index_count().unwrap(), 2);
     let a = s.account(addr(1)).unwrap();
     assert_eq!(
         (a.nonce, a.balance),
@@ -182,7 +200,8 @@ fn self_transfer_only_costs_the_fee_and_fee_recipient_may_be_the_sender() {
         1,
         eip1559(0, addr(1), U256::from(1000), Bytes::new()),
     );
-    assert_eq!(out.writes.len(), 2);
+    // Sender, fee recipient, and the fee recipient's new index with the count.
+    assert_eq!(out.writes.len(), 4);
     assert_eq!(
         s.account(addr(1)).unwrap().balance,
         U256::from(1_000_000 - 210_000)
@@ -196,8 +215,16 @@ fn self_transfer_only_costs_the_fee_and_fee_recipient_may_be_the_sender() {
     )
     .unwrap();
     let out = execute_tx(&s, &p, &t).unwrap();
-    assert_eq!(out.writes.len(), 2);
-    assert_eq!(out.writes[0].0, account_key(addr(1)));
+    let keys: Vec<_> = out.writes.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        vec![
+            account_key(addr(1)),
+            account_key(addr(2)),
+            index_key(1),
+            index_count_key()
+        ]
+    );
     apply(&mut s, out.writes);
     let a = s.account(addr(1)).unwrap();
     assert_eq!(
@@ -219,15 +246,20 @@ fn token_transfer_moves_tokens_and_logs() {
     );
     assert_eq!(out.receipt.gas_used, 40_000);
     let keys: Vec<_> = out.writes.iter().map(|(k, _)| *k).collect();
+    // The token took index 0 at its deposit; the new fee recipient takes 1. A token balance
+    // creates no index.
     assert_eq!(
         keys,
         vec![
             account_key(addr(1)),
             token_balance_key(addr(1), token),
             token_balance_key(addr(2), token),
-            account_key(params().fee_recipient)
+            account_key(params().fee_recipient),
+            index_key(1),
+            index_count_key(),
         ]
     );
+    assert_eq!(s.account_at(0).unwrap(), Some(token));
     assert_eq!(s.token_balance(addr(1), token).unwrap(), U256::from(30));
     assert_eq!(s.token_balance(addr(2), token).unwrap(), U256::from(20));
     assert_eq!(
