@@ -55,11 +55,16 @@ fn assert_story(fault: &str, v: &Value, method: &str) {
         r["challenger"].as_str().unwrap().to_lowercase(),
         dev_address(8).to_string().to_lowercase()
     );
+    // The bond, and the request bond (a tenth of it) of every opening the sequencer answered:
+    // a challenger that asks for openings pays them into the poster's bond.
     let bond = U256::from(BOND_WEI);
-    let reward = bond * U256::from(CHALLENGER_SHARE_BPS) / U256::from(10_000u64);
-    assert_eq!(u(&r["slashed_wei"]), bond, "{fault}");
+    let openings = r["openings_answered"].as_u64().unwrap();
+    assert_eq!(u(&r["request_bond_wei"]), bond / U256::from(10u64));
+    let stake = bond + bond / U256::from(10u64) * U256::from(openings);
+    let reward = stake * U256::from(CHALLENGER_SHARE_BPS) / U256::from(10_000u64);
+    assert_eq!(u(&r["slashed_wei"]), stake, "{fault}");
     assert_eq!(u(&r["reward_wei"]), reward, "{fault}");
-    assert_eq!(u(&r["sink_received_wei"]), bond - reward, "{fault}");
+    assert_eq!(u(&r["sink_received_wei"]), stake - reward, "{fault}");
     assert_eq!(r["sequencer_barred"], true);
     assert_eq!(u(&r["sequencer_bond_after"]), U256::ZERO);
     // The bad batch and its successors are gone; the honest chain continues from the backup
@@ -175,9 +180,11 @@ fn credit_from_nowhere_on_anvil() {
     let sink_after: U256 = cast(&["balance", SLASH_SINK, "--rpc-url", &anvil.url])
         .parse()
         .unwrap();
-    let bond = U256::from(BOND_WEI);
-    let reward = bond * U256::from(CHALLENGER_SHARE_BPS) / U256::from(10_000u64);
-    assert_eq!(sink_after - sink_before, bond - reward);
+    // What the report says was slashed (the bond and answered request bonds, checked by
+    // `assert_story`) reached the sink, less the challenger's share, as cast sees it.
+    let slashed = u(&r["slashed_wei"]);
+    let reward = slashed * U256::from(CHALLENGER_SHARE_BPS) / U256::from(10_000u64);
+    assert_eq!(sink_after - sink_before, slashed - reward);
     let count = cast(&[
         "call",
         &rollup,
