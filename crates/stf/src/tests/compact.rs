@@ -129,8 +129,8 @@ fn transfers_to_indexed_accounts_resolve_to_the_signed_transaction() {
 
 #[test]
 fn compact_sizes_of_the_bench_transfers() {
-    // `loft bench`: 32 accounts, nonces up to a few hundred, 2 gwei max fee, no tip, amounts
-    // of 1e9 + i wei: 77 bytes for ETH, 78 for ERC-20.
+    // `loft bench`'s transfers: 2 gwei max fee, no tip, amounts of 1e9 + i wei, small indexes;
+    // at nonce 300, 77 bytes for ETH and 78 for ERC-20 (a byte less below nonce 128).
     let s = indexed_state();
     let mut t = eth(300, addr(2), U256::from(1_000_004_321u64));
     let c = CompactTx::of(&t, CHAIN_ID, index_of(&s)).unwrap();
