@@ -1862,6 +1862,22 @@ impl Rng {
 /// the balance, one more, the maximum), recipients that are themselves, empty, zero or the
 /// bridge, nonces off by one, fees around the base fee, unknown selectors, and encodings with a
 /// flipped byte, cut short or over-long; queue deposits of random amounts to random accounts.
+/// One time in `n` flips a random bit of `step`, one time in `n` cuts it short; says which.
+fn mangle(r: &mut Rng, step: &mut Vec<u8>, n: u64) -> &'static str {
+    match r.below(n) {
+        0 => {
+            let at = r.below(step.len() as u64) as usize;
+            step[at] ^= 1 << r.below(8);
+            " (a flipped bit)"
+        }
+        1 => {
+            step.truncate(1 + r.below(step.len() as u64 - 1) as usize);
+            " (cut short)"
+        }
+        _ => "",
+    }
+}
+
 /// How many generated random compact cases follow.
 const RANDOM_COMPACT_CASES: usize = 60;
 
@@ -1933,18 +1949,7 @@ fn random_compact_cases(seed: u64, n: usize) -> Vec<Case> {
             t.chain = CHAIN_ID + 1;
         }
         let mut step = compact(key, &t, a, erc.then_some(b), amount);
-        let mangled = match r.below(14) {
-            0 => {
-                let at = r.below(step.len() as u64) as usize;
-                step[at] ^= 1 << r.below(8);
-                " (a flipped bit)"
-            }
-            1 => {
-                step.truncate(1 + r.below(step.len() as u64 - 1) as usize);
-                " (cut short)"
-            }
-            _ => "",
-        };
+        let mangled = mangle(&mut r, &mut step, 14);
         let what = if erc {
             "token transfer"
         } else {
@@ -2043,18 +2048,7 @@ fn random_cases(seed: u64, n: usize) -> Vec<Case> {
             t.chain = CHAIN_ID + 1;
         }
         let mut step = signed(key, &t);
-        let mangled = match r.below(12) {
-            0 => {
-                let at = r.below(step.len() as u64) as usize;
-                step[at] ^= 1 << r.below(8);
-                " (a flipped bit)"
-            }
-            1 => {
-                step.truncate(1 + r.below(step.len() as u64 - 1) as usize);
-                " (cut short)"
-            }
-            _ => "",
-        };
+        let mangled = mangle(&mut r, &mut step, 12);
         let name = format!("random {i}: {what} from key {key}{mangled}");
         out.push(match r.below(8) {
             0 => {

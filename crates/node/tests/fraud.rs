@@ -75,6 +75,18 @@ impl Net {
         self.node.shared.db.leaves(index).unwrap().unwrap()
     }
 
+    /// A fresh verifier syncs from L1 and finds every batch valid.
+    async fn assert_all_valid(&self) {
+        let mut verifier = self.verifier();
+        verifier.sync().await.unwrap();
+        assert!(
+            verifier
+                .checked()
+                .iter()
+                .all(|b| b.verdict == Verdict::Valid)
+        );
+    }
+
     fn verifier(&self) -> Verifier {
         self.verifier_at(&self.dir.path().join("verifier.redb"), CHALLENGER)
     }
@@ -180,14 +192,7 @@ async fn leaves_of_honest_batches_are_served_and_opened() {
     // Handled once: a second poll finds nothing new.
     assert_eq!(opener::poll(shared).await.unwrap(), 0);
 
-    let mut verifier = net.verifier();
-    verifier.sync().await.unwrap();
-    assert!(
-        verifier
-            .checked()
-            .iter()
-            .all(|b| b.verdict == Verdict::Valid)
-    );
+    net.assert_all_valid().await;
     assert_eq!(shared.db.meta("fault_fired").unwrap(), None);
 }
 
@@ -219,14 +224,7 @@ async fn transfers_between_indexed_accounts_are_posted_compact() {
         .collect();
     assert_eq!(kinds, ["compact", "full", "compact"]);
     net.post().await;
-    let mut verifier = net.verifier();
-    verifier.sync().await.unwrap();
-    assert!(
-        verifier
-            .checked()
-            .iter()
-            .all(|b| b.verdict == Verdict::Valid)
-    );
+    net.assert_all_valid().await;
 }
 
 /// A fault fires once, on the first batch that has what it needs; the batches before and after

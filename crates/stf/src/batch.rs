@@ -6,7 +6,7 @@
 use alloy::consensus::{SignableTransaction, Signed, TxEip1559, TxEnvelope, TxLegacy};
 use alloy::primitives::{Address, Bytes, Signature, TxKind, U256};
 
-use crate::compact::{COMPACT_TAG, COMPACT_TAG_LAST, CompactError, CompactTx};
+use crate::compact::{COMPACT_TAG, COMPACT_TAG_LAST, CompactError, CompactTx, VarintError};
 
 const TYPE_LEGACY: u8 = 0x00;
 const TYPE_EIP1559: u8 = 0x02;
@@ -173,25 +173,13 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
-    /// An unsigned LEB128 of at most `bits` bits, in its shortest form.
-    fn varint(&mut self, bits: u32) -> Result<u128, BatchError> {
+    /// An unsigned LEB128 of at most `bits` (≤ 128) bits, in its shortest form.
+    fn varint(&mut self, bits: usize) -> Result<u128, BatchError> {
         let start = self.pos;
-        let mut value: u128 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = self.byte()?;
-            let low = u128::from(b & 0x7f);
-            if shift >= bits || (bits - shift < 7 && low >> (bits - shift) != 0) {
-                return Err(BatchError::BadVarint(start));
-            }
-            value |= low << shift;
-            if b & 0x80 == 0 {
-                if b == 0 && shift > 0 {
-                    return Err(BatchError::BadVarint(start));
-                }
-                return Ok(value);
-            }
-            shift += 7;
+        match crate::compact::read_varint(self.buf, &mut self.pos, bits) {
+            Ok(v) => Ok(v.to::<u128>()),
+            Err(VarintError::Truncated(at)) => Err(BatchError::Truncated(at)),
+            Err(VarintError::Bad) => Err(BatchError::BadVarint(start)),
         }
     }
 

@@ -311,6 +311,38 @@ fn put_varint(out: &mut Vec<u8>, mut v: U256) {
     out.push(v.byte(0));
 }
 
+/// Why [`read_varint`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VarintError {
+    /// The bytes end inside it, at this offset.
+    Truncated(usize),
+    /// Above its width, or not in its shortest form.
+    Bad,
+}
+
+/// The unsigned LEB128 at `buf[*pos..]` of at most `bits` (≤ 256) bits, in its shortest form;
+/// advances `pos` past it. The one varint reader of batch data (`docs/rollup.md` §3.2).
+pub(crate) fn read_varint(buf: &[u8], pos: &mut usize, bits: usize) -> Result<U256, VarintError> {
+    let mut value = U256::ZERO;
+    let mut shift = 0usize;
+    loop {
+        let b = *buf.get(*pos).ok_or(VarintError::Truncated(*pos))?;
+        *pos += 1;
+        let low = b & 0x7f;
+        if shift >= bits || (bits - shift < 7 && (low >> (bits - shift)) != 0) {
+            return Err(VarintError::Bad);
+        }
+        value |= U256::from(low) << shift;
+        if b & 0x80 == 0 {
+            if b == 0 && shift > 0 {
+                return Err(VarintError::Bad);
+            }
+            return Ok(value);
+        }
+        shift += 7;
+    }
+}
+
 struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -332,26 +364,12 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    /// An unsigned LEB128 of at most `bits` (≤ 256) bits, in its shortest form.
     fn varint(&mut self, bits: usize) -> Result<U256, CompactError> {
         let start = self.pos;
-        let mut value = U256::ZERO;
-        let mut shift = 0usize;
-        loop {
-            let b = self.byte()?;
-            let low = b & 0x7f;
-            if shift >= bits || (bits - shift < 7 && (low >> (bits - shift)) != 0) {
-                return Err(CompactError::BadVarint(start));
-            }
-            value |= U256::from(low) << shift;
-            if b & 0x80 == 0 {
-                if b == 0 && shift > 0 {
-                    return Err(CompactError::BadVarint(start));
-                }
-                return Ok(value);
-            }
-            shift += 7;
-        }
+        read_varint(self.buf, &mut self.pos, bits).map_err(|e| match e {
+            VarintError::Truncated(_) => CompactError::Truncated,
+            VarintError::Bad => CompactError::BadVarint(start),
+        })
     }
 
     fn u64(&mut self) -> Result<u64, CompactError> {
