@@ -180,6 +180,12 @@ fn write_fuzz_seeds() {
         timestamp: 1_700_000_002,
     });
     steps.push(DataStep::Tx(txs[0].clone()));
+    // The first two again as compact transactions (accounts 2, 3 and 5 at indexes 0, 1, 2).
+    let index = |a: Address| [addr(2), addr(3), addr(5)].iter().position(|x| *x == a);
+    for tx in &txs[..2] {
+        let c = crate::CompactTx::of(tx, FUZZ_CHAIN_ID, |a| index(a).map(|i| i as u64)).unwrap();
+        steps.push(DataStep::Compact(c));
+    }
     std::fs::write(
         dir.join("batch0"),
         encode_batch_v1(&steps, FUZZ_CHAIN_ID).unwrap().data,
