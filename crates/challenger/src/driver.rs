@@ -87,6 +87,13 @@ pub enum Progress {
         /// Its deadline.
         deadline: u64,
     },
+    /// The poster's RPC does not serve the batch's leaves yet: the batch may have landed on L1
+    /// before the node recorded them. Asks again before paying for openings, until `until` (L1
+    /// time).
+    AwaitingLeaves {
+        /// Until when.
+        until: u64,
+    },
     /// The batch is no longer live on L1 (reverted by someone else, or final).
     Gone,
     /// Nothing can be proven (see [`Plan::NothingToProve`] and [`Plan::Unprovable`]).
@@ -243,21 +250,39 @@ impl Challenger<'_> {
         Ok(requests)
     }
 
-    /// Asks the poster's RPC for its leaves; learns them if they hash to `stepsRoot`.
-    async fn learn_served(&self, knowledge: &mut Knowledge, header: &BatchHeader) {
+    /// Asks the poster's RPC for its leaves; learns them if they hash to `stepsRoot`. Returns
+    /// whether an RPC is set and did not serve them.
+    async fn learn_served(&self, knowledge: &mut Knowledge, header: &BatchHeader) -> bool {
         let Some(url) = &self.leaves_rpc else {
-            return;
+            return false;
         };
         match fetch_leaves(url, header.index).await {
             Ok(leaves) => {
                 if !knowledge.learn_all(&leaves) {
                     tracing::info!(target: "loft::challenger", batch = header.index, served = leaves.len(), "the poster's served leaves do not hash to its stepsRoot; using openings");
                 }
+                false
             }
             Err(e) => {
-                tracing::info!(target: "loft::challenger", batch = header.index, error = %e, "the poster serves no leaves; using openings");
+                tracing::info!(target: "loft::challenger", batch = header.index, error = %e, "the poster serves no leaves (yet)");
+                true
             }
         }
+    }
+
+    /// Until when (L1 time) a batch whose leaves are not served yet is given before openings:
+    /// a sixth of the time requests may be made in (`challengePeriod - responseWindow`), at
+    /// least 1 s and at most 60 s. A node records a batch's leaves once its transaction is
+    /// mined, so a challenger polling L1 can see the batch first.
+    async fn leaves_grace_end(&self, header: &BatchHeader) -> Result<u64, ChallengerError> {
+        let period =
+            loft_contracts::rollup_call(self.l1, self.rollup, L1Rollup::challengePeriodCall {})
+                .await?;
+        let window =
+            loft_contracts::rollup_call(self.l1, self.rollup, L1Rollup::responseWindowCall {})
+                .await?;
+        let grace = (period.saturating_sub(window) / 6).clamp(1, 60);
+        Ok(header.posted_at.saturating_add(grace))
     }
 
     /// The L1 time a transaction sent now would see, estimated as the later of the head's
@@ -320,7 +345,7 @@ impl Challenger<'_> {
         let (honest, _) = self.honest(case, None)?;
         let initial = StepLeaf::initial(h.queue_start, h.prev_state_root);
         let mut knowledge = Knowledge::new(h.step_roots_root, h.step_count, initial, honest);
-        self.learn_served(&mut knowledge, h).await;
+        let unserved = self.learn_served(&mut knowledge, h).await;
         let requests = self.read_game(&mut knowledge, h).await?;
         let plan = knowledge.next();
         tracing::debug!(target: "loft::challenger", batch = h.index, ?plan, "plan");
@@ -354,6 +379,13 @@ impl Challenger<'_> {
                     };
                     tracing::info!(target: "loft::challenger", batch = h.index, step, %tx, "the poster did not open the leaf in time: batch reverted");
                     return Ok(Progress::ClaimedUnanswered { step, tx });
+                }
+                if unserved {
+                    let until = self.leaves_grace_end(h).await?;
+                    if self.l1_time().await? < until {
+                        return Ok(Progress::AwaitingLeaves { until });
+                    }
+                    tracing::info!(target: "loft::challenger", batch = h.index, "the poster still serves no leaves; using openings");
                 }
                 let bond =
                     loft_contracts::rollup_call(self.l1, self.rollup, L1Rollup::requestBondCall {})
